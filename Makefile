@@ -1,0 +1,54 @@
+# featurelake: `make demo` builds and shows the whole lake; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.featurelake-installed
+
+.PHONY: setup demo test lint typecheck pytest services check-java check-python clean bench
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt | check-python check-java
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@# pyspark and pyspark-client (needed by the Spark provider) ship the same files: reinstall the full one last
+	$(BIN)/python -m pip install -q --no-deps --force-reinstall -c constraints.txt pyspark
+	$(BIN)/python -c "import featurelake.sql as s; s.install_delta_extension()"
+	@touch $(STAMP)
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
+	  echo "featurelake needs Python 3.11 or newer ($(PYTHON) is $$($(PYTHON) --version 2>&1)); set PYTHON=python3.11"; exit 1; }
+
+check-java:
+	@command -v java >/dev/null || { echo "Java 17+ is required by Spark and was not found."; \
+	  echo "  Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless"; \
+	  echo "  macOS:         brew install openjdk@17"; exit 1; }
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	  [ "$${v:-0}" -ge 17 ] || { echo "Java $$v found; Spark 4 needs Java 17 or newer (apt-get install openjdk-17-jre-headless)"; exit 1; }
+
+demo: setup
+	$(BIN)/featurelake demo
+
+services:
+	@infra/services.sh
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks spark_jobs dags
+	$(BIN)/ruff format --check src tests benchmarks spark_jobs dags
+
+typecheck: setup
+	$(BIN)/mypy src
+
+pytest: setup services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: setup services lint typecheck pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks.delta_write
+
+clean:
+	rm -rf lake .pytest_cache .mypy_cache .ruff_cache

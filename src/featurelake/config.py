@@ -1,0 +1,117 @@
+"""Every setting featurelake has, its default, and the profile that picks them.
+
+One environment variable, ``FEATURELAKE_PROFILE`` (``local`` | ``prod``),
+chooses the profile; every other setting is ``FEATURELAKE_<NAME>`` and
+overrides the profile's default. Nothing here needs a server: the ``local``
+profile runs on a laptop with no services at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from featurelake.errors import ConfigError
+
+__all__ = ["Profile", "Settings", "get_settings"]
+
+Profile = Literal["local", "prod"]
+
+ENV_PREFIX = "FEATURELAKE_"
+
+
+class Settings(BaseModel):
+    """The resolved configuration of one featurelake process."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: Profile = "local"
+    """Which profile the defaults came from: ``local`` (embedded) or ``prod`` (servers)."""
+
+    lake: Path = Path("lake")
+    """Root folder of every Delta table, checkpoint and artifact."""
+
+    landing: Path | None = None
+    """Landing zone for Avro event files; ``<lake>/landing`` when unset."""
+
+    spark_master: str = "local[*]"
+    """Spark master URL: ``local[*]``, ``spark://host:7077``, ``k8s://...``, ``yarn``."""
+
+    spark_ui: bool = False
+    """Serve the Spark UI (port 4040 and up); off by default so tests can run side by side."""
+
+    spark_driver_memory: str = "4g"
+    """Driver JVM heap; only takes effect when featurelake starts the JVM."""
+
+    shuffle_partitions: int = Field(default_factory=lambda: max(4, 2 * (os.cpu_count() or 2)))
+    """``spark.sql.shuffle.partitions``; Spark's 200 is far too many for a laptop."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Redis for the Feast online store in the ``prod`` profile."""
+
+    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/featurelake"
+    """PostgreSQL for the Feast registry and Airflow metadata in the ``prod`` profile."""
+
+    target_file_mb: int = 128
+    """Target size of each Parquet file the ``delta`` writer produces, in MiB."""
+
+    @property
+    def landing_dir(self) -> Path:
+        """The landing zone, defaulting to ``<lake>/landing``."""
+        return self.landing if self.landing is not None else self.lake / "landing"
+
+    @property
+    def online_store(self) -> Literal["sqlite", "redis"]:
+        """Feast online store type for this profile."""
+        return "redis" if self.profile == "prod" else "sqlite"
+
+    @property
+    def registry(self) -> Literal["file", "sql"]:
+        """Feast registry type for this profile."""
+        return "sql" if self.profile == "prod" else "file"
+
+
+_PROFILE_DEFAULTS: dict[str, dict[str, object]] = {
+    "local": {},
+    # prod differs only where a server is involved; the master URL must be given.
+    "prod": {"spark_master": "spark://127.0.0.1:7077"},
+}
+
+
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``FEATURELAKE_*`` environment variables.
+
+    Args:
+        environ: the environment to read; ``os.environ`` when omitted.
+
+    Returns:
+        The validated settings, lake paths made absolute.
+
+    Raises:
+        ConfigError: the profile is unknown or a value does not parse.
+    """
+    env = os.environ if environ is None else environ
+    profile = env.get(f"{ENV_PREFIX}PROFILE", "local")
+    if profile not in _PROFILE_DEFAULTS:
+        raise ConfigError(f"FEATURELAKE_PROFILE={profile!r} is not a profile; use one of: local, prod")
+    values: dict[str, object] = {"profile": profile, **_PROFILE_DEFAULTS[profile]}
+    for name in Settings.model_fields:
+        if name == "profile":
+            continue
+        raw = env.get(f"{ENV_PREFIX}{name.upper()}")
+        if raw is not None and raw != "":
+            values[name] = raw
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"{ENV_PREFIX}{field.upper()}={values.get(field)!r}: {first['msg']}") from e
+    update: dict[str, object] = {"lake": settings.lake.expanduser().absolute()}
+    if settings.landing is not None:
+        update["landing"] = settings.landing.expanduser().absolute()
+    return settings.model_copy(update=update)

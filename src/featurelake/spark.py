@@ -1,0 +1,139 @@
+"""The one place a SparkSession is built.
+
+:func:`get_spark` returns featurelake's session: master from the profile,
+workers on this interpreter, UTC, no UI unless asked, shuffle partitions
+sized for the machine, and ``format("delta")`` available. Where Delta's own
+JARs are on the classpath (``spark.jars``/``spark.jars.packages`` set by the
+user, or a Databricks-style cluster), native Delta keeps the name ``delta``
+and the project's Python source is not registered.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+from featurelake.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["delta_provider", "get_spark", "stop_spark"]
+
+_lock = threading.Lock()
+_session: SparkSession | None = None
+
+
+def _log4j_config() -> str:
+    return str(resources.files("featurelake").joinpath("log4j2.properties"))
+
+
+def _conf(settings: Settings, app_name: str) -> dict[str, str]:
+    java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j_config()}"
+    return {
+        "spark.master": settings.spark_master,
+        "spark.app.name": app_name,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": java_opts,
+        "spark.executor.extraJavaOptions": java_opts,
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.ui.enabled": str(settings.spark_ui).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.default.parallelism": str(settings.shuffle_partitions),
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+        "spark.executorEnv.PYSPARK_PYTHON": sys.executable,
+        "spark.executorEnv.TZ": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",
+        "spark.sql.python.filterPushdown.enabled": "true",
+        "spark.log.structuredLogging.enabled": "false",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+        "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+        "spark.sql.warehouse.dir": os.path.join(str(settings.lake), ".spark-warehouse"),
+        "spark.driver.bindAddress": "127.0.0.1" if settings.spark_master.startswith("local") else "0.0.0.0",
+    }
+
+
+def delta_provider(spark: SparkSession) -> Literal["native", "python", "none"]:
+    """Which implementation ``format("delta")`` resolves to in this session.
+
+    ``native`` when the JVM has a ``delta`` source (Delta's JARs), ``python`` when
+    featurelake's data source is registered, ``none`` otherwise.
+    """
+    jvm: Any = spark._jvm
+    try:
+        cls = jvm.org.apache.spark.sql.execution.datasources.DataSource.lookupDataSource(
+            "delta",
+            spark._jsparkSession.sessionState().conf(),
+        )
+        if "python" not in cls.getName().lower():
+            return "native"
+    except Exception:  # Py4J wraps DATA_SOURCE_NOT_FOUND; any failure means "not in the JVM"
+        pass
+    manager = spark._jsparkSession.sessionState().dataSourceManager()
+    return "python" if manager.dataSourceExists("delta") else "none"
+
+
+def get_spark(
+    app_name: str = "featurelake",
+    *,
+    settings: Settings | None = None,
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Return featurelake's SparkSession, building it on the first call.
+
+    Args:
+        app_name: Spark application name (only used when the session is built).
+        settings: the configuration; :func:`featurelake.config.get_settings` when omitted.
+        conf: extra Spark settings that win over featurelake's (e.g. ``spark.jars``).
+
+    Returns:
+        The session, with ``format("delta")`` resolving to native Delta where its
+        JARs are present and to featurelake's Python data source otherwise.
+    """
+    global _session
+    with _lock:
+        if _session is not None and not _session.sparkContext._jsc.sc().isStopped():
+            return _session
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            # Someone else's session: use it as it is, only making format("delta") resolve.
+            if delta_provider(active) == "none":
+                from featurelake.delta.source import DeltaDataSource
+
+                active.dataSource.register(DeltaDataSource)
+            return active
+        settings = settings or get_settings()
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        values = _conf(settings, app_name)
+        values.update(conf or {})
+        builder = SparkSession.builder
+        for key, value in values.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("WARN")
+        if delta_provider(spark) == "none":
+            from featurelake.delta.source import DeltaDataSource
+
+            spark.dataSource.register(DeltaDataSource)
+        _session = spark
+        return spark
+
+
+def stop_spark() -> None:
+    """Stop featurelake's session, if it built one."""
+    global _session
+    with _lock:
+        if _session is not None:
+            _session.stop()
+            _session = None

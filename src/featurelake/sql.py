@@ -1,0 +1,163 @@
+"""Ad-hoc SQL over every table with DuckDB.
+
+Each catalog table that exists is a view ``<layer>.<name>`` over
+``delta_scan``; DuckDB's ``delta`` extension is loaded from the
+``duckdb-extension-delta`` package, never downloaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from featurelake.catalog import LAYERS, Catalog
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+__all__ = [
+    "OutputFormat",
+    "connect",
+    "delta_extension_path",
+    "install_delta_extension",
+    "query",
+    "render",
+]
+
+OutputFormat = Literal["table", "csv", "json"]
+
+
+def delta_extension_path() -> Path:
+    """The ``delta`` extension file shipped in the ``duckdb-extension-delta`` package."""
+    import duckdb
+
+    version = duckdb.__version__
+    path = (
+        Path(str(resources.files("duckdb_extension_delta")))
+        / "extensions"
+        / f"v{version}"
+        / "delta.duckdb_extension"
+    )
+    if not path.exists():
+        raise FileNotFoundError(
+            f"duckdb-extension-delta has no build for DuckDB v{version} at {path}; "
+            "pin both packages to the same version"
+        )
+    return path
+
+
+def install_delta_extension() -> None:
+    """Install the packaged extension into DuckDB's extension folder, so ``LOAD delta`` works offline.
+
+    Feast's DuckDB offline store runs ``INSTALL delta; LOAD delta`` itself; this makes that work
+    without a download.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"INSTALL '{delta_extension_path()}'")
+    finally:
+        con.close()
+
+
+def connect(catalog: Catalog | None = None, *, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with schemas bronze, silver, gold, quarantine, ops and a view per table.
+
+    For notebooks::
+
+        con = featurelake.sql.connect()
+        con.sql("select carrier, count(*) from silver.planes join ... group by 1").df()
+    """
+    import duckdb
+
+    catalog = catalog or Catalog()
+    con = duckdb.connect(database)
+    con.execute(f"LOAD '{delta_extension_path()}'")
+    con.execute("SET TimeZone = 'UTC'")
+    for layer in LAYERS:
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
+    for spec in catalog:
+        if catalog.exists(spec.name):
+            path = catalog.path(spec.name).replace("'", "''")
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{spec.layer}"."{spec.short_name}" AS '
+                f"SELECT * FROM delta_scan('{path}')"
+            )
+    return con
+
+
+def query(sql: str, catalog: Catalog | None = None) -> pa.Table:
+    """Run one SQL query over the lake and return the result as Arrow."""
+    con = connect(catalog)
+    try:
+        return con.sql(sql).fetch_arrow_table()
+    finally:
+        con.close()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def render(table: pa.Table, fmt: OutputFormat, out: TextIO = sys.stdout) -> None:
+    """Print a result as an aligned table, CSV or JSON lines."""
+    rows: Sequence[dict[str, Any]] = table.to_pylist()
+    names = table.column_names
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+        for row in rows:
+            writer.writerow(["" if row[n] is None else row[n] for n in names])
+    elif fmt == "json":
+        for row in rows:
+            out.write(json.dumps(row, default=str) + "\n")
+    elif fmt == "table":
+        cells = [[_cell(row[n]) for n in names] for row in rows]
+        widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+        line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        buf = io.StringIO()
+        buf.write(line + "\n")
+        buf.write("| " + " | ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)) + " |\n")
+        buf.write(line + "\n")
+        for r in cells:
+            buf.write("| " + " | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + " |\n")
+        buf.write(line + "\n")
+        buf.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
+        out.write(buf.getvalue())
+    else:
+        raise ValueError(f"unknown format {fmt!r}; use one of: table, csv, json")
+
+
+def export(sql: str, output: str, catalog: Catalog | None = None) -> int:
+    """Write a query's result to ``output`` (``.parquet`` or ``.csv``); returns the row count.
+
+    Raises:
+        ValueError: ``output`` has another extension.
+    """
+    ext = os.path.splitext(output)[1].lower()
+    if ext not in (".parquet", ".csv"):
+        raise ValueError(f"--output {output!r} must end in .parquet or .csv")
+    con = connect(catalog)
+    try:
+        rel = con.sql(sql)
+        count = rel.aggregate("count(*)").fetchone()
+        if ext == ".parquet":
+            rel.write_parquet(output)
+        else:
+            rel.write_csv(output, header=True)
+        return int(count[0]) if count else 0
+    finally:
+        con.close()

@@ -1,0 +1,20 @@
+"""Every table of the lake, declared once; the catalog is built from :data:`ALL_TABLES`."""
+
+from __future__ import annotations
+
+from featurelake.catalog import TableSpec
+from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
+from featurelake.tables.quarantine import QUARANTINE
+from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
+
+__all__ = ["AIRLINES", "AIRPORTS", "ALL_TABLES", "BRONZE_FLIGHTS", "BRONZE_WEATHER", "PLANES", "QUARANTINE"]
+
+# Each layer adds its tables here, one line per module.
+ALL_TABLES: tuple[TableSpec, ...] = (
+    BRONZE_FLIGHTS,
+    BRONZE_WEATHER,
+    QUARANTINE,
+    AIRLINES,
+    AIRPORTS,
+    PLANES,
+)

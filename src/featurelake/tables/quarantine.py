@@ -1,0 +1,24 @@
+"""Quarantine: every record or file that could not go on, with the reasons why.
+
+One table for every dataset and layer. A record that failed checks keeps its
+values as JSON in ``record_json``; a file that could not be decoded keeps its
+bytes in ``payload`` (``record_json`` null). ``reasons`` holds reason codes
+(``truncated_file``, ``incompatible_schema``, an expectation name, ...)
+separated by commas; ``failed_expectations`` the failed expectations as JSON.
+"""
+
+from __future__ import annotations
+
+from featurelake.catalog import TableSpec
+
+__all__ = ["QUARANTINE"]
+
+QUARANTINE = TableSpec.of(
+    "quarantine.records",
+    "dataset string not null, layer string not null, source_file string, batch_id bigint, "
+    "record_index int, event_id string, record_json string, payload binary, "
+    "reasons string not null, failed_expectations string, quarantined_at timestamp not null, "
+    "replayed_at timestamp, quarantine_date date not null",
+    partition_by=["quarantine_date"],
+    description="Records and files that failed decoding or checks, with reason codes; nothing is dropped.",
+)
