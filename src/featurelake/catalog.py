@@ -168,7 +168,10 @@ class Catalog:
         user_metadata: str | None = None,
     ) -> None:
         """Write ``df`` to the table through ``format("delta")``, creating the table first."""
+        from featurelake.spark import activate
+
         path = self.ensure(name)
+        activate(df.sparkSession)
         writer = df.write.format("delta").mode(mode)
         if replace_where is not None:
             writer = writer.option("replaceWhere", replace_where)

@@ -22,7 +22,7 @@ from featurelake.config import Settings, get_settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["delta_provider", "get_spark", "stop_spark"]
+__all__ = ["activate", "delta_provider", "get_spark", "stop_spark"]
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -128,6 +128,18 @@ def get_spark(
             spark.dataSource.register(DeltaDataSource)
         _session = spark
         return spark
+
+
+def activate(spark: SparkSession) -> None:
+    """Make ``spark`` the JVM's active session in the calling thread.
+
+    Spark resolves ``format("delta")`` (a Python data source) through the active
+    session, a JVM thread-local; threads other than the one that built the
+    session have none, so call this first in worker threads (the catalog's
+    writes do it themselves).
+    """
+    jvm: Any = spark._jvm
+    jvm.org.apache.spark.sql.SparkSession.setActiveSession(spark._jsparkSession)
 
 
 def stop_spark() -> None:

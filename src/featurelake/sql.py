@@ -99,7 +99,7 @@ def query(sql: str, catalog: Catalog | None = None) -> pa.Table:
     """Run one SQL query over the lake and return the result as Arrow."""
     con = connect(catalog)
     try:
-        return con.sql(sql).fetch_arrow_table()
+        return con.sql(sql).to_arrow_table()
     finally:
         con.close()
 

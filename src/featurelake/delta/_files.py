@@ -28,6 +28,7 @@ _ESCAPE = set("\"#%'*/:=?\\\x7f{[]^") | {chr(i) for i in range(0x20)}
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 STATS_STRING_PREFIX = 32
 ROW_GROUP_ROWS = 1 << 20
+ROW_GROUP_BYTES = 64 << 20
 BUFFER_LIMIT_BYTES = 256 << 20
 
 
@@ -218,7 +219,7 @@ class PartitionedFileWriter:
         f.buffered_rows += batch.num_rows
         f.buffered_bytes += batch.nbytes
         self._buffered_bytes += batch.nbytes
-        if f.buffered_rows >= ROW_GROUP_ROWS:
+        if f.buffered_rows >= ROW_GROUP_ROWS or f.buffered_bytes >= min(ROW_GROUP_BYTES, self.target_bytes):
             self._flush(f)
             if f.sink.tell() >= self.target_bytes:
                 self._finish(key)

@@ -1,0 +1,58 @@
+"""Shared fixtures: one SparkSession for the whole run, a fresh lake per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from featurelake.catalog import Catalog
+from featurelake.config import Settings, get_settings
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """featurelake's SparkSession on local[2], built once per test run."""
+    from featurelake.spark import get_spark, stop_spark
+
+    settings = Settings(
+        lake=tmp_path_factory.mktemp("spark-home"), spark_master="local[2]", shuffle_partitions=4
+    )
+    session = get_spark("featurelake-tests", settings=settings)
+    yield session
+    stop_spark()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings whose lake and landing zone are inside this test's tmp_path (also exported)."""
+    monkeypatch.setenv("FEATURELAKE_LAKE", str(tmp_path / "lake"))
+    monkeypatch.delenv("FEATURELAKE_LANDING", raising=False)
+    monkeypatch.delenv("FEATURELAKE_PROFILE", raising=False)
+    return get_settings()
+
+
+@pytest.fixture
+def catalog(settings: Settings) -> Catalog:
+    """The project's catalog over this test's lake."""
+    return Catalog(settings=settings)
+
+
+def service_available(host: str, port: int) -> bool:
+    """Whether something listens on host:port."""
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
+def require_service(name: str, port: int) -> None:
+    """Skip when a service is down on a developer machine; fail under CI, which must have it."""
+    if service_available("127.0.0.1", port):
+        return
+    message = f"{name} is not listening on 127.0.0.1:{port} (run infra/services.sh)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
