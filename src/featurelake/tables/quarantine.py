@@ -4,7 +4,10 @@ One table for every dataset and layer. A record that failed checks keeps its
 values as JSON in ``record_json``; a file that could not be decoded keeps its
 bytes in ``payload`` (``record_json`` null). ``reasons`` holds reason codes
 (``truncated_file``, ``incompatible_schema``, an expectation name, ...)
-separated by commas; ``failed_expectations`` the failed expectations as JSON.
+separated by commas; ``failed_expectations`` the names of every expectation
+the record failed (warnings included) as a JSON array; ``detail`` why a file
+could not be read. ``featurelake quarantine replay`` sets ``replayed_at`` and
+``replay_id`` on the rows it re-ingested.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ QUARANTINE = TableSpec.of(
     "quarantine.records",
     "dataset string not null, layer string not null, source_file string, batch_id bigint, "
     "record_index int, event_id string, record_json string, payload binary, "
-    "reasons string not null, failed_expectations string, quarantined_at timestamp not null, "
-    "replayed_at timestamp, quarantine_date date not null",
+    "reasons string not null, failed_expectations string, detail string, quarantined_at timestamp not null, "
+    "replayed_at timestamp, replay_id bigint, quarantine_date date not null",
     partition_by=["quarantine_date"],
     description="Records and files that failed decoding or checks, with reason codes; nothing is dropped.",
 )

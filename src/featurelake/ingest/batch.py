@@ -1,0 +1,373 @@
+"""One ingest micro-batch, on the driver: decode, check, split, write, log.
+
+:class:`BatchProcessor` is the ``foreachBatch`` function of the streaming
+query (and is called directly by quarantine replay). For batch ``b`` of query
+``q`` it writes, each as one Delta commit carrying the transaction
+``(q's app id, b)`` so that a batch replayed after a crash writes nothing
+twice, in this order: ``bronze.<dataset>`` (rows that pass every
+``quarantine`` check), ``quarantine.records`` (rows that fail one, and files
+that could not be read, whole), ``ops.validation_results``,
+``ops.ingest_files`` and last ``ops.ingest_log``. A failing ``fail`` check
+stops the batch before the first write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from featurelake.catalog import Catalog
+from featurelake.errors import ValidationFailedError
+from featurelake.ingest._oplog import append_rows
+from featurelake.ingest.contracts import Contract
+from featurelake.ingest.decode import FILE_ROW, RECORD_ROW, Decoder, decoded_ddl, record_columns
+from featurelake.quality.checks import CheckResult, aggregates, flag_columns, results_from_row
+from featurelake.quality.suites import Suite
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+__all__ = ["JSON_TIMESTAMP_FORMAT", "BatchProcessor", "BatchReport", "crashpoint"]
+
+JSON_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
+CRASH_ENV = "FEATURELAKE_CRASH_AT"
+
+
+def crashpoint(stage: str, batch_id: int) -> None:
+    """Kill this process group with SIGKILL at ``stage`` when ``FEATURELAKE_CRASH_AT`` asks for it.
+
+    For crash-safety tests only: ``FEATURELAKE_CRASH_AT=after_bronze@1`` dies right after
+    batch 1's bronze commit, as a power cut would (the JVM goes down with the driver).
+    """
+    want = os.environ.get(CRASH_ENV)
+    if want and want in (stage, f"{stage}@{batch_id}"):
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+
+
+@dataclass
+class BatchReport:
+    """What one batch did (the ``ops.ingest_log`` row, plus the check results)."""
+
+    batch_id: int
+    files: int = 0
+    files_quarantined: int = 0
+    duplicate_files: int = 0
+    records_in: int = 0
+    bronze_rows: int = 0
+    quarantined_rows: int = 0
+    warned_rows: int = 0
+    event_dates: list[dt.date] = field(default_factory=list)
+    duration_s: float = 0.0
+    results: list[CheckResult] = field(default_factory=list)
+    written: bool = True
+    """False when the batch's transaction was already committed (a replay after a crash)."""
+
+
+@dataclass
+class BatchProcessor:
+    """Processes micro-batches of landed files for one dataset (driver side)."""
+
+    contract: Contract
+    reader: dict[str, Any]
+    suite: Suite
+    catalog: Catalog
+    query_name: str
+    app_id: str = ""
+    """Transaction app id for every write; defaults to the query name."""
+    reports: list[BatchReport] = field(default_factory=list)
+    failure: ValidationFailedError | None = None
+
+    def __call__(self, raw: DataFrame, batch_id: int) -> None:
+        """``foreachBatch`` entry point."""
+        self.process(raw, batch_id)
+
+    # -- building blocks, shared with quarantine replay --------------------------------------------
+
+    def decode(self, raw: DataFrame) -> DataFrame:
+        """Landed files (``path, modificationTime, length, content``) -> records and file rows."""
+        return raw.mapInArrow(Decoder(self.reader, self.contract.event_time), decoded_ddl(self.reader))
+
+    def flag(self, records: DataFrame) -> DataFrame:
+        """Records with the check flags, ``_reasons`` (quarantine checks failed) and ``_warned``."""
+        from pyspark.sql import functions as F
+
+        flags = flag_columns(self.suite)
+        checks = self.suite.checks
+        reasons = F.concat_ws(
+            ",",
+            *[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in enumerate(checks) if c.severity == "quarantine"],
+        )
+        warned: Column = F.lit(False)
+        for i, c in enumerate(checks):
+            if c.severity == "warn":
+                warned = warned | F.col(f"_x{i}")
+        failed = F.filter(
+            F.array(*[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in enumerate(checks)]),
+            lambda x: x.isNotNull(),
+        )
+        return (
+            records.select("*", *flags)
+            .withColumn("_reasons", reasons)
+            .withColumn("_warned", warned)
+            .withColumn("_failed", F.to_json(failed))
+        )
+
+    def bronze_rows(self, flagged: DataFrame, batch_id: int, now: dt.datetime) -> DataFrame:
+        """The rows of ``flagged`` that go to bronze, in bronze's columns."""
+        from pyspark.sql import functions as F
+
+        cols = [F.col(f"`{c}`") for c in record_columns(self.reader)]
+        return flagged.where(F.col("_reasons") == "").select(
+            *cols,
+            "event_date",
+            F.col("_source_file"),
+            F.lit(now).cast("timestamp").alias("_ingested_at"),
+            F.lit(batch_id).cast("bigint").alias("_batch_id"),
+        )
+
+    def quarantined_records(self, flagged: DataFrame, batch_id: int, now: dt.datetime) -> DataFrame:
+        """The rows of ``flagged`` that go to quarantine, in quarantine's columns."""
+        from pyspark.sql import functions as F
+
+        record = F.struct(*[F.col(f"`{c}`") for c in record_columns(self.reader)])
+        return flagged.where(F.col("_reasons") != "").select(
+            *self._quarantine_head(batch_id, now),
+            F.col("_record_index").alias("record_index"),
+            F.col("event_id").cast("string").alias("event_id"),
+            F.to_json(record, {"timestampFormat": JSON_TIMESTAMP_FORMAT}).alias("record_json"),
+            F.lit(None).cast("binary").alias("payload"),
+            F.col("_reasons").alias("reasons"),
+            F.col("_failed").alias("failed_expectations"),
+            F.lit(None).cast("string").alias("detail"),
+        )
+
+    def quarantined_files(self, decoded: DataFrame, batch_id: int, now: dt.datetime) -> DataFrame:
+        """Files that could not be read, whole, in quarantine's columns."""
+        from pyspark.sql import functions as F
+
+        return decoded.where((F.col("_kind") == FILE_ROW) & F.col("_file_error").isNotNull()).select(
+            *self._quarantine_head(batch_id, now),
+            F.lit(None).cast("int").alias("record_index"),
+            F.lit(None).cast("string").alias("event_id"),
+            F.lit(None).cast("string").alias("record_json"),
+            F.col("_payload").alias("payload"),
+            F.col("_file_error").alias("reasons"),
+            F.lit(None).cast("string").alias("failed_expectations"),
+            F.col("_file_detail").alias("detail"),
+        )
+
+    def _quarantine_head(self, batch_id: int, now: dt.datetime) -> list[Column]:
+        from pyspark.sql import functions as F
+
+        return [
+            F.lit(self.contract.dataset).alias("dataset"),
+            F.lit("bronze").alias("layer"),
+            F.col("_source_file").alias("source_file"),
+            F.lit(batch_id).cast("bigint").alias("batch_id"),
+            F.lit(now).cast("timestamp").alias("quarantined_at"),
+            F.lit(None).cast("timestamp").alias("replayed_at"),
+            F.lit(None).cast("bigint").alias("replay_id"),
+            F.lit(now.date()).alias("quarantine_date"),
+        ]
+
+    def summarize(self, flagged: DataFrame) -> tuple[dict[str, Any], list[CheckResult]]:
+        """One Spark job: per-check counts, rows quarantined and warned, event dates that reach bronze."""
+        from pyspark.sql import functions as F
+
+        bad = F.col("_reasons") != ""
+        row = flagged.agg(
+            *aggregates(self.suite),
+            F.sum(bad.cast("long")).alias("_bad"),
+            F.sum(F.col("_warned").cast("long")).alias("_warned_n"),
+            F.array_sort(F.collect_set(F.when(~bad, F.col("event_date")))).alias("_dates"),
+        ).first()
+        values = row.asDict() if row is not None else {}
+        return values, results_from_row(self.suite, values)
+
+    # -- the batch ----------------------------------------------------------------------------------
+
+    def process(self, raw: DataFrame, batch_id: int) -> BatchReport:
+        """Ingest one micro-batch exactly once.
+
+        Raises:
+            ValidationFailedError: a ``fail`` check failed; nothing was written to bronze or
+                quarantine (the results are recorded in ``ops.validation_results``).
+        """
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        started = dt.datetime.now(dt.UTC)
+        clock = time.perf_counter()
+        txn = (self.app_id or self.query_name, batch_id)
+        decoded = self.decode(raw).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            flagged = self.flag(decoded.where(F.col("_kind") == RECORD_ROW))
+            values, results = self.summarize(flagged)
+            files = [
+                r.asDict()
+                for r in decoded.where(F.col("_kind") == FILE_ROW)
+                .select(
+                    "_source_file",
+                    "_file_size",
+                    "_file_mtime",
+                    "_file_sha256",
+                    "_file_records",
+                    "_file_error",
+                    "_file_detail",
+                )
+                .collect()
+            ]
+            report = BatchReport(batch_id, results=results)
+            report.files = len(files)
+            report.files_quarantined = sum(1 for f in files if f["_file_error"] is not None)
+            records = int(values.get("_n") or 0)
+            report.quarantined_rows = int(values.get("_bad") or 0) + report.files_quarantined
+            report.bronze_rows = records - int(values.get("_bad") or 0)
+            report.records_in = records + report.files_quarantined
+            report.warned_rows = int(values.get("_warned_n") or 0)
+            report.event_dates = list(values.get("_dates") or [])
+            failed = [r for r in results if r.severity == "fail" and not r.success]
+            if failed:
+                self._record_results(results, batch_id, started, outcome="batch_failed", txn=None)
+                self.failure = ValidationFailedError(_failure_message(self.contract.dataset, batch_id, failed))
+                raise self.failure
+            if report.bronze_rows:
+                self.catalog.write(
+                    self.bronze_rows(flagged, batch_id, started), self.contract.bronze_table, txn=txn
+                )
+            crashpoint("after_bronze", batch_id)
+            if report.quarantined_rows:
+                quarantine = self.quarantined_records(flagged, batch_id, started).unionByName(
+                    self.quarantined_files(decoded, batch_id, started)
+                )
+                self.catalog.write(quarantine, "quarantine.records", txn=txn)
+            crashpoint("after_quarantine", batch_id)
+            self._record_results(results, batch_id, started, outcome="written", txn=txn)
+            report.duplicate_files = self._record_files(files, batch_id, started, txn)
+            report.duration_s = time.perf_counter() - clock
+            report.written = self._record_log(report, started, txn)
+            crashpoint("after_log", batch_id)
+        finally:
+            decoded.unpersist()
+        self.reports.append(report)
+        return report
+
+    def _record_results(
+        self,
+        results: list[CheckResult],
+        batch_id: int,
+        now: dt.datetime,
+        *,
+        outcome: str,
+        txn: tuple[str, int] | None,
+    ) -> None:
+        rows = [
+            {
+                "dataset": self.contract.dataset,
+                "suite": self.suite.name,
+                "run": self.query_name,
+                "batch_id": batch_id,
+                "expectation": r.check.name,
+                "expectation_type": r.check.type,
+                "column_name": r.check.column,
+                "severity": r.severity,
+                "success": r.success,
+                "element_count": r.element_count,
+                "unexpected_count": r.unexpected_count,
+                "unexpected_percent": r.unexpected_percent,
+                "outcome": outcome,
+                "validated_at": now,
+            }
+            for r in results
+        ]
+        append_rows(self.catalog, "ops.validation_results", rows, txn=txn and (f"{txn[0]}", txn[1]))
+
+    def _record_files(
+        self, files: list[dict[str, Any]], batch_id: int, now: dt.datetime, txn: tuple[str, int]
+    ) -> int:
+        seen = self._known_hashes(batch_id)
+        rows = []
+        duplicates = 0
+        for f in sorted(files, key=lambda f: f["_source_file"]):
+            sha = f["_file_sha256"]
+            dup = seen.get(sha) if f["_file_size"] else None
+            if dup is not None:
+                duplicates += 1
+            elif f["_file_size"]:
+                seen[sha] = f["_source_file"]
+            rows.append(
+                {
+                    "dataset": self.contract.dataset,
+                    "query_name": self.query_name,
+                    "batch_id": batch_id,
+                    "path": f["_source_file"],
+                    "size_bytes": f["_file_size"],
+                    "modified_at": f["_file_mtime"],
+                    "sha256": sha,
+                    "records": f["_file_records"],
+                    "status": f["_file_error"] or "ok",
+                    "detail": f["_file_detail"],
+                    "duplicate_of": dup,
+                    "ingested_at": now,
+                }
+            )
+        append_rows(self.catalog, "ops.ingest_files", rows, txn=txn)
+        return duplicates
+
+    def _known_hashes(self, batch_id: int) -> dict[str, str]:
+        """Content hash -> first path, over files this dataset ingested in earlier batches."""
+        if not self.catalog.exists("ops.ingest_files"):
+            return {}
+        import pyarrow.compute as pc
+        from deltalake import DeltaTable
+
+        t = DeltaTable(self.catalog.path("ops.ingest_files")).to_pyarrow_table(
+            columns=["dataset", "query_name", "batch_id", "path", "sha256", "size_bytes"]
+        )
+        same = pc.and_(pc.equal(t["query_name"], self.query_name), pc.equal(t["batch_id"], batch_id))
+        keep = pc.and_(
+            pc.and_(pc.equal(t["dataset"], self.contract.dataset), pc.invert(same)),
+            pc.greater(t["size_bytes"], 0),
+        )
+        t = t.filter(keep).sort_by([("batch_id", "ascending"), ("path", "ascending")])
+        out: dict[str, str] = {}
+        for sha, path in zip(t["sha256"].to_pylist(), t["path"].to_pylist(), strict=True):
+            out.setdefault(sha, path)
+        return out
+
+    def _record_log(self, report: BatchReport, started: dt.datetime, txn: tuple[str, int]) -> bool:
+        dates = sorted(report.event_dates)
+        row = {
+            "dataset": self.contract.dataset,
+            "query_name": self.query_name,
+            "batch_id": report.batch_id,
+            "started_at": started,
+            "finished_at": dt.datetime.now(dt.UTC),
+            "duration_s": report.duration_s,
+            "files": report.files,
+            "files_quarantined": report.files_quarantined,
+            "duplicate_files": report.duplicate_files,
+            "records_in": report.records_in,
+            "bronze_rows": report.bronze_rows,
+            "quarantined_rows": report.quarantined_rows,
+            "warned_rows": report.warned_rows,
+            "min_event_date": dates[0] if dates else None,
+            "max_event_date": dates[-1] if dates else None,
+            "event_dates": ",".join(d.isoformat() for d in dates) or None,
+        }
+        return append_rows(self.catalog, "ops.ingest_log", [row], txn=txn)
+
+
+def _failure_message(dataset: str, batch_id: int, failed: list[CheckResult]) -> str:
+    parts = [
+        f"{r.check.name} ({r.unexpected_count} of {r.element_count} records unexpected)" for r in failed
+    ]
+    return (
+        f"{dataset} batch {batch_id} stopped by fail-severity expectation "
+        f"{'; '.join(parts)}: nothing was written to bronze or quarantine; fix the data or the suite "
+        "and run the ingest again (the same files are retried)"
+    )

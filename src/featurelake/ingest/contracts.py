@@ -1,0 +1,42 @@
+"""The datasets that can be ingested: their Avro contract, event time, bronze table and suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CONTRACTS", "Contract", "contract"]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """How one event stream flows from the landing zone to bronze."""
+
+    dataset: str
+    """Name of the stream: the landing folder, ``schemas/<dataset>.avsc`` and ``bronze.<dataset>``."""
+    event_time: str
+    """The field holding the event time (UTC); ``event_date`` is its date."""
+    suite: str
+    """The expectation suite in ``expectations/`` that guards bronze."""
+
+    @property
+    def bronze_table(self) -> str:
+        """The catalog name of the bronze table."""
+        return f"bronze.{self.dataset}"
+
+
+CONTRACTS: dict[str, Contract] = {
+    "flights": Contract("flights", "sched_dep_ts", "flights_bronze"),
+    "weather": Contract("weather", "obs_ts", "weather_bronze"),
+}
+
+
+def contract(dataset: str) -> Contract:
+    """The contract of ``dataset``.
+
+    Raises:
+        ValueError: the dataset is unknown.
+    """
+    try:
+        return CONTRACTS[dataset]
+    except KeyError:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of: {', '.join(CONTRACTS)}") from None
