@@ -18,7 +18,9 @@ from benchmarks._common import emit, median, timed
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--days", type=int, default=31)
@@ -45,8 +47,12 @@ def main() -> None:
         F.sqrt(F.col("id")).alias("d2"),
         F.when(F.col("id") % 13 == 0, None).otherwise(F.col("id") / 3.0).alias("d3"),
         F.concat(F.lit("carrier-"), (F.col("id") % 50).cast("string")).alias("s1"),
-        (F.lit("2013-01-01 00:00:00").cast("timestamp") + F.make_interval(secs=F.col("id") % 86400)).alias("ts"),
-        F.date_add(F.lit("2013-01-01").cast("date"), (F.col("id") % args.days).cast("int")).alias("event_date"),
+        (F.lit("2013-01-01 00:00:00").cast("timestamp") + F.make_interval(secs=F.col("id") % 86400)).alias(
+            "ts"
+        ),
+        F.date_add(F.lit("2013-01-01").cast("date"), (F.col("id") % args.days).cast("int")).alias(
+            "event_date"
+        ),
     )
     df = df.cache()
     df.count()

@@ -34,7 +34,7 @@ def _log4j_config() -> str:
 
 def _conf(settings: Settings, app_name: str) -> dict[str, str]:
     java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j_config()}"
-    return {
+    conf = {
         "spark.master": settings.spark_master,
         "spark.app.name": app_name,
         "spark.sql.session.timeZone": "UTC",
@@ -57,8 +57,13 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
         "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
         "spark.sql.warehouse.dir": os.path.join(str(settings.lake), ".spark-warehouse"),
-        "spark.driver.bindAddress": "127.0.0.1" if settings.spark_master.startswith("local") else "0.0.0.0",
     }
+    if settings.spark_master.startswith("local"):
+        # Executors fetch spark.jars/files from the driver: keep that on loopback, whatever the
+        # machine's hostname resolves to.
+        conf["spark.driver.host"] = "127.0.0.1"
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+    return conf
 
 
 def delta_provider(spark: SparkSession) -> Literal["native", "python", "none"]:

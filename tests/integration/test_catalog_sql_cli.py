@@ -43,16 +43,18 @@ def test_catalog_creates_tables_with_their_partitioning(catalog: Catalog) -> Non
 
 
 def test_unknown_table_and_bad_declarations() -> None:
-    with pytest.raises(TableNotFoundError, match="unknown table 'gold.nope'; known tables: "):
+    with pytest.raises(TableNotFoundError, match=r"unknown table 'gold\.nope'; known tables: "):
         Catalog().spec("gold.nope")
-    with pytest.raises(ValueError, match="must be '<layer>.<name>'"):
+    with pytest.raises(ValueError, match=r"must be '<layer>\.<name>'"):
         TableSpec.of("platinum.x", "a int")
     with pytest.raises(Exception, match="no column 'event_date'"):
         TableSpec.of("gold.x", "a int", partition_by=["event_date"])
 
 
 def test_reference_dimensions_load_and_reload_idempotently(spark, loaded: Catalog) -> None:
-    counts = {n: loaded.read(spark, n).count() for n in ("silver.airlines", "silver.airports", "silver.planes")}
+    counts = {
+        n: loaded.read(spark, n).count() for n in ("silver.airlines", "silver.airports", "silver.planes")
+    }
     assert counts == {"silver.airlines": 16, "silver.airports": 1458, "silver.planes": 3322}
     load_reference(spark, loaded)
     assert loaded.read(spark, "silver.planes").count() == 3322
@@ -62,7 +64,10 @@ def test_reference_dimensions_load_and_reload_idempotently(spark, loaded: Catalo
 def test_sql_views_cover_every_existing_table(loaded: Catalog) -> None:
     loaded.ensure("bronze.flights")
     con = lake_sql.connect(loaded)
-    views = {f"{s}.{t}" for s, t in con.sql("select schema_name, view_name from duckdb_views() where not internal").fetchall()}
+    views = {
+        f"{s}.{t}"
+        for s, t in con.sql("select schema_name, view_name from duckdb_views() where not internal").fetchall()
+    }
     assert {"silver.airlines", "silver.airports", "silver.planes", "bronze.flights"} <= views
     assert con.sql("select count(*) from bronze.flights").fetchone() == (0,)
     row = con.sql("select name from silver.airlines where carrier = 'UA'").fetchone()
@@ -74,9 +79,17 @@ def test_cli_sql_formats_and_outputs(loaded: Catalog, tmp_path: Path) -> None:
     res = run_cli("sql", "select count(*) as n from silver.planes", lake=lake)
     assert res.returncode == 0, res.stderr
     assert "3322" in res.stdout
-    res = run_cli("sql", "select carrier, name from silver.airlines order by carrier limit 2", "--format", "csv", lake=lake)
+    res = run_cli(
+        "sql",
+        "select carrier, name from silver.airlines order by carrier limit 2",
+        "--format",
+        "csv",
+        lake=lake,
+    )
     assert res.stdout.splitlines() == ["carrier,name", "9E,Endeavor Air Inc.", "AA,American Airlines Inc."]
-    res = run_cli("sql", "select carrier from silver.airlines order by 1 limit 1", "--format", "json", lake=lake)
+    res = run_cli(
+        "sql", "select carrier from silver.airlines order by 1 limit 1", "--format", "json", lake=lake
+    )
     assert [json.loads(line) for line in res.stdout.splitlines()] == [{"carrier": "9E"}]
     out = tmp_path / "planes.parquet"
     res = run_cli("sql", "select * from silver.planes", "--output", str(out), lake=lake)

@@ -20,7 +20,8 @@ APPENDER = textwrap.dedent(
     from featurelake.spark import get_spark
 
     path, tag, start_flag = sys.argv[1], sys.argv[2], sys.argv[3]
-    spark = get_spark("appender-" + tag, settings=Settings(lake=path + "-home-" + tag, spark_master="local[1]"))
+    home = Settings(lake=path + "-home-" + tag, spark_master="local[1]")
+    spark = get_spark("appender-" + tag, settings=home)
     df = spark.range(50).select(F.col("id"), F.lit(tag).alias("writer"))
     df.count()
     open(start_flag + "." + tag, "w").close()

@@ -34,7 +34,9 @@ def fragmented(spark, tmp_path: Path) -> str:
     )
     for i in range(5):
         spark.range(i * 1000, (i + 1) * 1000).select(
-            "id", (F.col("id") * 7919 % 1000).alias("k"), F.expr("date_add(date'2024-01-01', cast(id % 2 as int))").alias("event_date")
+            "id",
+            (F.col("id") * 7919 % 1000).alias("k"),
+            F.expr("date_add(date'2024-01-01', cast(id % 2 as int))").alias("event_date"),
         ).repartition(2).write.format("delta").mode("append").save(path)
     return path
 

@@ -58,7 +58,8 @@ def _plain(v: object) -> object:
 def rows_of(table: pa.Table) -> list[tuple]:
     cols = SCHEMA.names
     return sorted(
-        tuple(_plain(v) for v in row) for row in zip(*[table.column(c).to_pylist() for c in cols], strict=True)
+        tuple(_plain(v) for v in row)
+        for row in zip(*[table.column(c).to_pylist() for c in cols], strict=True)
     )
 
 
@@ -190,7 +191,9 @@ def test_failed_task_leaves_table_and_directory_unchanged(spark, tmp_path: Path)
         return float(x)
 
     # many rows over new partitions: other tasks finish and write files before the failure
-    bad = frame(spark, 20_000, start=1000, days=5).withColumn("score", explode_on_one_row("id")).repartition(4)
+    bad = (
+        frame(spark, 20_000, start=1000, days=5).withColumn("score", explode_on_one_row("id")).repartition(4)
+    )
     with pytest.raises(Exception, match="injected failure"):
         bad.write.format("delta").mode("append").save(path)
     assert DeltaTable(path).version() == before_version
@@ -332,5 +335,8 @@ def test_overwrites_of_different_partitions_both_land(spark, tmp_path: Path) -> 
     for t in threads:
         t.join()
     assert errors == []
-    counts = {r.event_date.isoformat(): r["count"] for r in read_table(spark, path).groupBy("event_date").count().collect()}
+    counts = {
+        r.event_date.isoformat(): r["count"]
+        for r in read_table(spark, path).groupBy("event_date").count().collect()
+    }
     assert counts == {"2024-01-01": 2, "2024-01-02": 10, "2024-01-03": 2}

@@ -45,7 +45,9 @@ def test_master_override_wins_over_profile_default() -> None:
 
 
 def test_unknown_profile_is_one_clear_error() -> None:
-    with pytest.raises(ConfigError, match=r"FEATURELAKE_PROFILE='staging' is not a profile; use one of: local, prod"):
+    with pytest.raises(
+        ConfigError, match=r"FEATURELAKE_PROFILE='staging' is not a profile; use one of: local, prod"
+    ):
         get_settings({"FEATURELAKE_PROFILE": "staging"})
 
 

@@ -18,7 +18,10 @@ def test_parse_ddl_to_arrow_and_spark() -> None:
             ("name", pa.string()),
         ]
     )
-    assert s.to_spark_ddl() == "`id` BIGINT NOT NULL, `price` DECIMAL(10,2), `ts` TIMESTAMP, `d` DATE, `name` STRING"
+    assert (
+        s.to_spark_ddl()
+        == "`id` BIGINT NOT NULL, `price` DECIMAL(10,2), `ts` TIMESTAMP, `d` DATE, `name` STRING"
+    )
 
 
 def test_round_trip_through_delta_json() -> None:
