@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.featurelake-installed
 
-.PHONY: setup demo test lint typecheck pytest services check-java check-python clean bench
+.PHONY: airflow setup demo test lint typecheck pytest services check-java check-python clean bench
 
 setup: $(STAMP)
 
@@ -52,3 +52,6 @@ bench: setup
 
 clean:
 	rm -rf lake .pytest_cache .mypy_cache .ruff_cache
+
+airflow: setup
+	$(BIN)/featurelake airflow

@@ -59,6 +59,12 @@ class Settings(BaseModel):
     target_file_mb: int = 128
     """Target size of each Parquet file the ``delta`` writer produces, in MiB."""
 
+    airflow_home: Path = Path("airflow_home")
+    """``AIRFLOW_HOME`` for ``make airflow`` and the DAG tests (ignored by git)."""
+
+    airflow_port: int = 8080
+    """Port of the Airflow UI and API server."""
+
     @property
     def landing_dir(self) -> Path:
         """The landing zone, defaulting to ``<lake>/landing``."""
@@ -111,7 +117,10 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         first = e.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         raise ConfigError(f"{ENV_PREFIX}{field.upper()}={values.get(field)!r}: {first['msg']}") from e
-    update: dict[str, object] = {"lake": settings.lake.expanduser().absolute()}
+    update: dict[str, object] = {
+        "lake": settings.lake.expanduser().absolute(),
+        "airflow_home": settings.airflow_home.expanduser().absolute(),
+    }
     if settings.landing is not None:
         update["landing"] = settings.landing.expanduser().absolute()
     return settings.model_copy(update=update)

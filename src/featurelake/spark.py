@@ -121,6 +121,11 @@ def get_spark(
         os.environ["PYSPARK_PYTHON"] = sys.executable
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         values = _conf(settings, app_name)
+        if os.environ.get("PYSPARK_GATEWAY_PORT"):
+            # Launched by spark-submit (e.g. Airflow's SparkSubmitOperator): its --master, --name
+            # and memory settings stand; featurelake only adds what the job needs.
+            for key in ("spark.master", "spark.app.name", "spark.driver.memory"):
+                values.pop(key)
         values.update(conf or {})
         builder = SparkSession.builder
         for key, value in values.items():

@@ -2,13 +2,20 @@
 
 Executors write Parquet files; the driver commits them in one Delta
 transaction with delta-rs. See ``DESIGN.md``, "The ``delta`` Spark data source".
+
+Exports load lazily, so importing a table schema (``featurelake.delta.schema``)
+does not import PySpark; Airflow parses DAGs that declare tables without it.
 """
 
 from __future__ import annotations
 
-from featurelake.delta.maintenance import TableStats, describe, history, optimize, vacuum
-from featurelake.delta.reader import Snapshot, load_snapshot, read_table
-from featurelake.delta.schema import Column, TableSchema
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from featurelake.delta.maintenance import TableStats, describe, history, optimize, vacuum
+    from featurelake.delta.reader import Snapshot, load_snapshot, read_table
+    from featurelake.delta.schema import Column, TableSchema
 
 __all__ = [
     "Column",
@@ -22,3 +29,22 @@ __all__ = [
     "read_table",
     "vacuum",
 ]
+
+_WHERE = {
+    "Column": "schema",
+    "TableSchema": "schema",
+    "Snapshot": "reader",
+    "load_snapshot": "reader",
+    "read_table": "reader",
+    "TableStats": "maintenance",
+    "describe": "maintenance",
+    "history": "maintenance",
+    "optimize": "maintenance",
+    "vacuum": "maintenance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"featurelake.delta.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'featurelake.delta' has no attribute {name!r}")
