@@ -165,7 +165,8 @@ def resolve(writer: Mapping[str, Any], reader: Mapping[str, Any]) -> Resolution:
     A reader field is filled from the writer field of the same name (or one of
     its aliases) if the writer's type is the same or promotes to it; a reader
     field the writer lacks takes its default; writer fields the reader lacks
-    are skipped. Record names must match (unqualified), as Avro requires.
+    are skipped. Record names must match (unqualified) or the writer's must be one of
+    the reader's aliases, as Avro requires.
 
     Raises:
         SchemaError: the schemas are incompatible; the message says which field and why.
@@ -174,8 +175,9 @@ def resolve(writer: Mapping[str, Any], reader: Mapping[str, Any]) -> Resolution:
         raise SchemaError(f"writer schema is a {writer.get('type')!r}, not a record")
     wname = str(writer.get("name", "")).rsplit(".", 1)[-1]
     rname = str(reader.get("name", "")).rsplit(".", 1)[-1]
-    if wname != rname:
-        raise SchemaError(f"writer record {wname!r} does not match reader record {rname!r}")
+    aliases = {str(a).rsplit(".", 1)[-1] for a in reader.get("aliases", [])}
+    if wname != rname and wname not in aliases:
+        raise SchemaError(f"writer record {wname!r} does not match reader record {rname!r} or its aliases")
     wfields = {f["name"]: f for f in writer["fields"]}
     sources = []
     defaults = []
@@ -276,6 +278,11 @@ def decode_file(content: bytes, reader: Mapping[str, Any], target: pa.Schema | N
         writer = avro_reader.writer_schema
     except Exception as e:  # header unreadable: fastavro raises several types here
         raise AvroFileError("truncated_file" if _is_eof(e) else "corrupt_file", f"header: {e}") from e
+    sync = getattr(avro_reader, "_header", {}).get("sync")
+    if isinstance(sync, bytes) and not content.endswith(sync):
+        # Every complete container file ends with the sync marker. Checked up front because a
+        # deflate block cut short can decode to fewer records without any error from fastavro.
+        raise AvroFileError("truncated_file", f"{len(content)} bytes do not end with the file's sync marker")
     try:
         res = resolve(writer, reader)
     except SchemaError as e:

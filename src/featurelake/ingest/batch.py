@@ -14,11 +14,14 @@ stops the batch before the first write.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from featurelake.catalog import Catalog
 from featurelake.errors import ValidationFailedError
@@ -63,6 +66,8 @@ class BatchReport:
     event_dates: list[dt.date] = field(default_factory=list)
     duration_s: float = 0.0
     results: list[CheckResult] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each step: decode_check (decode + one pass of every check), bronze, quarantine, ops."""
     written: bool = True
     """False when the batch's transaction was already committed (a replay after a crash)."""
 
@@ -78,6 +83,10 @@ class BatchProcessor:
     query_name: str
     app_id: str = ""
     """Transaction app id for every write; defaults to the query name."""
+    listed_files: Callable[[int], list[tuple[str, int]]] | None = None
+    """(path, modification ms) of every file in a batch; finds the empty files Spark's scan skips."""
+    on_report: Callable[[BatchReport], None] | None = None
+    """Called after each batch (e.g. to print it)."""
     reports: list[BatchReport] = field(default_factory=list)
     failure: ValidationFailedError | None = None
 
@@ -207,6 +216,7 @@ class BatchProcessor:
         try:
             flagged = self.flag(decoded.where(F.col("_kind") == RECORD_ROW))
             values, results = self.summarize(flagged)
+            phases = {"decode_check": time.perf_counter() - clock}
             files = [
                 r.asDict()
                 for r in decoded.where(F.col("_kind") == FILE_ROW)
@@ -221,7 +231,9 @@ class BatchProcessor:
                 )
                 .collect()
             ]
-            report = BatchReport(batch_id, results=results)
+            empty = self._empty_files(batch_id, {f["_source_file"] for f in files})
+            files += empty
+            report = BatchReport(batch_id, results=results, phases=phases)
             report.files = len(files)
             report.files_quarantined = sum(1 for f in files if f["_file_error"] is not None)
             records = int(values.get("_n") or 0)
@@ -239,22 +251,78 @@ class BatchProcessor:
                 self.catalog.write(
                     self.bronze_rows(flagged, batch_id, started), self.contract.bronze_table, txn=txn
                 )
+            phases["bronze"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_bronze", batch_id)
             if report.quarantined_rows:
                 quarantine = self.quarantined_records(flagged, batch_id, started).unionByName(
                     self.quarantined_files(decoded, batch_id, started)
                 )
+                if empty:
+                    quarantine = quarantine.unionByName(self._empty_file_rows(raw, empty, batch_id, started))
                 self.catalog.write(quarantine, "quarantine.records", txn=txn)
+            phases["quarantine"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_quarantine", batch_id)
             self._record_results(results, batch_id, started, outcome="written", txn=txn)
             report.duplicate_files = self._record_files(files, batch_id, started, txn)
             report.duration_s = time.perf_counter() - clock
             report.written = self._record_log(report, started, txn)
+            phases["ops"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_log", batch_id)
         finally:
             decoded.unpersist()
         self.reports.append(report)
+        if self.on_report is not None:
+            self.on_report(report)
         return report
+
+    def _empty_files(self, batch_id: int, seen: set[str]) -> list[dict[str, Any]]:
+        """File rows for files of the batch that reached no task: Spark's scan skips empty files."""
+        if self.listed_files is None:
+            return []
+        known = {_local(p) for p in seen}
+        out = []
+        for path, mtime_ms in self.listed_files(batch_id):
+            if _local(path) in known:
+                continue
+            out.append(
+                {
+                    "_source_file": path,
+                    "_file_size": 0,
+                    "_file_mtime": dt.datetime.fromtimestamp(mtime_ms / 1000, dt.UTC),
+                    "_file_sha256": hashlib.sha256(b"").hexdigest(),
+                    "_file_records": None,
+                    "_file_error": "empty_file",
+                    "_file_detail": "the file has no bytes",
+                }
+            )
+        return out
+
+    def _empty_file_rows(
+        self, raw: DataFrame, empty: list[dict[str, Any]], batch_id: int, now: dt.datetime
+    ) -> DataFrame:
+        spec = self.catalog.spec("quarantine.records")
+        rows = [
+            {
+                "dataset": self.contract.dataset,
+                "layer": "bronze",
+                "source_file": f["_source_file"],
+                "batch_id": batch_id,
+                "record_index": None,
+                "event_id": None,
+                "record_json": None,
+                "payload": b"",
+                "reasons": "empty_file",
+                "failed_expectations": None,
+                "detail": f["_file_detail"],
+                "quarantined_at": now,
+                "replayed_at": None,
+                "replay_id": None,
+                "quarantine_date": now.date(),
+            }
+            for f in empty
+        ]
+        ddl = spec.schema.to_spark_ddl().replace(" NOT NULL", "")
+        return raw.sparkSession.createDataFrame(rows, ddl)
 
     def _record_results(
         self,
@@ -360,6 +428,11 @@ class BatchProcessor:
             "event_dates": ",".join(d.isoformat() for d in dates) or None,
         }
         return append_rows(self.catalog, "ops.ingest_log", [row], txn=txn)
+
+
+def _local(path: str) -> str:
+    """A file URI or path as a plain path, so Spark's spellings (file:/x, file:///x) compare equal."""
+    return urlparse(path).path if "://" in path or path.startswith("file:") else path
 
 
 def _failure_message(dataset: str, batch_id: int, failed: list[CheckResult]) -> str:

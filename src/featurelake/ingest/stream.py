@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,7 +36,7 @@ from featurelake.quality.suites import load_suite
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["BINARY_FILE_SCHEMA", "IngestError", "IngestRun", "checkpoint_dir", "query_name", "run_ingest"]
+__all__ = ["BINARY_FILE_SCHEMA", "IngestError", "IngestRun", "batch_files", "checkpoint_dir", "query_name", "run_ingest"]
 
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
 
@@ -76,6 +77,32 @@ def _query_id(checkpoint: Path) -> str:
         return str(json.loads(f.readline())["id"])
 
 
+def batch_files(checkpoint: Path, batch_id: int) -> list[tuple[str, int]]:
+    """(path, modification ms) of every file Spark's file source assigned to ``batch_id``.
+
+    Read from the source's own log in the checkpoint, which Spark writes before the batch
+    runs. It is the only complete list: the scan silently drops empty files.
+    """
+    folder = checkpoint / "sources" / "0"
+    plain = folder / str(batch_id)
+    candidates = [plain] if plain.exists() else []
+    if not candidates:
+        compacts = sorted(
+            (int(p.name.split(".")[0]), p) for p in folder.glob("*.compact") if p.name.split(".")[0].isdigit()
+        )
+        candidates = [p for n, p in compacts if n >= batch_id][:1]
+    out = []
+    for path in candidates:
+        with open(path) as f:
+            for line in f:
+                if not line.startswith("{"):
+                    continue
+                entry = json.loads(line)
+                if int(entry.get("batchId", batch_id)) == batch_id:
+                    out.append((str(entry["path"]), int(entry.get("timestamp", 0))))
+    return out
+
+
 def run_ingest(
     dataset: str,
     *,
@@ -87,6 +114,7 @@ def run_ingest(
     expectations: str | Path | None = None,
     schemas: str | Path | None = None,
     timeout_s: float | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
 ) -> IngestRun:
     """Ingest ``landing/<dataset>/`` into ``bronze.<dataset>`` exactly once.
 
@@ -100,6 +128,7 @@ def run_ingest(
         expectations: folder of the suites (default: the repository's ``expectations/``).
         schemas: folder of the Avro schemas (default: the repository's ``schemas/``).
         timeout_s: stop ``continuous`` after this many seconds (None: until SIGTERM/Ctrl-C).
+        on_batch: called with each batch's report as it finishes.
 
     Returns:
         The batches this run processed.
@@ -126,7 +155,13 @@ def run_ingest(
     name = query_name(dataset)
     checkpoint = checkpoint_dir(dataset, settings)
     processor = BatchProcessor(
-        c, load_schema(dataset, schemas), load_suite(c.suite, expectations), catalog, query_name=name
+        c,
+        load_schema(dataset, schemas),
+        load_suite(c.suite, expectations),
+        catalog,
+        query_name=name,
+        listed_files=lambda batch_id: batch_files(checkpoint, batch_id),
+        on_report=on_batch,
     )
     run = IngestRun(dataset, name, checkpoint)
 

