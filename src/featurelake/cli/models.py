@@ -1,0 +1,117 @@
+"""Models: ``featurelake train delay``, ``featurelake score delay``, ``featurelake models``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from featurelake.cli import friendly, main
+
+
+def _month_floor_quarter(start: dt.date, end: dt.date) -> dt.date:
+    """Default validation start: the first of the month three months before ``end`` (or the middle)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months >= 4:
+        m = end.month - 3
+        return dt.date(end.year + (m - 1) // 12, (m - 1) % 12 + 1, 1)
+    return start + (end - start) / 2
+
+
+@main.group("train")
+def train() -> None:
+    """Train a model from the feature store."""
+
+
+@train.command("delay")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
+@click.option(
+    "--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Day after the last (UTC)."
+)
+@click.option(
+    "--valid-from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First validation day; earlier days train. Default: the last three months of the range.",
+)
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--epochs", type=int, default=8, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
+@friendly
+def train_delay(
+    start: dt.datetime,
+    end: dt.datetime,
+    valid_from: dt.datetime | None,
+    seed: int,
+    epochs: int,
+    device: str | None,
+) -> None:
+    """Train the delay model on [--from, --valid-from), validate on [--valid-from, --to)."""
+    from featurelake.models.delay.train import TrainConfig, train_delay_model
+
+    s, e = start.date(), end.date()
+    v = valid_from.date() if valid_from else _month_floor_quarter(s, e)
+    result = train_delay_model(
+        s, e, valid_from=v, config=TrainConfig(seed=seed, epochs=epochs, device=device)
+    )
+    click.echo(f"trained delay {result.version} on {s}..{v}, validated on {v}..{e}  ->  {result.path}")
+    click.echo(f"{'':22}{'ROC AUC':>9}{'log loss':>10}")
+    for name, m in result.metrics["validation"].items():
+        click.echo(f"{name:22}{m['auc']:9.4f}{m['log_loss']:10.4f}")
+    verdict = "beats" if result.metrics["model_beats_baselines"] else "does NOT beat"
+    click.echo(f"the model {verdict} both baselines on ROC AUC ({result.metrics['seconds']} s)")
+
+
+@main.group("score")
+def score() -> None:
+    """Score with a trained model."""
+
+
+@score.command("delay")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="UTC day to score.")
+@click.option("--version", help="Model version (default: the latest).")
+@friendly
+def score_delay(day: dt.datetime, version: str | None) -> None:
+    """Write that day's predictions to gold.delay_predictions (replacing any earlier set)."""
+    from featurelake.models.delay.score import score_date
+
+    n = score_date(day.date(), version=version)
+    click.echo(f"gold.delay_predictions: {n:,} predictions for {day.date()}")
+
+
+@main.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Print the full metrics and lineage as JSON.")
+@friendly
+def models_cmd(as_json: bool) -> None:
+    """List trained model versions with their validation metrics and lineage."""
+    from featurelake.models import list_models
+
+    versions = list_models()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": v.name,
+                        "version": v.version,
+                        "path": str(v.path),
+                        "metrics": v.metrics,
+                        "lineage": v.lineage,
+                    }
+                    for v in versions
+                ],
+                indent=1,
+            )
+        )
+        return
+    if not versions:
+        click.echo("no trained models yet: featurelake train delay --from 2013-01-01 --to 2014-01-01")
+        return
+    for v in versions:
+        m = v.metrics["validation"]["model"]
+        tables = ", ".join(f"{t}@v{n}" for t, n in sorted(v.lineage.get("tables", {}).items()))
+        click.echo(
+            f"{v.name} {v.version}  auc={m['auc']:.4f} log_loss={m['log_loss']:.4f}  "
+            f"train {v.lineage['train_range'][0]}..{v.lineage['train_range'][1]}  "
+            f"service {v.lineage['feature_service']}  tables {tables}"
+        )
