@@ -81,8 +81,11 @@ def main() -> None:
 
     last_delta = str(work / f"delta-{counter['n'] - 2}")
     stats = describe(last_delta)
-    assert stats.rows == args.rows, stats
-    assert pa.table(DeltaTable(last_delta).to_pyarrow_table(columns=["id"])).num_rows == args.rows
+    if (
+        stats.rows != args.rows
+        or pa.table(DeltaTable(last_delta).to_pyarrow_table(columns=["id"])).num_rows != args.rows
+    ):
+        raise RuntimeError(f"the delta table holds {stats.rows} rows, not {args.rows}")
 
     delta_rps = args.rows / median(delta_s)
     parquet_rps = args.rows / median(parquet_s)
