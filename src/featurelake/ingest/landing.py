@@ -50,11 +50,19 @@ def land_bytes(folder: Path, name: str, data: bytes) -> Path:
 
 
 def avro_bytes(
-    schema: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, codec: str = "deflate"
+    schema: Mapping[str, Any],
+    records: Iterable[Mapping[str, Any]],
+    *,
+    codec: str = "deflate",
+    sync_marker: bytes | None = None,
 ) -> bytes:
-    """An Avro container file holding ``records`` written with ``schema``."""
+    """An Avro container file holding ``records`` written with ``schema``.
+
+    ``sync_marker`` (16 bytes) makes the bytes reproducible; fastavro picks a random one otherwise.
+    """
     import fastavro
 
     buf = io.BytesIO()
-    fastavro.writer(buf, fastavro.parse_schema(dict(schema)), records, codec=codec)
+    extra: dict[str, Any] = {"sync_marker": sync_marker} if sync_marker is not None else {}
+    fastavro.writer(buf, fastavro.parse_schema(dict(schema)), records, codec=codec, **extra)
     return buf.getvalue()

@@ -281,7 +281,7 @@ def produce_synthetic(
                     result.bad_records[reason] += 1
                     huge_left = 0
         writer = _nullable(schema, _NULLABLE_FOR[dataset]) if nullable else schema
-        data = avro_bytes(writer, records, codec=codec)
+        data = avro_bytes(writer, records, codec=codec, sync_marker=rng.bytes(16))
         result.files.append(land_bytes(folder, f"synthetic-{dataset}-s{seed}-{run}-{seq:05d}.avro", data))
         result.records += n
     result.good = result.records - sum(result.bad_records.values())
@@ -293,7 +293,7 @@ def produce_synthetic(
                 sample = synthetic_records(dataset, 50, rng, first=j * 50)
                 if kind == "duplicate_file":
                     # The same clean bytes under two names: bronze keeps both copies.
-                    data = avro_bytes(schema, sample, codec=codec)
+                    data = avro_bytes(schema, sample, codec=codec, sync_marker=rng.bytes(16))
                     result.files.append(land_bytes(folder, f"{self_name}-a.avro", data))
                     result.files.append(land_bytes(folder, f"{self_name}-b.avro", data))
                     result.records += 2 * len(sample)
@@ -301,7 +301,7 @@ def produce_synthetic(
                     result.duplicate_files += 1
                     continue
                 if kind == "truncated_file":
-                    full = avro_bytes(schema, sample, codec=codec)
+                    full = avro_bytes(schema, sample, codec=codec, sync_marker=rng.bytes(16))
                     data, ext = full[: len(full) - 10], ".avro"
                 elif kind == "not_avro":
                     data, ext = b"event_id,origin\nUA-1-EWR,EWR\n", ".avro"
@@ -309,7 +309,8 @@ def produce_synthetic(
                     data, ext = b"", ".avro"
                 else:
                     sample = [{**r, "obs_ts" if dataset == "weather" else "sched_dep_ts": "soon"} for r in sample]
-                    data, ext = avro_bytes(_incompatible(schema), sample, codec=codec), ".avro"
+                    data = avro_bytes(_incompatible(schema), sample, codec=codec, sync_marker=rng.bytes(16))
+                    ext = ".avro"
                 result.bad_files[kind] += 1
                 result.files.append(land_bytes(folder, self_name + ext, data))
     return result
