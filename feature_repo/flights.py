@@ -1,0 +1,34 @@
+"""The flights feature repository, for the plain ``feast`` CLI (``feast apply``, ``feast materialize``).
+
+The definitions live in ``featurelake.features.definitions`` so the SDK and the
+tests build the same objects for any lake; this module binds them to the lake
+of the environment (``FEATURELAKE_LAKE``, default ``<repository>/lake``).
+``featurelake features apply`` writes ``feature_store.yaml`` beside it for the
+profile in ``FEATURELAKE_PROFILE``. Feast imports every ``.py`` here: keep
+scripts and tests elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from featurelake.catalog import Catalog
+from featurelake.config import get_settings
+from featurelake.features.definitions import build_definitions
+
+_lake = os.environ.get("FEATURELAKE_LAKE") or str(Path(__file__).resolve().parent.parent / "lake")
+_defs = build_definitions(Catalog(settings=get_settings({**os.environ, "FEATURELAKE_LAKE": _lake})))
+
+# Feast finds objects as module attributes.
+carrier, origin, dest, plane_entity = _defs.entities
+carrier_delay_7d, route_delay_30d, origin_weather, plane, carrier_delay_1h = _defs.feature_views
+(delay_model_v1,) = _defs.feature_services
+(
+    gold_carrier_delay_7d,
+    gold_route_delay_30d,
+    gold_origin_weather,
+    gold_plane,
+    gold_carrier_delay_1h,
+    carrier_delay_1h_push,
+) = _defs.sources

@@ -1,0 +1,167 @@
+"""The Feast objects of the flights domain: entities, sources, feature views, the feature service.
+
+Every feature view reads a gold Delta table (``FileSource`` with
+``DeltaFormat``) under one lake, so the objects are built by a function of
+the catalog: ``feature_repo/`` calls it for the lake of the environment, and
+tests and the SDK call it for theirs.
+
+The contract's route entity has two join keys, ``origin`` and ``dest``. A
+Feast ``Entity`` has exactly one join key (0.67 raises on more), so the route
+is the pair of entities ``origin`` and ``dest`` on ``route_delay_30d``: the
+Feast idiom for a composite key, with the same online key bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
+from feast.data_format import DeltaFormat
+from feast.types import Float64, Int32, Int64, String
+
+from featurelake.catalog import Catalog
+
+__all__ = ["FEATURE_SERVICE", "PROJECT", "PUSH_SOURCE", "STREAM_VIEW", "Definitions", "build_definitions"]
+
+PROJECT = "featurelake"
+"""The Feast project every featurelake lake uses."""
+
+FEATURE_SERVICE = "delay_model_v1"
+"""The feature service of the delay model (issue 7)."""
+
+PUSH_SOURCE = "carrier_delay_1h_push"
+"""The push source the ingest stream writes ``carrier_delay_1h`` through."""
+
+STREAM_VIEW = "carrier_delay_1h"
+
+DAILY_TTL = timedelta(days=1)
+WEATHER_TTL = timedelta(hours=3)
+STREAM_TTL = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """Everything ``feast apply`` registers for one lake."""
+
+    entities: tuple[Entity, ...]
+    feature_views: tuple[FeatureView, ...]
+    feature_services: tuple[FeatureService, ...]
+    sources: tuple[FileSource | PushSource, ...]
+
+    def objects(self) -> list[Any]:
+        """All objects, in the order ``FeatureStore.apply`` takes them."""
+        return [*self.entities, *self.sources, *self.feature_views, *self.feature_services]
+
+    def view(self, name: str) -> FeatureView:
+        """The feature view called ``name``."""
+        for fv in self.feature_views:
+            if fv.name == name:
+                return fv
+        raise ValueError(f"no feature view {name!r}; known: {', '.join(v.name for v in self.feature_views)}")
+
+
+def _delta_source(catalog: Catalog, table: str) -> FileSource:
+    return FileSource(
+        name=table.replace(".", "_"),
+        path=catalog.path(table),
+        file_format=DeltaFormat(),
+        timestamp_field="event_timestamp",
+        description=catalog.spec(table).description,
+    )
+
+
+def build_definitions(catalog: Catalog | None = None) -> Definitions:
+    """Entities, sources, views and the ``delay_model_v1`` service over ``catalog``'s gold tables.
+
+    Args:
+        catalog: the lake whose gold tables the sources read; the environment's when omitted.
+    """
+    catalog = catalog or Catalog()
+    carrier = Entity(name="carrier", join_keys=["carrier"], value_type=ValueType.STRING)
+    origin = Entity(name="origin", join_keys=["origin"], value_type=ValueType.STRING)
+    dest = Entity(name="dest", join_keys=["dest"], value_type=ValueType.STRING)
+    plane = Entity(name="plane", join_keys=["tailnum"], value_type=ValueType.STRING)
+
+    carrier_src = _delta_source(catalog, "gold.carrier_delay_7d")
+    route_src = _delta_source(catalog, "gold.route_delay_30d")
+    weather_src = _delta_source(catalog, "gold.origin_weather")
+    plane_src = _delta_source(catalog, "gold.plane")
+    stream_batch = _delta_source(catalog, "gold.carrier_delay_1h")
+    push = PushSource(name=PUSH_SOURCE, batch_source=stream_batch)
+
+    carrier_delay_7d = FeatureView(
+        name="carrier_delay_7d",
+        entities=[carrier],
+        ttl=DAILY_TTL,
+        schema=[
+            Field(name="carrier", dtype=String),
+            Field(name="flights_7d", dtype=Int64),
+            Field(name="dep_delay_avg_7d", dtype=Float64),
+            Field(name="cancel_rate_7d", dtype=Float64),
+        ],
+        source=carrier_src,
+        description="Carrier departures over the 7 days before each UTC midnight.",
+    )
+    route_delay_30d = FeatureView(
+        name="route_delay_30d",
+        entities=[origin, dest],
+        ttl=DAILY_TTL,
+        schema=[
+            Field(name="origin", dtype=String),
+            Field(name="dest", dtype=String),
+            Field(name="flights_30d", dtype=Int64),
+            Field(name="arr_delay_avg_30d", dtype=Float64),
+        ],
+        source=route_src,
+        description="Route arrivals over the 30 days before each UTC midnight.",
+    )
+    origin_weather = FeatureView(
+        name="origin_weather",
+        entities=[origin],
+        ttl=WEATHER_TTL,
+        schema=[Field(name="origin", dtype=String)]
+        + [
+            Field(name=n, dtype=Float64)
+            for n in ("temp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib")
+        ],
+        source=weather_src,
+        description="Hourly weather at the departure airport, valid for 3 hours.",
+    )
+    plane_fv = FeatureView(
+        name="plane",
+        entities=[plane],
+        ttl=timedelta(0),  # no expiry: a plane's age, seats and engines hold for the whole year
+        schema=[
+            Field(name="tailnum", dtype=String),
+            Field(name="plane_age_years", dtype=Int32),
+            Field(name="seats", dtype=Int32),
+            Field(name="engines", dtype=Int32),
+        ],
+        source=plane_src,
+        description="Plane attributes, known from 2013-01-01.",
+    )
+    carrier_delay_1h = FeatureView(
+        name=STREAM_VIEW,
+        entities=[carrier],
+        ttl=STREAM_TTL,
+        schema=[
+            Field(name="carrier", dtype=String),
+            Field(name="flights_1h", dtype=Int64),
+            Field(name="dep_delay_avg_1h", dtype=Float64),
+        ],
+        source=push,
+        description="Carrier departures in the last 60 minutes of event time, pushed by the ingest stream.",
+    )
+    service = FeatureService(
+        name=FEATURE_SERVICE,
+        features=[carrier_delay_7d, route_delay_30d, origin_weather, plane_fv],
+        description="Every feature of the delay model: carrier, route, departure weather, plane.",
+    )
+    return Definitions(
+        entities=(carrier, origin, dest, plane),
+        feature_views=(carrier_delay_7d, route_delay_30d, origin_weather, plane_fv, carrier_delay_1h),
+        feature_services=(service,),
+        sources=(carrier_src, route_src, weather_src, plane_src, stream_batch, push),
+    )

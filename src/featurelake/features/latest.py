@@ -1,0 +1,100 @@
+"""The latest row per entity of a feature view's Delta (or Parquet) source, with DuckDB.
+
+This is what Feast's materialization computes (``pull_all_from_table_or_query``
+then a dedup on the join keys, newest ``event_timestamp`` first, then newest
+created timestamp), done in one multi-threaded DuckDB query over
+``delta_scan``. Like Feast, the window is ``start <= ts <= end``: both ends
+included.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from feast.data_format import DeltaFormat, ParquetFormat
+from feast.infra.offline_stores.file_source import FileSource
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+    from feast import FeatureView
+
+__all__ = ["UnsupportedSourceError", "duckdb_connection", "latest_rows", "scan_expression"]
+
+
+class UnsupportedSourceError(Exception):
+    """The feature view's source is not a Delta or Parquet ``FileSource``; Feast's engine takes it."""
+
+
+def duckdb_connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the packaged ``delta`` extension loaded and the UTC time zone."""
+    import duckdb
+
+    from featurelake.sql import delta_extension_path
+
+    con = duckdb.connect()
+    con.execute(f"LOAD '{delta_extension_path()}'")
+    con.execute("SET TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def scan_expression(view: FeatureView) -> str:
+    """``delta_scan('<path>')`` or ``read_parquet('<path>')`` for the view's batch source.
+
+    Raises:
+        UnsupportedSourceError: any other kind of source.
+    """
+    source = view.batch_source
+    if not isinstance(source, FileSource):
+        raise UnsupportedSourceError(f"{view.name}: source {type(source).__name__} is not a FileSource")
+    path = source.path.replace("'", "''")
+    if isinstance(source.file_format, DeltaFormat):
+        return f"delta_scan('{path}')"
+    if isinstance(source.file_format, ParquetFormat) or source.path.endswith(".parquet"):
+        return f"read_parquet('{path}')"
+    raise UnsupportedSourceError(f"{view.name}: file format {source.file_format} is not Delta or Parquet")
+
+
+def _utc_naive(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+def latest_rows(
+    con: duckdb.DuckDBPyConnection,
+    view: FeatureView,
+    start: datetime,
+    end: datetime,
+) -> pa.Table:
+    """Join keys, features and the timestamp(s) of each entity's newest row with ``start <= ts <= end``.
+
+    Columns carry the feature view's names (the source's ``field_mapping`` applied).
+    """
+    source = view.batch_source
+    assert source is not None  # scan_expression raised otherwise
+    scan = scan_expression(view)
+    reverse = {v: k for k, v in (source.field_mapping or {}).items()}
+    join_keys = [c.name for c in view.entity_columns]
+    features = [f.name for f in view.features]
+    ts = source.timestamp_field
+    created = source.created_timestamp_column or None
+    wanted = [*join_keys, *features, ts] + ([created] if created else [])
+    select = ", ".join(f"{_quote(reverse.get(c, c))} AS {_quote(c)}" for c in wanted)
+    order = f"{_quote(reverse.get(ts, ts))} DESC" + (
+        f", {_quote(reverse.get(created, created))} DESC" if created else ""
+    )
+    partition = ", ".join(_quote(reverse.get(k, k)) for k in join_keys)
+    sql = (
+        f"SELECT {select} FROM {scan} "
+        f"WHERE CAST({_quote(reverse.get(ts, ts))} AS TIMESTAMP) >= $start "
+        f"AND CAST({_quote(reverse.get(ts, ts))} AS TIMESTAMP) <= $end "
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {order}) = 1"
+    )
+    rel = con.execute(sql, {"start": _utc_naive(start), "end": _utc_naive(end)})
+    return rel.to_arrow_table()

@@ -1,0 +1,287 @@
+"""Bulk writers for Feast's SQLite and Redis online stores, in Feast's exact key and value format.
+
+Given the latest row per entity (``latest.latest_rows``), a writer encodes
+whole columns at once (``_encode``) and writes them in bulk:
+
+- SQLite: one transaction, ``executemany`` of Feast's own upsert statement into
+  the table Feast created (``<project>_<view>``), one row per entity and
+  feature: ``entity_key`` (serialized key, version 3), ``feature_name``,
+  ``value`` (``Value`` proto), ``value_text``, ``event_ts`` (epoch seconds as
+  Feast's adapter stores them), ``created_ts``.
+- Redis: one hash per entity key (serialized key + project), field
+  ``mmh3("<view>:<feature>")`` per feature and ``_ts:<view>`` holding a
+  ``Timestamp`` proto, written as raw RESP ``HSET`` commands in large
+  pipelined chunks. Like Feast, a row is skipped when the stored ``_ts`` is as
+  new or newer (unless the store sets ``skip_dedup``).
+
+Anything these writers do not cover (vector stores, Redis cluster/sentinel,
+``key_ttl`` aside) raises :class:`UnsupportedStoreError`, and the engine hands
+the view to Feast's own engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from featurelake.features import _encode
+
+if TYPE_CHECKING:
+    from feast import FeatureView, RepoConfig
+    from feast.infra.online_stores.online_store import OnlineStore
+    from feast.value_type import ValueType
+
+__all__ = [
+    "EncodedRows",
+    "OnlineWriter",
+    "RedisWriter",
+    "SqliteWriter",
+    "UnsupportedStoreError",
+    "writer_for",
+]
+
+
+class UnsupportedStoreError(Exception):
+    """The online store or its configuration is not covered by the bulk writers."""
+
+
+@dataclass(frozen=True)
+class EncodedRows:
+    """One feature view's rows as Feast's bytes, a column per feature."""
+
+    entity_keys: pa.Array
+    """Serialized entity keys (version 3), one per row."""
+    features: list[tuple[str, pa.Array, ValueType, pa.Array]]
+    """(name, serialized ``Value`` protos, value type, source column) per feature."""
+    timestamps: pa.Array
+    """Event timestamps (``timestamp[us, UTC]``)."""
+
+    @classmethod
+    def encode(cls, view: FeatureView, rows: pa.Table) -> EncodedRows:
+        """Encode the latest rows of ``view`` (join keys, features, its timestamp field)."""
+        assert view.batch_source is not None
+        key_types = {f.name: f.dtype.to_value_type() for f in view.entity_columns}
+        keys = _encode.entity_keys([(k, rows.column(k), t) for k, t in key_types.items()])
+        features = []
+        for field in view.features:
+            vt = field.dtype.to_value_type()
+            col = rows.column(field.name).combine_chunks()
+            features.append((field.name, _encode.value_protos(col, vt), vt, col))
+        ts = rows.column(view.batch_source.timestamp_field).combine_chunks()
+        return cls(keys, features, ts)
+
+    def take(self, mask: np.ndarray) -> EncodedRows:
+        """Only the rows where ``mask`` is true."""
+        m = pa.array(mask)
+        return EncodedRows(
+            self.entity_keys.filter(m),
+            [(n, p.filter(m), vt, c.filter(m)) for n, p, vt, c in self.features],
+            self.timestamps.filter(m),
+        )
+
+    def __len__(self) -> int:
+        return len(self.entity_keys)
+
+
+class OnlineWriter(ABC):
+    """Writes encoded rows of one feature view into an online store."""
+
+    def __init__(self, config: RepoConfig, store: OnlineStore) -> None:
+        self.config = config
+        self.store = store
+
+    @abstractmethod
+    def write(self, view: FeatureView, rows: EncodedRows) -> int:
+        """Write ``rows`` for ``view``; returns the number of entities written."""
+
+
+class SqliteWriter(OnlineWriter):
+    """Feast's ``SqliteOnlineStore`` layout, written in one transaction."""
+
+    def write(self, view: FeatureView, rows: EncodedRows) -> int:
+        from feast.infra.online_stores.helpers import compute_table_id
+        from feast.infra.online_stores.sqlite import SqliteOnlineStore
+
+        online = self.config.online_store
+        if getattr(online, "vector_enabled", False):
+            raise UnsupportedStoreError("SQLite vector search is enabled: vector values need Feast's writer")
+        if not len(rows):
+            return 0
+        path = SqliteOnlineStore._get_db_path(self.config)
+        table = compute_table_id(
+            self.config.project, view, self.config.registry.enable_online_feature_view_versioning
+        )
+        quoted = '"' + table.replace('"', '""') + '"'
+        conn = sqlite3.connect(path, timeout=60)
+        try:
+            columns = {r[1] for r in conn.execute(f"PRAGMA table_info({quoted})")}
+            if not columns:  # `feast apply` creates it; create it the same way if it was skipped
+                conn.close()
+                self.store.update(self.config, [], [view], [], [], partial=True)
+                conn = sqlite3.connect(path, timeout=60)
+                columns = {r[1] for r in conn.execute(f"PRAGMA table_info({quoted})")}
+            with_num = "value_num" in columns and getattr(online, "enable_openai_compatible_store", False)
+            cols = ["entity_key", "feature_name", "value", "value_text"] + (["value_num"] if with_num else [])
+            cols += ["event_ts", "created_ts"]
+            update = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("entity_key", "feature_name"))
+            sql = (
+                f"INSERT INTO {quoted} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                f"ON CONFLICT(entity_key, feature_name) DO UPDATE SET {update};"
+            )
+            keys = rows.entity_keys.to_pylist()
+            event_ts = _encode.sqlite_epoch_seconds(rows.timestamps)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            with conn:
+                for name, protos, vt, col in rows.features:
+                    texts = _encode.value_texts(col, vt)
+                    parts: list[Iterable[Any]] = [keys, itertools.repeat(name), protos.to_pylist(), texts]
+                    if with_num:
+                        parts.append(_nums(texts))
+                    parts += [event_ts, itertools.repeat(None)]
+                    conn.executemany(sql, zip(*parts))  # noqa: B905 - repeat() is endless on purpose
+        finally:
+            conn.close()
+        return len(rows)
+
+
+def _nums(texts: list[str | None]) -> list[float | None]:
+    out: list[float | None] = []
+    for t in texts:
+        try:
+            out.append(None if t is None else float(t))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+class RedisWriter(OnlineWriter):
+    """Feast's ``RedisOnlineStore`` layout, written as pipelined raw ``HSET`` commands."""
+
+    chunk = 20_000
+    """Commands per round trip."""
+
+    def _client(self) -> Any:
+        import redis
+
+        online = self.config.online_store
+        if str(getattr(online, "redis_type", "redis")).split(".")[-1] != "redis":
+            raise UnsupportedStoreError(
+                f"redis_type {online.redis_type}: cluster and sentinel use Feast's writer"
+            )
+        client = self.store._get_client(online)  # type: ignore[attr-defined]
+        if not isinstance(client, redis.Redis):
+            raise UnsupportedStoreError(f"Redis client {type(client).__name__} is not redis.Redis")
+        return client
+
+    def _roundtrips(self, client: Any, commands: pa.Array, per_command: int) -> list[Any]:
+        """Send RESP ``commands`` in chunks on one connection; ``per_command`` replies each."""
+        from redis.exceptions import ResponseError
+
+        replies: list[Any] = []
+        conn = client.connection_pool.get_connection()
+        try:
+            for start in range(0, len(commands), self.chunk):
+                part = commands.slice(start, self.chunk)
+                offsets = part.offsets
+                lo, hi = offsets[0].as_py(), offsets[-1].as_py()
+                payload = part.buffers()[2][lo:hi]
+                conn.send_packed_command([memoryview(payload)], check_health=False)
+                for _ in range(len(part) * per_command):
+                    try:
+                        replies.append(conn.read_response())
+                    except ResponseError as e:
+                        replies.append(e)
+        except BaseException:
+            conn.disconnect()  # replies may be pending: never hand this connection back half-read
+            raise
+        finally:
+            client.connection_pool.release(conn)
+        errors = [r for r in replies if isinstance(r, Exception)]
+        if errors:
+            raise errors[0]
+        return replies
+
+    def write(self, view: FeatureView, rows: EncodedRows) -> int:
+        from feast.infra.online_stores.helpers import _mmh3
+        from feast.infra.online_stores.redis import _versioned_fv_name
+
+        if not len(rows):
+            return 0
+        client = self._client()
+        online = self.config.online_store
+        fv_name = _versioned_fv_name(view, self.config)
+        ts_key = f"_ts:{fv_name}".encode()
+        project = self.config.project.encode()
+        redis_keys = pc.binary_join_element_wise(rows.entity_keys, project, b"")
+        key_bulk = _encode.resp_bulk(redis_keys)
+        ts_protos = _encode.timestamp_protos(rows.timestamps)
+
+        if not online.skip_dedup:
+            rows, key_bulk, ts_protos = self._drop_stale(client, rows, key_bulk, ts_protos, ts_key)
+            if not len(rows):
+                return 0
+
+        def const(b: bytes) -> bytes:
+            return b"$%d\r\n%s\r\n" % (len(b), b)
+
+        n_fields = len(rows.features) + 1
+        parts: list[pa.Array | bytes] = [b"*%d\r\n$4\r\nHSET\r\n" % (2 + 2 * n_fields), key_bulk]
+        parts += [const(ts_key), _encode.resp_bulk(ts_protos)]
+        for name, protos, _, _ in rows.features:
+            parts += [const(_mmh3(f"{fv_name}:{name}")), _encode.resp_bulk(protos)]
+        per_command = 1
+        if online.key_ttl_seconds:
+            parts += [b"*3\r\n$6\r\nEXPIRE\r\n", key_bulk, const(str(int(online.key_ttl_seconds)).encode())]
+            per_command = 2
+        commands = pc.binary_join_element_wise(*parts, b"")
+        self._roundtrips(client, commands, per_command)
+        return len(rows)
+
+    def _drop_stale(
+        self, client: Any, rows: EncodedRows, key_bulk: pa.Array, ts_protos: pa.Array, ts_key: bytes
+    ) -> tuple[EncodedRows, pa.Array, pa.Array]:
+        """Feast's check: keep a row only if it is newer than the ``_ts`` already stored."""
+        from google.protobuf.timestamp_pb2 import Timestamp
+
+        field = b"$%d\r\n%s\r\n" % (len(ts_key), ts_key)
+        hmget = pc.binary_join_element_wise(b"*3\r\n$5\r\nHMGET\r\n", key_bulk, field, b"")
+        previous = [r[0] for r in self._roundtrips(client, hmget, 1)]
+        if all(p is None for p in previous):
+            return rows, key_bulk, ts_protos
+        micros = rows.timestamps.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
+        new_nanos = micros.astype(np.int64) * 1000
+        keep = np.ones(len(rows), dtype=bool)
+        stamp = Timestamp()
+        for i, prev in enumerate(previous):
+            if prev:
+                stamp.ParseFromString(prev)
+                prev_nanos = stamp.seconds * 1_000_000_000 + stamp.nanos
+                keep[i] = not (prev_nanos and new_nanos[i] <= prev_nanos)
+        if keep.all():
+            return rows, key_bulk, ts_protos
+        m = pa.array(keep)
+        return rows.take(keep), key_bulk.filter(m), ts_protos.filter(m)
+
+
+def writer_for(config: RepoConfig, store: OnlineStore) -> OnlineWriter:
+    """The bulk writer for the config's online store.
+
+    Raises:
+        UnsupportedStoreError: neither SQLite nor Redis.
+    """
+    from feast.infra.online_stores.redis import RedisOnlineStore
+    from feast.infra.online_stores.sqlite import SqliteOnlineStore
+
+    if isinstance(store, SqliteOnlineStore):
+        return SqliteWriter(config, store)
+    if isinstance(store, RedisOnlineStore):
+        return RedisWriter(config, store)
+    raise UnsupportedStoreError(f"online store {type(store).__name__} has no bulk writer")
