@@ -11,115 +11,15 @@ import pytest
 from featurelake import features
 from featurelake.catalog import Catalog
 from featurelake.config import Settings
-from featurelake.features.testing import write_gold
+from featurelake.features.testing import tiny_gold
 
 pytestmark = pytest.mark.integration
 
-D = datetime(2013, 3, 1, tzinfo=UTC)
+D = datetime(2013, 3, 1, tzinfo=UTC)  # tiny_gold starts here
 
 
 def day(n: float) -> datetime:
     return D + timedelta(days=n)
-
-
-def build_lake(catalog: Catalog) -> None:
-    write_gold(
-        catalog,
-        "gold.carrier_delay_7d",
-        [
-            {
-                "carrier": "UA",
-                "event_timestamp": day(0),
-                "flights_7d": 10,
-                "dep_delay_avg_7d": 1.5,
-                "cancel_rate_7d": 0.1,
-            },
-            {
-                "carrier": "UA",
-                "event_timestamp": day(1),
-                "flights_7d": 11,
-                "dep_delay_avg_7d": None,
-                "cancel_rate_7d": 0.0,
-            },
-            {
-                "carrier": "UA",
-                "event_timestamp": day(4),
-                "flights_7d": 14,
-                "dep_delay_avg_7d": 4.5,
-                "cancel_rate_7d": None,
-            },
-            {
-                "carrier": "AA",
-                "event_timestamp": day(0),
-                "flights_7d": 0,
-                "dep_delay_avg_7d": None,
-                "cancel_rate_7d": None,
-            },
-        ],
-    )
-    write_gold(
-        catalog,
-        "gold.route_delay_30d",
-        [
-            {
-                "origin": "EWR",
-                "dest": "IAH",
-                "event_timestamp": day(0),
-                "flights_30d": 30,
-                "arr_delay_avg_30d": 7.25,
-            },
-            {
-                "origin": "EWR",
-                "dest": "IAH",
-                "event_timestamp": day(1),
-                "flights_30d": 31,
-                "arr_delay_avg_30d": 8.0,
-            },
-            {
-                "origin": "JFK",
-                "dest": "IAH",
-                "event_timestamp": day(1),
-                "flights_30d": 5,
-                "arr_delay_avg_30d": -2.0,
-            },
-        ],
-    )
-    weather = []
-    for h in (0, 1, 2, 10):
-        weather.append(
-            {
-                "origin": "EWR",
-                "event_timestamp": day(1) + timedelta(hours=h),
-                "temp": 30.0 + h,
-                "humid": 50.0,
-                "wind_speed": None,
-                "wind_gust": None,
-                "precip": 0.0,
-                "pressure": 1012.5,
-                "visib": 10.0,
-            }
-        )
-    write_gold(catalog, "gold.origin_weather", weather)
-    write_gold(
-        catalog,
-        "gold.plane",
-        [
-            {
-                "tailnum": "N1",
-                "event_timestamp": datetime(2013, 1, 1, tzinfo=UTC),
-                "plane_age_years": 9,
-                "seats": 55,
-                "engines": 2,
-            },
-            {
-                "tailnum": "N2",
-                "event_timestamp": datetime(2013, 1, 1, tzinfo=UTC),
-                "plane_age_years": None,
-                "seats": 100,
-                "engines": 2,
-            },
-        ],
-    )
 
 
 # (carrier, origin, dest, tailnum, time) -> the values the contract says, by hand
@@ -174,7 +74,7 @@ CASES = [
 
 @pytest.fixture
 def lake(settings: Settings, catalog: Catalog) -> Settings:
-    build_lake(catalog)
+    tiny_gold(catalog)
     features.apply(settings)
     return settings
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
 from featurelake.features._refs import resolve
 from featurelake.features.pit import ENTITY_TS, pit_join_duckdb, pit_join_spark
-from featurelake.features.store import feature_store
+from featurelake.features.store import using_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,6 +71,10 @@ def _label_rows(
         con.close()
 
 
+def _is_spark(obj: object) -> bool:
+    return hasattr(obj, "sparkSession") and hasattr(obj, "toArrow")
+
+
 def _as_arrow(entities: Any) -> pa.Table:
     import pandas as pd
     import pyarrow as pa
@@ -79,13 +83,15 @@ def _as_arrow(entities: Any) -> pa.Table:
         return entities
     if isinstance(entities, pd.DataFrame):
         return pa.Table.from_pandas(entities, preserve_index=False)
+    if isinstance(entities, list) and all(isinstance(r, Mapping) for r in entities):
+        return pa.Table.from_pylist(entities)
     raise TypeError(
         f"entities must be a label table name, a pandas DataFrame or an Arrow table, not {type(entities)}"
     )
 
 
 def training_set(
-    entities: str | pd.DataFrame | pa.Table | DataFrame,
+    entities: str | pd.DataFrame | pa.Table | DataFrame | list[dict[str, Any]],
     features: str | Sequence[str] = "delay_model_v1",
     *,
     start: When | None = None,
@@ -124,54 +130,54 @@ def training_set(
     """
     settings = settings or get_settings()
     catalog = Catalog(settings=settings)
-    store = store or feature_store(settings)
-    requests, feast_features = resolve(store, features)
+    with using_store(settings, store) as store:
+        requests, feast_features = resolve(store, features)
 
-    if output == "spark":
-        from featurelake.spark import get_spark
+        if output == "spark":
+            from featurelake.spark import get_spark
 
-        spark = spark or get_spark("featurelake-training-set", settings=settings)
+            spark = spark or get_spark("featurelake-training-set", settings=settings)
+            if isinstance(entities, str):
+                from pyspark.sql import functions as F
+
+                ent = catalog.read(spark, entities)
+                if start is not None:
+                    ent = ent.where(F.col(ENTITY_TS) >= F.lit(_utc(start)))
+                if end is not None:
+                    ent = ent.where(F.col(ENTITY_TS) < F.lit(_utc(end)))
+                if where:
+                    ent = ent.where(where)
+            elif _is_spark(entities):
+                ent = cast("DataFrame", entities)
+            else:
+                ent = spark.createDataFrame(_as_arrow(entities).to_pandas())
+            tables = {}
+            for req in requests:
+                source = req.view.batch_source
+                assert source is not None
+                from featurelake.delta.reader import read_table
+
+                tables[req.view.name] = read_table(spark, source.path)  # type: ignore[attr-defined]
+            return pit_join_spark(ent, requests, tables)
+
         if isinstance(entities, str):
-            from pyspark.sql import functions as F
-
-            ent = catalog.read(spark, entities)
-            if start is not None:
-                ent = ent.where(F.col(ENTITY_TS) >= F.lit(_utc(start)))
-            if end is not None:
-                ent = ent.where(F.col(ENTITY_TS) < F.lit(_utc(end)))
-            if where:
-                ent = ent.where(where)
-        elif hasattr(entities, "sparkSession"):
-            ent = entities
+            rows = _label_rows(catalog, entities, start, end, where)
+        elif _is_spark(entities):
+            rows = cast("DataFrame", entities).toArrow()
         else:
-            ent = spark.createDataFrame(_as_arrow(entities).to_pandas())
-        tables = {}
-        for req in requests:
-            source = req.view.batch_source
-            assert source is not None
-            from featurelake.delta.reader import read_table
+            rows = _as_arrow(entities)
 
-            tables[req.view.name] = read_table(spark, source.path)  # type: ignore[attr-defined]
-        return pit_join_spark(ent, requests, tables)
-
-    if isinstance(entities, str):
-        rows = _label_rows(catalog, entities, start, end, where)
-    elif hasattr(entities, "sparkSession"):
-        rows = entities.toArrow()
-    else:
-        rows = _as_arrow(entities)
-
-    if engine == "feast":
-        job = store.get_historical_features(entity_df=rows.to_pandas(), features=feast_features)
-        return job.to_arrow() if output == "arrow" else job.to_df()
-    if engine != "duckdb":
-        raise ValueError(f"engine={engine!r}; use one of: duckdb, feast")
-    table = pit_join_duckdb(rows, requests)
-    if output == "arrow":
-        return table
-    if output == "pandas":
-        return table.to_pandas()
-    raise ValueError(f"output={output!r}; use one of: pandas, arrow, spark")
+        if engine == "feast":
+            job = store.get_historical_features(entity_df=rows.to_pandas(), features=feast_features)
+            return job.to_arrow() if output == "arrow" else job.to_df()
+        if engine != "duckdb":
+            raise ValueError(f"engine={engine!r}; use one of: duckdb, feast")
+        table = pit_join_duckdb(rows, requests)
+        if output == "arrow":
+            return table
+        if output == "pandas":
+            return table.to_pandas()
+        raise ValueError(f"output={output!r}; use one of: pandas, arrow, spark")
 
 
 def online_features(
@@ -191,16 +197,16 @@ def online_features(
     Returns:
         Columns: the join keys, then each feature (None where missing).
     """
-    store = store or feature_store(settings)
-    _, feast_features = resolve(store, features)
-    if isinstance(entity_rows, Mapping):
-        cols = {k: list(v) for k, v in entity_rows.items()}
-        n = len(next(iter(cols.values()))) if cols else 0
-        rows = [{k: cols[k][i] for k in cols} for i in range(n)]
-    else:
-        rows = [dict(r) for r in entity_rows]
-    response = store.get_online_features(features=feast_features, entity_rows=rows)
-    return response.to_dict()
+    with using_store(settings, store) as store:
+        _, feast_features = resolve(store, features)
+        if isinstance(entity_rows, Mapping):
+            cols = {k: list(v) for k, v in entity_rows.items()}
+            n = len(next(iter(cols.values()))) if cols else 0
+            rows = [{k: cols[k][i] for k in cols} for i in range(n)]
+        else:
+            rows = [dict(r) for r in entity_rows]
+        response = store.get_online_features(features=feast_features, entity_rows=rows)
+        return response.to_dict()
 
 
 def _engine_stats(store: FeatureStore) -> dict[str, dict[str, float]]:
@@ -224,9 +230,9 @@ def materialize(
     Returns:
         Per view: rows read, entities written and the seconds spent querying, encoding, writing.
     """
-    store = store or feature_store(settings)
-    store.materialize(_utc(start), _utc(end), feature_views=list(views) if views else None)
-    return _engine_stats(store)
+    with using_store(settings, store) as store:
+        store.materialize(_utc(start), _utc(end), feature_views=list(views) if views else None)
+        return _engine_stats(store)
 
 
 def materialize_incremental(
@@ -237,6 +243,6 @@ def materialize_incremental(
     store: FeatureStore | None = None,
 ) -> dict[str, dict[str, float]]:
     """Materialize each view from where its last materialization ended (or ``end - ttl``) to ``end``."""
-    store = store or feature_store(settings)
-    store.materialize_incremental(_utc(end), feature_views=list(views) if views else None)
-    return _engine_stats(store)
+    with using_store(settings, store) as store:
+        store.materialize_incremental(_utc(end), feature_views=list(views) if views else None)
+        return _engine_stats(store)

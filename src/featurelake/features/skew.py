@@ -20,7 +20,7 @@ from featurelake.config import Settings
 from featurelake.features._refs import ViewRequest, resolve
 from featurelake.features.latest import duckdb_connection, scan_expression
 from featurelake.features.pit import ENTITY_TS, pit_join_duckdb
-from featurelake.features.store import feature_store
+from featurelake.features.store import using_store
 
 if TYPE_CHECKING:
     from feast import FeatureStore
@@ -96,40 +96,40 @@ def check_skew(
     """
     import pyarrow as pa
 
-    store = store or feature_store(settings)
-    requests, _ = resolve(store, features)
-    report = SkewReport()
-    for req in requests:
-        view = store.get_feature_view(req.view.name)  # fresh from the registry: intervals included
-        intervals = view.materialization_intervals
-        if not intervals:
-            continue
-        as_of = max(end for _, end in intervals)
-        since = min(start for start, _ in intervals)
-        report.as_of[view.name] = as_of.isoformat()
-        keys = _sample_keys(req, sample_size, seed)
-        if not keys:
-            continue
-        entity = pa.Table.from_pylist(
-            [{**k, ENTITY_TS: as_of} for k in keys],
-        ).cast(
-            pa.schema(
-                [pa.field(k, pa.string()) for k in req.join_keys]
-                + [pa.field(ENTITY_TS, pa.timestamp("us", tz="UTC"))]
+    with using_store(settings, store) as store:
+        requests, _ = resolve(store, features)
+        report = SkewReport()
+        for req in requests:
+            view = store.get_feature_view(req.view.name)  # fresh from the registry: intervals included
+            intervals = view.materialization_intervals
+            if not intervals:
+                continue
+            as_of = max(end for _, end in intervals)
+            since = min(start for start, _ in intervals)
+            report.as_of[view.name] = as_of.isoformat()
+            keys = _sample_keys(req, sample_size, seed)
+            if not keys:
+                continue
+            entity = pa.Table.from_pylist(
+                [{**k, ENTITY_TS: as_of} for k in keys],
+            ).cast(
+                pa.schema(
+                    [pa.field(k, pa.string()) for k in req.join_keys]
+                    + [pa.field(ENTITY_TS, pa.timestamp("us", tz="UTC"))]
+                )
             )
-        )
-        offline = pit_join_duckdb(entity, [req], apply_ttl=False).to_pylist()
-        ts_col = _offline_ts(req, entity)
-        online = store.get_online_features(features=req.refs, entity_rows=keys).to_dict()
-        for i, key in enumerate(keys):
-            known = ts_col[i] is not None and ts_col[i] >= since
-            for f in req.features:
-                expected = offline[i][f] if known else None
-                report.checked_values += 1
-                if not _same(online[f][i], expected):
-                    report.mismatches.append(Mismatch(view.name, key, f, online[f][i], expected))
-        report.checked_entities += len(keys)
-    return report
+            offline = pit_join_duckdb(entity, [req], apply_ttl=False).to_pylist()
+            ts_col = _offline_ts(req, entity)
+            online = store.get_online_features(features=req.refs, entity_rows=keys).to_dict()
+            for i, key in enumerate(keys):
+                known = ts_col[i] is not None and ts_col[i] >= since
+                for f in req.features:
+                    expected = offline[i][f] if known else None
+                    report.checked_values += 1
+                    if not _same(online[f][i], expected):
+                        report.mismatches.append(Mismatch(view.name, key, f, online[f][i], expected))
+            report.checked_entities += len(keys)
+        return report
 
 
 def _offline_ts(req: ViewRequest, entity: Any) -> list[Any]:

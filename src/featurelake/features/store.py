@@ -15,6 +15,8 @@ from the settings; ``write_feature_store_yaml`` writes the same config as
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -30,12 +32,14 @@ __all__ = [
     "ENGINE",
     "Engine",
     "apply",
+    "close_store",
     "feast_dir",
     "feature_store",
     "redis_connection_string",
     "repo_config",
     "repo_config_dict",
     "sqlalchemy_url",
+    "using_store",
     "write_feature_store_yaml",
 ]
 
@@ -78,8 +82,16 @@ def sqlalchemy_url(dsn: str) -> str:
     return f"postgresql+psycopg://{rest}"
 
 
-def repo_config_dict(settings: Settings, *, engine: Engine = "featurelake") -> dict[str, Any]:
-    """The ``feature_store.yaml`` content for the settings' profile, as a dict."""
+def repo_config_dict(
+    settings: Settings, *, engine: Engine = "featurelake", online_store: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``feature_store.yaml`` content for the settings' profile, as a dict.
+
+    Args:
+        settings: the lake and profile.
+        engine: the batch engine.
+        online_store: an online store config replacing the profile's (tests, benchmarks).
+    """
     base = feast_dir(settings)
     registry: dict[str, Any]
     online: dict[str, Any]
@@ -101,19 +113,25 @@ def repo_config_dict(settings: Settings, *, engine: Engine = "featurelake") -> d
         "provider": "local",
         "registry": registry,
         "offline_store": {"type": "duckdb"},
-        "online_store": online,
+        "online_store": dict(online_store) if online_store is not None else online,
         "batch_engine": {"type": ENGINE} if engine == "featurelake" else "local",
         "entity_key_serialization_version": 3,
         "auth": {"type": "no_auth"},
     }
 
 
-def repo_config(settings: Settings | None = None, *, engine: Engine = "featurelake") -> RepoConfig:
+def repo_config(
+    settings: Settings | None = None,
+    *,
+    engine: Engine = "featurelake",
+    online_store: Mapping[str, Any] | None = None,
+) -> RepoConfig:
     """Feast's ``RepoConfig`` for the settings' profile.
 
     Args:
         settings: the lake and profile; the environment's when omitted.
         engine: ``featurelake`` (the fast engine) or ``local`` (Feast's own, for comparisons).
+        online_store: an online store config replacing the profile's.
     """
     from feast import RepoConfig
 
@@ -123,19 +141,48 @@ def repo_config(settings: Settings | None = None, *, engine: Engine = "featurela
     install_delta_extension()  # Feast's DuckDB store runs `INSTALL delta; LOAD delta`: make it offline-safe
     base = feast_dir(settings)
     base.mkdir(parents=True, exist_ok=True)
-    config = RepoConfig(**repo_config_dict(settings, engine=engine))
+    config = RepoConfig(**repo_config_dict(settings, engine=engine, online_store=online_store))
     config.repo_path = base
     return config
 
 
-def feature_store(settings: Settings | None = None, *, engine: Engine = "featurelake") -> FeatureStore:
-    """A ``FeatureStore`` over the settings' lake and profile."""
+def feature_store(
+    settings: Settings | None = None,
+    *,
+    engine: Engine = "featurelake",
+    online_store: Mapping[str, Any] | None = None,
+) -> FeatureStore:
+    """A ``FeatureStore`` over the settings' lake and profile (see :func:`repo_config`)."""
     from feast import FeatureStore
 
-    return FeatureStore(config=repo_config(settings, engine=engine))
+    return FeatureStore(config=repo_config(settings, engine=engine, online_store=online_store))
 
 
-def apply(settings: Settings | None = None, *, catalog: Catalog | None = None) -> Definitions:
+def close_store(store: FeatureStore) -> None:
+    """Release what a ``FeatureStore`` holds open (the SQL registry's connection pools)."""
+    registry = getattr(store, "_registry", None)
+    for name in ("write_engine", "read_engine"):
+        engine = getattr(registry, name, None)
+        if engine is not None:
+            engine.dispose()
+
+
+@contextmanager
+def using_store(settings: Settings | None, store: FeatureStore | None) -> Iterator[FeatureStore]:
+    """``store`` as given, or a new one for ``settings`` that is closed afterwards."""
+    if store is not None:
+        yield store
+        return
+    own = feature_store(settings)
+    try:
+        yield own
+    finally:
+        close_store(own)
+
+
+def apply(
+    settings: Settings | None = None, *, catalog: Catalog | None = None, store: FeatureStore | None = None
+) -> Definitions:
     """Register the flights domain (``build_definitions``) and create the online tables.
 
     Gold tables that do not exist yet are created empty, so apply works on a new lake.
@@ -146,8 +193,8 @@ def apply(settings: Settings | None = None, *, catalog: Catalog | None = None) -
         catalog.ensure(name)
     catalog.ensure("gold.carrier_delay_1h")
     definitions = build_definitions(catalog)
-    store = feature_store(settings)
-    store.apply(definitions.objects())
+    with using_store(settings, store) as fs:
+        fs.apply(definitions.objects())
     return definitions
 
 

@@ -8,6 +8,7 @@ schema and ``event_date`` partitioning), ``event_date`` derived from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -16,7 +17,14 @@ import pyarrow.compute as pc
 
 from featurelake.catalog import Catalog
 
-__all__ = ["synthetic_feature_table", "write_gold"]
+__all__ = ["synthetic_feature_table", "tiny_gold", "write_gold"]
+
+D = datetime(2013, 3, 1, tzinfo=UTC)
+
+
+def day(n: float) -> datetime:
+    """``n`` days after 2013-03-01 00:00 UTC."""
+    return D + timedelta(days=n)
 
 
 def write_gold(
@@ -68,3 +76,104 @@ def synthetic_feature_table(
         cols[f"f{i}"] = pa.array(vals, mask=rng.random(rows) < 0.02)
     table = pa.table(cols)
     return table.append_column("event_date", pc.cast(table.column("event_timestamp"), pa.date32()))
+
+
+def tiny_gold(catalog: Catalog) -> None:
+    """A few hand-made rows in each feature table, from 2013-03-01 (the PIT tests' fixture)."""
+    write_gold(
+        catalog,
+        "gold.carrier_delay_7d",
+        [
+            {
+                "carrier": "UA",
+                "event_timestamp": day(0),
+                "flights_7d": 10,
+                "dep_delay_avg_7d": 1.5,
+                "cancel_rate_7d": 0.1,
+            },
+            {
+                "carrier": "UA",
+                "event_timestamp": day(1),
+                "flights_7d": 11,
+                "dep_delay_avg_7d": None,
+                "cancel_rate_7d": 0.0,
+            },
+            {
+                "carrier": "UA",
+                "event_timestamp": day(4),
+                "flights_7d": 14,
+                "dep_delay_avg_7d": 4.5,
+                "cancel_rate_7d": None,
+            },
+            {
+                "carrier": "AA",
+                "event_timestamp": day(0),
+                "flights_7d": 0,
+                "dep_delay_avg_7d": None,
+                "cancel_rate_7d": None,
+            },
+        ],
+    )
+    write_gold(
+        catalog,
+        "gold.route_delay_30d",
+        [
+            {
+                "origin": "EWR",
+                "dest": "IAH",
+                "event_timestamp": day(0),
+                "flights_30d": 30,
+                "arr_delay_avg_30d": 7.25,
+            },
+            {
+                "origin": "EWR",
+                "dest": "IAH",
+                "event_timestamp": day(1),
+                "flights_30d": 31,
+                "arr_delay_avg_30d": 8.0,
+            },
+            {
+                "origin": "JFK",
+                "dest": "IAH",
+                "event_timestamp": day(1),
+                "flights_30d": 5,
+                "arr_delay_avg_30d": -2.0,
+            },
+        ],
+    )
+    weather = []
+    for h in (0, 1, 2, 10):
+        weather.append(
+            {
+                "origin": "EWR",
+                "event_timestamp": day(1) + timedelta(hours=h),
+                "temp": 30.0 + h,
+                "humid": 50.0,
+                "wind_speed": None,
+                "wind_gust": None,
+                "precip": 0.0,
+                "pressure": 1012.5,
+                "visib": 10.0,
+            }
+        )
+    write_gold(catalog, "gold.origin_weather", weather)
+    write_gold(
+        catalog,
+        "gold.plane",
+        [
+            {
+                "tailnum": "N1",
+                "event_timestamp": datetime(2013, 1, 1, tzinfo=UTC),
+                "plane_age_years": 9,
+                "seats": 55,
+                "engines": 2,
+            },
+            {
+                "tailnum": "N2",
+                "event_timestamp": datetime(2013, 1, 1, tzinfo=UTC),
+                "plane_age_years": None,
+                "seats": 100,
+                "engines": 2,
+            },
+        ],
+    )

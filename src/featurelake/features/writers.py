@@ -152,6 +152,13 @@ class SqliteWriter(OnlineWriter):
         return len(rows)
 
 
+def _contiguous_bytes(arr: pa.Array) -> memoryview:
+    """The values of a null-free binary array back to back, without copying."""
+    buffers = arr.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
+    return memoryview(buffers[2])[int(offsets[0]) : int(offsets[-1])]
+
+
 def _nums(texts: list[str | None]) -> list[float | None]:
     out: list[float | None] = []
     for t in texts:
@@ -190,10 +197,7 @@ class RedisWriter(OnlineWriter):
         try:
             for start in range(0, len(commands), self.chunk):
                 part = commands.slice(start, self.chunk)
-                offsets = part.offsets
-                lo, hi = offsets[0].as_py(), offsets[-1].as_py()
-                payload = part.buffers()[2][lo:hi]
-                conn.send_packed_command([memoryview(payload)], check_health=False)
+                conn.send_packed_command([_contiguous_bytes(part)], check_health=False)
                 for _ in range(len(part) * per_command):
                     try:
                         replies.append(conn.read_response())
