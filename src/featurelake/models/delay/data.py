@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from featurelake.catalog import Catalog
 from featurelake.models.delay.features import FEATURE_SERVICE, LABEL, add_context
@@ -50,13 +49,14 @@ def model_rows(
     versions = {t: describe(catalog.path(t)).version for t in FEATURE_TABLES if catalog.exists(t)}
     table = training_set(
         LABEL_TABLE,
-        feature_service=FEATURE_SERVICE,
+        FEATURE_SERVICE,
         start=start,
         end=end,
-        settings=catalog.settings,
+        where=f"{LABEL} IS NOT NULL" if labelled_only else None,
         output="arrow",
+        settings=catalog.settings,
     )
-    if labelled_only:
-        table = table.filter(pc.is_valid(table.column(LABEL)))
+    if not isinstance(table, pa.Table):  # output="arrow" always is; this narrows the type
+        raise TypeError(f"training_set returned {type(table).__name__}, expected an Arrow table")
     table = table.sort_by([("event_timestamp", "ascending"), ("event_id", "ascending")])
     return ModelRows(add_context(table), versions)
