@@ -1,0 +1,117 @@
+"""Feature store commands: ``featurelake features ...`` (apply, materialize, materialize-incremental,
+skew, training-set) and ``featurelake serve``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from featurelake.cli import friendly, main
+
+
+@main.group()
+def features() -> None:
+    """Feast over the gold tables: register, materialize, check skew, build training sets."""
+
+
+@features.command()
+@click.option("--no-yaml", is_flag=True, help="Do not (re)write feature_repo/feature_store.yaml.")
+@friendly
+def apply(no_yaml: bool) -> None:
+    """Register the feature repository for this profile and lake (and write feature_store.yaml)."""
+    from featurelake.features import apply as do_apply
+    from featurelake.features import write_feature_store_yaml
+
+    defs = do_apply()
+    click.echo(
+        f"applied {len(defs.entities)} entities, {len(defs.feature_views)} feature views, "
+        f"{len(defs.feature_services)} feature service(s)"
+    )
+    if not no_yaml:
+        click.echo(f"wrote {write_feature_store_yaml()}")
+
+
+def _print_stats(stats: dict[str, dict[str, float]]) -> None:
+    for view, s in stats.items():
+        click.echo(
+            f"{view:20s} rows {int(s['rows']):>9,}  written {int(s['written']):>9,}  "
+            f"query {s['query_s']:.2f}s  encode {s['encode_s']:.2f}s  write {s['write_s']:.2f}s"
+        )
+
+
+@features.command()
+@click.option("--start", "start", required=True, help="First event time to load (ISO date or datetime, UTC).")
+@click.option("--end", "end", required=True, help="Last event time to load, included (as Feast does).")
+@click.option("--view", "views", multiple=True, help="Only this feature view (repeatable).")
+@friendly
+def materialize(start: str, end: str, views: tuple[str, ...]) -> None:
+    """Load the latest feature values in [START, END] into the online store (the fast engine)."""
+    from featurelake.features import materialize as do
+
+    _print_stats(do(start, end, views=views or None))
+
+
+@features.command("materialize-incremental")
+@click.option("--end", "end", required=True, help="Load up to this event time (ISO, UTC).")
+@click.option("--view", "views", multiple=True, help="Only this feature view (repeatable).")
+@friendly
+def materialize_incremental(end: str, views: tuple[str, ...]) -> None:
+    """Load each view from where its last materialization ended up to END."""
+    from featurelake.features import materialize_incremental as do
+
+    _print_stats(do(end, views=views or None))
+
+
+@features.command()
+@click.option("--sample", "sample_size", default=100, show_default=True, help="Entity keys sampled per view.")
+@click.option("--service", default="delay_model_v1", show_default=True, help="Feature service to check.")
+@click.option("--seed", default=0, show_default=True, help="Sampling seed.")
+@friendly
+def skew(sample_size: int, service: str, seed: int) -> None:
+    """Compare online values with offline point-in-time values; exit 1 on any mismatch."""
+    from featurelake.features import check_skew
+
+    report = check_skew(sample_size, service, seed=seed)
+    click.echo(
+        f"checked {report.checked_entities} entities, {report.checked_values} values; "
+        f"{len(report.mismatches)} mismatch(es)"
+    )
+    for m in report.mismatches[:20]:
+        click.echo(f"  {m.view} {m.key} {m.feature}: online={m.online!r} offline={m.offline!r}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@features.command("training-set")
+@click.option("--labels", default="gold.flight_labels", show_default=True, help="Label table of entity rows.")
+@click.option("--service", default="delay_model_v1", show_default=True, help="Feature service.")
+@click.option("--start", help="First event_timestamp (UTC).")
+@click.option("--end", help="End of the range (excluded).")
+@click.option("--where", help="Extra SQL filter on the label table.")
+@click.option("--output", "output", required=True, help="Parquet file to write.")
+@friendly
+def training_set(
+    labels: str, service: str, start: str | None, end: str | None, where: str | None, output: str
+) -> None:
+    """Write a point-in-time correct training set to a Parquet file."""
+    import pyarrow.parquet as pq
+
+    from featurelake.features import training_set as build
+
+    table = build(labels, service, start=start, end=end, where=where, output="arrow")
+    pq.write_table(table, output)
+    click.echo(json.dumps({"rows": table.num_rows, "columns": table.num_columns, "output": output}))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=6566, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="Processes sharing the port.")
+@friendly
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve online features over HTTP (POST /get-online-features, Feast's request and response)."""
+    from featurelake.features.server import serve as run
+
+    click.echo(f"serving online features on http://{host}:{port}/get-online-features", err=True)
+    run(host, port, workers=workers)
