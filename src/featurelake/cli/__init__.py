@@ -57,6 +57,7 @@ def main() -> None:
 def _register() -> None:
     # Importing a command module attaches its commands to ``main``.
     from featurelake.cli import lake  # noqa: F401
+    from featurelake.cli import features  # noqa: F401
 
 
 _register()

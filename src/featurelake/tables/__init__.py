@@ -6,6 +6,7 @@ from featurelake.catalog import TableSpec
 from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
 from featurelake.tables.quarantine import QUARANTINE
 from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
+from featurelake.tables.streaming import STREAMING_TABLES
 
 __all__ = ["AIRLINES", "AIRPORTS", "ALL_TABLES", "BRONZE_FLIGHTS", "BRONZE_WEATHER", "PLANES", "QUARANTINE"]
 
@@ -17,4 +18,5 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     AIRLINES,
     AIRPORTS,
     PLANES,
+    *STREAMING_TABLES,
 )
