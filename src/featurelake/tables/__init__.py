@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from featurelake.catalog import TableSpec
 from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
+from featurelake.tables.gold import GOLD_TABLES
+from featurelake.tables.ops import OPS_BACKFILL_LOG
 from featurelake.tables.quarantine import QUARANTINE
 from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
+from featurelake.tables.silver import SILVER_FLIGHT_ENTITIES, SILVER_FLIGHTS, SILVER_WEATHER
 from featurelake.tables.streaming import STREAMING_TABLES
 
 __all__ = ["AIRLINES", "AIRPORTS", "ALL_TABLES", "BRONZE_FLIGHTS", "BRONZE_WEATHER", "PLANES", "QUARANTINE"]
@@ -18,5 +21,10 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     AIRLINES,
     AIRPORTS,
     PLANES,
+    SILVER_FLIGHTS,
+    SILVER_FLIGHT_ENTITIES,
+    SILVER_WEATHER,
+    *GOLD_TABLES,
     *STREAMING_TABLES,
+    OPS_BACKFILL_LOG,
 )

