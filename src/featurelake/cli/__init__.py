@@ -56,6 +56,7 @@ def main() -> None:
 
 def _register() -> None:
     # Importing a command module attaches its commands to ``main``.
+    from featurelake.cli import backfill  # noqa: F401
     from featurelake.cli import lake  # noqa: F401
     from featurelake.cli import features  # noqa: F401
 

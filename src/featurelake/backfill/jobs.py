@@ -1,0 +1,196 @@
+"""The table jobs: for a range of partition days, read exactly the input days, transform, overwrite.
+
+Each :class:`TableJob` declares its input table and which input days feed
+output day D (``window``); the planner derives dependencies and input
+fingerprints from that declaration, and the builder reads exactly those days.
+Every write is an overwrite with ``replaceWhere`` on the job's own days, so
+running a job again replaces its partitions with the same rows.
+
+Builders run on the driver (they plan Spark jobs); they may run concurrently
+in threads of one Spark application, each on a disjoint range of days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from featurelake import transforms
+from featurelake.backfill._io import read_days, read_whole
+from featurelake.backfill.silver_checks import SilverChecks
+from featurelake.backfill.universe import EntityKind, Universe
+from featurelake.errors import ValidationFailedError
+from featurelake.transforms import carrier_delay, route_delay
+from featurelake.transforms.calendar import days_predicate
+from featurelake.transforms.plane import AS_OF
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from featurelake.catalog import Catalog
+
+__all__ = ["JOBS", "JobContext", "TableJob", "job"]
+
+_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What every builder gets besides its day range."""
+
+    spark: SparkSession
+    catalog: Catalog
+    universe: Universe
+    run_id: str
+
+    def write(self, df: DataFrame, table: str, start: dt.date, end: dt.date) -> None:
+        """Overwrite the partitions [start, end] of ``table`` with ``df``."""
+        meta = json.dumps({"job": "backfill", "run_id": self.run_id, "days": f"{start}..{end}"})
+        # One task per day writes that day's rows: one file per partition instead of one per task.
+        by_day = df.repartition("event_date")
+        self.catalog.write(
+            by_day, table, mode="overwrite", replace_where=days_predicate(start, end), user_metadata=meta
+        )
+
+
+Builder = Callable[[JobContext, dt.date, dt.date], None]
+
+
+@dataclass(frozen=True)
+class TableJob:
+    """How one table is built for any range of its partition days."""
+
+    table: str
+    layer: Literal["silver", "gold"]
+    source: str
+    """The input table (partitioned by ``event_date``, unless ``static_day`` is set)."""
+    build: Builder
+    window: tuple[int, int] = (0, 0)
+    """Source days D + lo .. D + hi (inclusive) feed output day D."""
+    universe: EntityKind | None = None
+    """Set for the daily tables with one row per entity per day."""
+    static_day: dt.date | None = None
+    """The single partition of a table that does not follow its source's days (``gold.plane``)."""
+    version: str = "1"
+    """Part of every input fingerprint: bump it when the logic changes so backfills rebuild."""
+    suite: str | None = None
+    """The expectation suite the job applies; editing it changes the input fingerprints too."""
+
+    def source_days(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        """The source days (first, last) that output day ``day`` reads."""
+        lo, hi = self.window
+        return day + lo * _DAY, day + hi * _DAY
+
+    def dependents(self, source_day: dt.date) -> tuple[dt.date, dt.date]:
+        """The output days (first, last) that read ``source_day``."""
+        lo, hi = self.window
+        return source_day - hi * _DAY, source_day - lo * _DAY
+
+
+def _silver_flights(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    from pyspark import StorageLevel
+
+    bronze = read_days(ctx.spark, ctx.catalog, "bronze.flights", start, end)
+    checks = SilverChecks.load("flights", run_id=ctx.run_id, start=start)
+    columns = ctx.catalog.spec("silver.flights").schema.names
+    flagged = checks.flag(transforms.silver_flights(bronze)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        results, bad = checks.results(flagged)
+        try:
+            checks.raise_on_fail(results)
+        except ValidationFailedError:
+            checks.record(ctx.catalog, results, outcome="batch_failed")
+            raise
+        good = checks.passing(flagged, columns)
+        ctx.write(good, "silver.flights", start, end)
+        ctx.write(transforms.flight_entities(good), "silver.flight_entities", start, end)
+        if bad:
+            checks.quarantine(ctx.catalog, flagged, columns)
+        checks.record(ctx.catalog, results, outcome="written")
+    finally:
+        flagged.unpersist()
+
+
+def _silver_weather(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    bronze = read_days(ctx.spark, ctx.catalog, "bronze.weather", start, end)
+    ctx.write(transforms.silver_weather(bronze), "silver.weather", start, end)
+
+
+def _window_input(ctx: JobContext, name: str, start: dt.date, end: dt.date, columns: list[str]) -> DataFrame:
+    first, _ = JOBS[name].source_days(start)
+    _, last = JOBS[name].source_days(end)
+    return read_days(ctx.spark, ctx.catalog, JOBS[name].source, first, last, columns=columns)
+
+
+def _carrier_delay(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    name = "gold.carrier_delay_7d"
+    cols = ["carrier", "event_date", "dep_delay", "is_cancelled"]
+    flights = _window_input(ctx, name, start, end, cols)
+    carriers = ctx.universe.frame(ctx.spark, "carrier")
+    ctx.write(transforms.carrier_delay_7d(flights, carriers, start=start, end=end), name, start, end)
+
+
+def _route_delay(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    name = "gold.route_delay_30d"
+    flights = _window_input(ctx, name, start, end, ["origin", "dest", "event_date", "arr_delay"])
+    routes = ctx.universe.frame(ctx.spark, "route")
+    ctx.write(transforms.route_delay_30d(flights, routes, start=start, end=end), name, start, end)
+
+
+def _origin_weather(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    weather = read_days(ctx.spark, ctx.catalog, "silver.weather", start, end)
+    ctx.write(transforms.origin_weather(weather), "gold.origin_weather", start, end)
+
+
+def _flight_labels(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    flights = read_days(ctx.spark, ctx.catalog, "silver.flights", start, end)
+    ctx.write(transforms.flight_labels(flights), "gold.flight_labels", start, end)
+
+
+def _plane(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    planes = read_whole(ctx.spark, ctx.catalog, "silver.planes")
+    ctx.write(transforms.plane(planes), "gold.plane", start, end)
+
+
+JOBS: dict[str, TableJob] = {
+    j.table: j
+    for j in (
+        TableJob("silver.flights", "silver", "bronze.flights", _silver_flights, suite="flights_silver"),
+        TableJob("silver.weather", "silver", "bronze.weather", _silver_weather),
+        TableJob(
+            "gold.carrier_delay_7d",
+            "gold",
+            "silver.flights",
+            _carrier_delay,
+            window=(-carrier_delay.WINDOW_DAYS, -1),
+            universe="carrier",
+        ),
+        TableJob(
+            "gold.route_delay_30d",
+            "gold",
+            "silver.flights",
+            _route_delay,
+            window=(-route_delay.WINDOW_DAYS, -1),
+            universe="route",
+        ),
+        TableJob("gold.origin_weather", "gold", "silver.weather", _origin_weather),
+        TableJob("gold.flight_labels", "gold", "silver.flights", _flight_labels),
+        TableJob("gold.plane", "gold", "silver.planes", _plane, static_day=AS_OF),
+    )
+}
+"""Every table a backfill builds, silver first; the order is the order of the plan."""
+
+
+def job(table: str) -> TableJob:
+    """The job that builds ``table``.
+
+    Raises:
+        ValueError: no backfill job builds that table.
+    """
+    try:
+        return JOBS[table]
+    except KeyError:
+        raise ValueError(f"no backfill job builds {table!r}; jobs: {', '.join(JOBS)}") from None
