@@ -1,0 +1,188 @@
+"""What the DAGs' Python tasks do: plan a day, validate gold, materialize, maintain, train.
+
+Each function takes and returns small values (dates as ISO strings, table
+names, counts), never DataFrames, so Airflow can pass them between tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from featurelake.catalog import Catalog
+from featurelake.errors import ValidationFailedError
+
+__all__ = ["DAILY_GOLD", "maintain_table", "materialize_days", "plan_day", "train_latest", "validate_gold"]
+
+DAILY_GOLD = (
+    "gold.carrier_delay_7d",
+    "gold.route_delay_30d",
+    "gold.origin_weather",
+    "gold.plane",
+    "gold.flight_labels",
+)
+_ZORDER = {
+    "gold.carrier_delay_7d": ["carrier"],
+    "gold.route_delay_30d": ["origin", "dest"],
+    "gold.origin_weather": ["origin"],
+    "gold.flight_labels": ["carrier", "origin"],
+    "silver.flights": ["carrier", "origin"],
+    "bronze.flights": ["carrier"],
+}
+
+
+def _late_days(catalog: Catalog, day: dt.date) -> set[dt.date]:
+    """Event days before ``day`` that ingest batches touched (ops.ingest_log.event_dates)."""
+    from featurelake import sql as lake_sql
+
+    if not catalog.exists("ops.ingest_log"):
+        return set()
+    rows = (
+        lake_sql.query(
+            "select distinct unnest(string_split(event_dates, ',')) as d from ops.ingest_log "
+            "where event_dates is not null and event_dates <> ''",
+            catalog,
+        )
+        .column("d")
+        .to_pylist()
+    )
+    return {dt.date.fromisoformat(d.strip()) for d in rows if d and d.strip()} & {
+        day - dt.timedelta(days=i) for i in range(1, 367)
+    }
+
+
+def plan_day(day: str, catalog: Catalog | None = None) -> dict[str, Any]:
+    """The partitions logical date ``day`` needs: silver ``day`` plus stale late days, gold after them.
+
+    A silver day is stale when its bronze inputs changed since it was built (the backfill
+    planner's input fingerprints); gold days ``d+1`` reading a rebuilt silver day ``d`` follow,
+    up to ``day + 1`` (the first midnight after the day's data).
+    """
+    from featurelake.backfill import Request
+    from featurelake.backfill.plan import plan_silver
+
+    catalog = catalog or Catalog()
+    d = dt.date.fromisoformat(day)
+    candidates = sorted(_late_days(catalog, d) | {d})
+    stale = [d]
+    if len(candidates) > 1:
+        plan = plan_silver(catalog, Request.for_range(candidates[0], d, layers=["silver"]))
+        stale = sorted({t.day for t in plan.tasks if t.status == "todo"} | {d})
+    start = stale[0]
+    return {
+        "silver_from": start.isoformat(),
+        "silver_to": d.isoformat(),
+        "gold_from": (start + dt.timedelta(days=1)).isoformat() if start < d else d.isoformat(),
+        "gold_to": (d + dt.timedelta(days=1)).isoformat(),
+        "late_days": [x.isoformat() for x in stale if x < d],
+    }
+
+
+def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[str, int]:
+    """Check the gold partitions of [start, end] (inclusive): complete grids, unique keys, no leakage.
+
+    Raises:
+        ValidationFailedError: listing every failed check.
+    """
+    from featurelake import sql as lake_sql
+
+    catalog = catalog or Catalog()
+    con = lake_sql.connect(catalog)
+    where = f"event_date between date '{start}' and date '{end}'"
+    failures: list[str] = []
+    counts: dict[str, int] = {}
+    checks = {
+        "gold.carrier_delay_7d": ("carrier", "flights_7d"),
+        "gold.route_delay_30d": ("origin, dest", "flights_30d"),
+    }
+    for table, (keys, count_col) in checks.items():
+        if not catalog.exists(table):
+            failures.append(f"{table} does not exist")
+            continue
+        n, dup, bad_ts, neg = con.sql(
+            f"select count(*), count(*) - count(distinct ({keys}, event_date)), "
+            f"count(*) filter (where event_timestamp <> cast(event_date as timestamptz)), "
+            f"count(*) filter (where {count_col} < 0) from {table} where {where}"
+        ).fetchone() or (0, 0, 0, 0)
+        counts[table] = int(n)
+        per_day = con.sql(
+            f"select count(distinct cnt) from "
+            f"(select event_date, count(*) cnt from {table} where {where} group by 1)"
+        ).fetchone()
+        if dup:
+            failures.append(f"{table}: {dup} duplicate keys")
+        if bad_ts:
+            failures.append(f"{table}: {bad_ts} rows whose event_timestamp is not their day's midnight")
+        if neg:
+            failures.append(f"{table}: {neg} negative counts")
+        if per_day and per_day[0] > 1:
+            failures.append(f"{table}: days with different entity counts (incomplete grid)")
+    if catalog.exists("gold.flight_labels"):
+        leaks = con.sql(
+            "select count(*) from gold.flight_labels "
+            f"where {where} and cast(event_timestamp as date) <> event_date"
+        ).fetchone()
+        if leaks and leaks[0]:
+            failures.append(f"gold.flight_labels: {leaks[0]} rows outside their event_date partition")
+    con.close()
+    if failures:
+        raise ValidationFailedError(f"gold {start}..{end}: " + "; ".join(failures))
+    return counts
+
+
+def materialize_days(start: str, end: str) -> dict[str, Any]:
+    """Load the online store with features of [start 00:00, end 00:00] (UTC) using the fast engine."""
+    from featurelake.features import apply, materialize
+
+    apply()
+    begin = dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC)
+    finish = dt.datetime.fromisoformat(end).replace(tzinfo=dt.UTC)
+    return {view: dict(stats) for view, stats in materialize(begin, finish).items()}
+
+
+def maintain_table(name: str, *, vacuum_hours: int = 168, catalog: Catalog | None = None) -> dict[str, Any]:
+    """Compact (z-ordered where the table has a natural clustering key) and vacuum one table."""
+    from featurelake.delta import optimize, vacuum
+
+    catalog = catalog or Catalog()
+    if not catalog.exists(name):
+        return {"table": name, "skipped": "not created"}
+    path = catalog.path(name)
+    metrics = optimize(path, zorder=_ZORDER.get(name))
+    removed = vacuum(path, retention_hours=vacuum_hours)
+    return {
+        "table": name,
+        "files_removed": int(metrics.get("numFilesRemoved", 0)),
+        "files_added": int(metrics.get("numFilesAdded", 0)),
+        "vacuumed": len(removed),
+    }
+
+
+def train_latest(
+    months: int = 12, validation_months: int = 3, catalog: Catalog | None = None
+) -> dict[str, Any]:
+    """Train the delay model on the latest ``months`` of labels, validating on the last few."""
+    from featurelake import sql as lake_sql
+    from featurelake.models.delay import train_delay_model
+
+    catalog = catalog or Catalog()
+    last = (
+        lake_sql.query("select max(event_date) as d from gold.flight_labels", catalog).column("d")[0].as_py()
+    )
+    if last is None:
+        raise ValidationFailedError("gold.flight_labels is empty: nothing to train on")
+    end = (last.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+    def back(d: dt.date, n: int) -> dt.date:
+        m = d.year * 12 + d.month - 1 - n
+        return dt.date(m // 12, m % 12 + 1, 1)
+
+    result = train_delay_model(
+        back(end, months), end, valid_from=back(end, validation_months), catalog=catalog
+    )
+    return {
+        "version": result.version,
+        "validation": result.metrics["validation"],
+        "end": end.isoformat(),
+        "last_day": last.isoformat(),
+    }
