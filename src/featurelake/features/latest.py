@@ -62,8 +62,8 @@ def scan_expression(view: FeatureView) -> str:
     raise UnsupportedSourceError(f"{view.name}: file format {source.file_format} is not Delta or Parquet")
 
 
-def _utc_naive(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+def _utc(ts: datetime) -> datetime:
+    return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def latest_rows(
@@ -86,15 +86,16 @@ def latest_rows(
     created = source.created_timestamp_column or None
     wanted = [*join_keys, *features, ts] + ([created] if created else [])
     select = ", ".join(f"{_quote(reverse.get(c, c))} AS {_quote(c)}" for c in wanted)
-    order = f"{_quote(reverse.get(ts, ts))} DESC" + (
-        f", {_quote(reverse.get(created, created))} DESC" if created else ""
-    )
-    partition = ", ".join(_quote(reverse.get(k, k)) for k in join_keys)
-    sql = (
-        f"SELECT {select} FROM {scan} "
-        f"WHERE CAST({_quote(reverse.get(ts, ts))} AS TIMESTAMP) >= $start "
-        f"AND CAST({_quote(reverse.get(ts, ts))} AS TIMESTAMP) <= $end "
-        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {order}) = 1"
-    )
-    rel = con.execute(sql, {"start": _utc_naive(start), "end": _utc_naive(end)})
+    ts_col = _quote(reverse.get(ts, ts))
+    keys = ", ".join(_quote(k) for k in join_keys)
+    # Newest timestamp per key (a hash aggregate), then only those rows. Comparing the UTC
+    # timestamps directly (no cast) keeps DuckDB's filter pushdown into the Delta scan.
+    window = f"SELECT {select} FROM {scan} WHERE {ts_col} BETWEEN $start AND $end"
+    newest = f"SELECT {keys}, max({_quote(ts)}) AS __max FROM ({window}) GROUP BY ALL"
+    on = " AND ".join(f"w.{_quote(k)} IS NOT DISTINCT FROM n.{_quote(k)}" for k in join_keys)
+    sql = f"SELECT w.* FROM ({window}) w JOIN ({newest}) n ON {on} AND w.{_quote(ts)} = n.__max"
+    if created:  # ties on the event timestamp: the newest created timestamp wins, as in Feast's dedup
+        partition = ", ".join("w." + _quote(k) for k in join_keys)
+        sql += f" QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY w.{_quote(created)} DESC) = 1"
+    rel = con.execute(sql, {"start": _utc(start), "end": _utc(end)})
     return rel.to_arrow_table()

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from featurelake.catalog import Catalog
 
-__all__ = ["synthetic_feature_table", "tiny_gold", "write_gold"]
+__all__ = ["synthetic_entities", "synthetic_feature_table", "synthetic_gold", "tiny_gold", "write_gold"]
 
 D = datetime(2013, 3, 1, tzinfo=UTC)
 
@@ -176,4 +176,101 @@ def tiny_gold(catalog: Catalog) -> None:
                 "engines": 2,
             },
         ],
+    )
+
+
+CARRIERS = [f"C{i:02d}" for i in range(16)]
+ORIGINS = ["EWR", "JFK", "LGA"]
+DESTS = [f"D{i:03d}" for i in range(75)]
+
+
+def synthetic_gold(catalog: Catalog, *, seed: int = 0, planes: int = 3322) -> dict[str, int]:
+    """Gold feature tables with the contract's shapes and random values (benchmarks, load tests).
+
+    16 carriers and 224 routes x 367 days, hourly weather at 3 origins for a year, ``planes``
+    planes; about 3% nulls. Returns rows per table.
+    """
+    rng = np.random.default_rng(seed)
+    days = np.datetime64("2013-01-01", "us") + np.arange(367) * np.timedelta64(1, "D")
+    ts = pa.array(days, pa.timestamp("us", tz="UTC"))
+    n = len(CARRIERS) * 367
+
+    def vals(size: int, scale: float = 10.0) -> pa.Array:
+        return pa.array(rng.normal(size=size) * scale, mask=rng.random(size) < 0.03)
+
+    out = {}
+    out["gold.carrier_delay_7d"] = write_gold(
+        catalog,
+        "gold.carrier_delay_7d",
+        pa.table(
+            {
+                "carrier": pa.array(np.repeat(CARRIERS, 367)),
+                "event_timestamp": pa.concat_arrays([ts] * len(CARRIERS)),
+                "flights_7d": pa.array(rng.integers(0, 2000, n)),
+                "dep_delay_avg_7d": vals(n),
+                "cancel_rate_7d": vals(n, 0.05),
+            }
+        ),
+    )
+    routes = [(o, d) for o in ORIGINS for d in DESTS][:224]
+    n = len(routes) * 367
+    out["gold.route_delay_30d"] = write_gold(
+        catalog,
+        "gold.route_delay_30d",
+        pa.table(
+            {
+                "origin": pa.array(np.repeat([o for o, _ in routes], 367)),
+                "dest": pa.array(np.repeat([d for _, d in routes], 367)),
+                "event_timestamp": pa.concat_arrays([ts] * len(routes)),
+                "flights_30d": pa.array(rng.integers(0, 900, n)),
+                "arr_delay_avg_30d": vals(n),
+            }
+        ),
+    )
+    hours = np.datetime64("2013-01-01", "us") + np.arange(8705) * np.timedelta64(1, "h")
+    n = len(hours) * len(ORIGINS)
+    weather = {
+        "origin": pa.array(np.repeat(ORIGINS, len(hours))),
+        "event_timestamp": pa.array(np.tile(hours, len(ORIGINS)), pa.timestamp("us", tz="UTC")),
+    }
+    for name in ("temp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib"):
+        weather[name] = vals(n)
+    out["gold.origin_weather"] = write_gold(catalog, "gold.origin_weather", pa.table(weather))
+    out["gold.plane"] = write_gold(
+        catalog,
+        "gold.plane",
+        pa.table(
+            {
+                "tailnum": pa.array([f"N{i:05d}" for i in range(planes)]),
+                "event_timestamp": pa.array(
+                    [datetime(2013, 1, 1, tzinfo=UTC)] * planes, pa.timestamp("us", tz="UTC")
+                ),
+                "plane_age_years": pa.array(
+                    rng.integers(0, 40, planes), pa.int32(), mask=rng.random(planes) < 0.03
+                ),
+                "seats": pa.array(rng.integers(2, 400, planes), pa.int32()),
+                "engines": pa.array(rng.integers(1, 4, planes), pa.int32()),
+            }
+        ),
+    )
+    return out
+
+
+def synthetic_entities(rows: int, *, seed: int = 1, planes: int = 3322) -> pa.Table:
+    """Entity rows for :func:`synthetic_gold`: carrier, origin, dest, tailnum, event_timestamp in 2013."""
+    rng = np.random.default_rng(seed)
+    routes = [(o, d) for o in ORIGINS for d in DESTS][:224]
+    r = rng.integers(0, len(routes), rows)
+    t0 = np.datetime64("2013-01-01", "us").astype(np.int64)
+    stamps = t0 + rng.integers(0, 365 * 86_400, rows) * 1_000_000
+    return pa.table(
+        {
+            "carrier": pa.array(np.array(CARRIERS)[rng.integers(0, len(CARRIERS), rows)]),
+            "origin": pa.array([routes[i][0] for i in r]),
+            "dest": pa.array([routes[i][1] for i in r]),
+            "tailnum": pa.array(
+                np.char.add("N", np.char.zfill(rng.integers(0, planes, rows).astype(str), 5))
+            ),
+            "event_timestamp": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+        }
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,12 @@ class EncodedRows:
         assert view.batch_source is not None
         key_types = {f.name: f.dtype.to_value_type() for f in view.entity_columns}
         keys = _encode.entity_keys([(k, rows.column(k), t) for k, t in key_types.items()])
+        if pc.count_distinct(keys).as_py() != len(keys):
+            # Two rows of one entity at its newest timestamp (no created timestamp to break the
+            # tie): Feast keeps an arbitrary one; keep the first so each key is written once.
+            _, first = np.unique(np.asarray(keys.to_pylist(), dtype=object), return_index=True)
+            rows = rows.take(pa.array(np.sort(first)))
+            keys = keys.take(pa.array(np.sort(first)))
         features = []
         for field in view.features:
             vt = field.dtype.to_value_type()
@@ -136,17 +142,28 @@ class SqliteWriter(OnlineWriter):
                 f"INSERT INTO {quoted} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
                 f"ON CONFLICT(entity_key, feature_name) DO UPDATE SET {update};"
             )
-            keys = rows.entity_keys.to_pylist()
-            event_ts = _encode.sqlite_epoch_seconds(rows.timestamps)
+            # Rows in primary-key order (entity key, then feature name): B-tree appends, not random inserts.
+            order = pc.sort_indices(rows.entity_keys)
+            feats = sorted(rows.features, key=lambda f: f[0])
+            nf = len(feats)
+            keys = rows.entity_keys.take(order).to_pylist()
+            stamps = _encode.sqlite_epoch_seconds(rows.timestamps.take(order))
+            values = [p.take(order).to_pylist() for _, p, _, _ in feats]
+            texts = [_encode.value_texts(c.take(order), vt) for _, _, vt, c in feats]
+            chain = itertools.chain.from_iterable
+            parts: list[Iterable[Any]] = [
+                chain(itertools.repeat(k, nf) for k in keys),
+                itertools.cycle([name for name, _, _, _ in feats]),
+                chain(zip(*values, strict=True)),
+                chain(zip(*texts, strict=True)),
+            ]
+            if with_num:
+                parts.append(_nums(list(chain(zip(*texts, strict=True)))))
+            parts += [chain(itertools.repeat(t, nf) for t in stamps), itertools.repeat(None)]
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA cache_size = -262144")  # 256 MiB for this connection's bulk load
             with conn:
-                for name, protos, vt, col in rows.features:
-                    texts = _encode.value_texts(col, vt)
-                    parts: list[Iterable[Any]] = [keys, itertools.repeat(name), protos.to_pylist(), texts]
-                    if with_num:
-                        parts.append(_nums(texts))
-                    parts += [event_ts, itertools.repeat(None)]
-                    conn.executemany(sql, zip(*parts))  # noqa: B905 - repeat() is endless on purpose
+                conn.executemany(sql, zip(*parts))  # noqa: B905 - cycle()/repeat() are endless on purpose
         finally:
             conn.close()
         return len(rows)
@@ -169,6 +186,16 @@ def _nums(texts: list[str | None]) -> list[float | None]:
     return out
 
 
+_STORED_TS_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HGET', key, ARGV[1])
+  if v then out[#out + 1] = i; out[#out + 1] = v end
+end
+return out
+"""
+
+
 class RedisWriter(OnlineWriter):
     """Feast's ``RedisOnlineStore`` layout, written as pipelined raw ``HSET`` commands."""
 
@@ -188,21 +215,37 @@ class RedisWriter(OnlineWriter):
             raise UnsupportedStoreError(f"Redis client {type(client).__name__} is not redis.Redis")
         return client
 
-    def _roundtrips(self, client: Any, commands: pa.Array, per_command: int) -> list[Any]:
-        """Send RESP ``commands`` in chunks on one connection; ``per_command`` replies each."""
-        from redis.exceptions import ResponseError
+    def _roundtrips(self, client: Any, batches: Iterable[pa.Array], per_command: int) -> list[Any]:
+        """Send each batch of RESP commands on one connection and read its replies (``per_command`` each).
+
+        Batches come from an iterator, so the next one can be built (Arrow kernels, no GIL) while
+        Redis works through the current one.
+        """
+        import hiredis
 
         replies: list[Any] = []
         conn = client.connection_pool.get_connection()
         try:
-            for start in range(0, len(commands), self.chunk):
-                part = commands.slice(start, self.chunk)
-                conn.send_packed_command([_contiguous_bytes(part)], check_health=False)
-                for _ in range(len(part) * per_command):
-                    try:
-                        replies.append(conn.read_response())
-                    except ResponseError as e:
-                        replies.append(e)
+            sock = conn._sock
+            if sock is None:
+                conn.connect()
+                sock = conn._sock
+            reader = hiredis.Reader()
+            buf = bytearray(1 << 20)
+            view = memoryview(buf)
+            for part in batches:
+                sock.sendall(_contiguous_bytes(part))
+                want = len(replies) + len(part) * per_command
+                # Parse the replies in bulk from the socket: redis-py's per-reply path costs µs each.
+                while len(replies) < want:
+                    reply = reader.gets()
+                    if reply is False:
+                        n = sock.recv_into(buf)
+                        if not n:
+                            raise ConnectionError("Redis closed the connection during a bulk write")
+                        reader.feed(bytes(view[:n]))
+                        continue
+                    replies.append(reply)
         except BaseException:
             conn.disconnect()  # replies may be pending: never hand this connection back half-read
             raise
@@ -212,6 +255,19 @@ class RedisWriter(OnlineWriter):
         if errors:
             raise errors[0]
         return replies
+
+    def _prefetched(self, n: int, build: Any) -> Iterator[pa.Array]:
+        """``build(start, length)`` for each chunk, the next one built in a thread meanwhile."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        starts = list(range(0, n, self.chunk))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(build, starts[0], self.chunk) if starts else None
+            for i in range(len(starts)):
+                assert pending is not None
+                current = pending.result()
+                pending = pool.submit(build, starts[i + 1], self.chunk) if i + 1 < len(starts) else None
+                yield current
 
     def write(self, view: FeatureView, rows: EncodedRows) -> int:
         from feast.infra.online_stores.helpers import _mmh3
@@ -225,11 +281,10 @@ class RedisWriter(OnlineWriter):
         ts_key = f"_ts:{fv_name}".encode()
         project = self.config.project.encode()
         redis_keys = pc.binary_join_element_wise(rows.entity_keys, project, b"")
-        key_bulk = _encode.resp_bulk(redis_keys)
         ts_protos = _encode.timestamp_protos(rows.timestamps)
 
         if not online.skip_dedup:
-            rows, key_bulk, ts_protos = self._drop_stale(client, rows, key_bulk, ts_protos, ts_key)
+            rows, redis_keys, ts_protos = self._drop_stale(client, rows, redis_keys, ts_protos, ts_key)
             if not len(rows):
                 return 0
 
@@ -237,29 +292,58 @@ class RedisWriter(OnlineWriter):
             return b"$%d\r\n%s\r\n" % (len(b), b)
 
         n_fields = len(rows.features) + 1
-        parts: list[pa.Array | bytes] = [b"*%d\r\n$4\r\nHSET\r\n" % (2 + 2 * n_fields), key_bulk]
-        parts += [const(ts_key), _encode.resp_bulk(ts_protos)]
-        for name, protos, _, _ in rows.features:
-            parts += [const(_mmh3(f"{fv_name}:{name}")), _encode.resp_bulk(protos)]
-        per_command = 1
-        if online.key_ttl_seconds:
-            parts += [b"*3\r\n$6\r\nEXPIRE\r\n", key_bulk, const(str(int(online.key_ttl_seconds)).encode())]
-            per_command = 2
-        commands = pc.binary_join_element_wise(*parts, b"")
-        self._roundtrips(client, commands, per_command)
+        head = b"*%d\r\n$4\r\nHSET\r\n" % (2 + 2 * n_fields)
+        ts_field = const(ts_key)
+        fields = [const(_mmh3(f"{fv_name}:{name}")) for name, _, _, _ in rows.features]
+        expire = const(str(int(online.key_ttl_seconds)).encode()) if online.key_ttl_seconds else None
+
+        def build(start: int, length: int) -> pa.Array:
+            key_bulk = _encode.resp_bulk(redis_keys.slice(start, length))
+            parts: list[pa.Array | bytes] = [
+                head,
+                key_bulk,
+                ts_field,
+                _encode.resp_bulk(ts_protos.slice(start, length)),
+            ]
+            for field, (_, protos, _, _) in zip(fields, rows.features, strict=True):
+                parts += [field, _encode.resp_bulk(protos.slice(start, length))]
+            if expire is not None:
+                parts += [b"*3\r\n$6\r\nEXPIRE\r\n", key_bulk, expire]
+            return pc.binary_join_element_wise(*parts, b"")
+
+        self._roundtrips(client, self._prefetched(len(rows), build), 2 if expire is not None else 1)
         return len(rows)
 
     def _drop_stale(
-        self, client: Any, rows: EncodedRows, key_bulk: pa.Array, ts_protos: pa.Array, ts_key: bytes
+        self, client: Any, rows: EncodedRows, redis_keys: pa.Array, ts_protos: pa.Array, ts_key: bytes
     ) -> tuple[EncodedRows, pa.Array, pa.Array]:
         """Feast's check: keep a row only if it is newer than the ``_ts`` already stored."""
         from google.protobuf.timestamp_pb2 import Timestamp
 
+        # One Lua call per chunk of keys returns only the stored timestamps that exist, as
+        # (index, value) pairs: the same HGETs without a command and a reply per key.
+        sha = client.script_load(_STORED_TS_LUA)
         field = b"$%d\r\n%s\r\n" % (len(ts_key), ts_key)
-        hmget = pc.binary_join_element_wise(b"*3\r\n$5\r\nHMGET\r\n", key_bulk, field, b"")
-        previous = [r[0] for r in self._roundtrips(client, hmget, 1)]
+        chunk = self.chunk
+
+        def build(start: int, length: int) -> pa.Array:
+            keys = redis_keys.slice(start, length)
+            count = str(len(keys)).encode()
+            head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$%d\r\n%s\r\n" % (
+                4 + len(keys),
+                sha.encode(),
+                len(count),
+                count,
+            )
+            return pa.array([head + bytes(_contiguous_bytes(_encode.resp_bulk(keys))) + field], pa.binary())
+
+        previous: list[bytes | None] = [None] * len(rows)
+        replies = self._roundtrips(client, self._prefetched(len(rows), build), 1)
+        for offset, reply in zip(range(0, len(rows), chunk), replies, strict=True):
+            for j in range(0, len(reply), 2):
+                previous[offset + int(reply[j]) - 1] = reply[j + 1]
         if all(p is None for p in previous):
-            return rows, key_bulk, ts_protos
+            return rows, redis_keys, ts_protos
         micros = rows.timestamps.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
         new_nanos = micros.astype(np.int64) * 1000
         keep = np.ones(len(rows), dtype=bool)
@@ -270,9 +354,9 @@ class RedisWriter(OnlineWriter):
                 prev_nanos = stamp.seconds * 1_000_000_000 + stamp.nanos
                 keep[i] = not (prev_nanos and new_nanos[i] <= prev_nanos)
         if keep.all():
-            return rows, key_bulk, ts_protos
+            return rows, redis_keys, ts_protos
         m = pa.array(keep)
-        return rows.take(keep), key_bulk.filter(m), ts_protos.filter(m)
+        return rows.take(keep), redis_keys.filter(m), ts_protos.filter(m)
 
 
 def writer_for(config: RepoConfig, store: OnlineStore) -> OnlineWriter:

@@ -1,0 +1,293 @@
+"""Online serving: ``featurelake serve`` over Redis at 1 entity x ``delay_model_v1``, against the Redis floor.
+
+Setup: gold tables with the contract's shapes (``synthetic_gold``), the prod
+profile (Redis online store, SQL registry in PostgreSQL), materialized with
+the fast engine; ``featurelake serve`` runs in its own process.
+
+Measured in the same run, all on this machine (the load generator shares the
+cores with the server and Redis):
+
+1. ``open_loop``: requests scheduled at a fixed rate (``--rate``, default
+   1,000/s) for ``--seconds``, over keep-alive connections; latency is counted
+   from each request's *scheduled* time (no coordinated omission), so a server
+   that falls behind shows it in p99.
+2. ``closed_loop``: ``--connections`` clients back to back: the most requests/s.
+3. ``redis_floor``: the same keys read straight from Redis with the same
+   pipelined ``HMGET`` (one round trip, no HTTP, no JSON): the floor.
+
+    python -m benchmarks.online [--rate 1000] [--seconds 10] [--connections 8] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import emit
+
+
+def _pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p / 100 * len(s)))] * 1000 if s else float("nan")
+
+
+def _summary(latencies: list[float], seconds: float) -> dict[str, float]:
+    return {
+        "requests": len(latencies),
+        "req_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": round(_pct(latencies, 50), 3),
+        "p99_ms": round(_pct(latencies, 99), 3),
+        "max_ms": round(max(latencies) * 1000, 3) if latencies else float("nan"),
+    }
+
+
+class _Client:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def request(self, raw: bytes) -> bytes:
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        body = await self.reader.readexactly(length)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"server answered {head.splitlines()[0]!r}: {body[:200]!r}")
+        return body
+
+
+def _raw(port: int, body: dict[str, Any]) -> bytes:
+    data = json.dumps(body).encode()
+    return (
+        b"POST /get-online-features HTTP/1.1\r\nhost: 127.0.0.1:%d\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n%s" % (port, len(data), data)
+    )
+
+
+async def _clients(port: int, n: int) -> list[_Client]:
+    out = []
+    for _ in range(n):
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        out.append(_Client(r, w))
+    return out
+
+
+async def _open_loop(
+    port: int, requests: list[bytes], rate: float, seconds: float, conns: int
+) -> dict[str, float]:
+    clients = await _clients(port, conns)
+    idle: asyncio.Queue[_Client] = asyncio.Queue()
+    for c in clients:
+        idle.put_nowait(c)
+    latencies: list[float] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+    total = int(rate * seconds)
+
+    async def one(i: int, due: float) -> None:
+        client = await idle.get()
+        try:
+            await client.request(requests[i % len(requests)])
+        finally:
+            idle.put_nowait(client)
+        latencies.append(loop.time() - due)
+
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    elapsed = loop.time() - start
+    for c in clients:
+        c.writer.close()
+    out = _summary(latencies, elapsed)
+    out["target_req_per_s"] = rate
+    return out
+
+
+async def _closed_loop(port: int, requests: list[bytes], seconds: float, conns: int) -> dict[str, float]:
+    clients = await _clients(port, conns)
+    latencies: list[float] = []
+    loop = asyncio.get_running_loop()
+    stop = loop.time() + seconds
+
+    async def run(client: _Client, offset: int) -> None:
+        i = offset
+        while loop.time() < stop:
+            t0 = loop.time()
+            await client.request(requests[i % len(requests)])
+            latencies.append(loop.time() - t0)
+            i += conns
+
+    t0 = loop.time()
+    await asyncio.gather(*(run(c, k) for k, c in enumerate(clients)))
+    for c in clients:
+        c.writer.close()
+    return _summary(latencies, loop.time() - t0)
+
+
+async def _floor(settings: Any, rows: list[dict[str, Any]], seconds: float, conns: int) -> dict[str, Any]:
+    from featurelake.features._online import RedisPool, ServicePlan
+    from featurelake.features.store import close_store, feature_store
+
+    store = feature_store(settings)
+    plan = ServicePlan.from_store(store, "delay_model_v1")
+    close_store(store)
+    pool = RedisPool(settings.redis_url, size=conns)
+    await pool.start()
+    loop = asyncio.get_running_loop()
+    sequential: list[float] = []
+    stop = loop.time() + seconds / 2
+    i = 0
+    while loop.time() < stop:
+        t0 = loop.time()
+        await pool.read(plan, {k: [v] for k, v in rows[i % len(rows)].items()}, 1)
+        sequential.append(loop.time() - t0)
+        i += 1
+    concurrent: list[float] = []
+    stop = loop.time() + seconds / 2
+
+    async def run(offset: int) -> None:
+        j = offset
+        while loop.time() < stop:
+            t0 = loop.time()
+            await pool.read(plan, {k: [v] for k, v in rows[j % len(rows)].items()}, 1)
+            concurrent.append(loop.time() - t0)
+            j += conns
+
+    t0 = loop.time()
+    await asyncio.gather(*(run(k) for k in range(conns)))
+    return {
+        "sequential": _summary(sequential, seconds / 2),
+        "concurrent": _summary(concurrent, loop.time() - t0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--postgres-dsn", default="postgresql://postgres@127.0.0.1:5432/featurelake_test")
+    args = parser.parse_args()
+
+    import redis
+
+    from featurelake import features
+    from featurelake.catalog import Catalog
+    from featurelake.config import get_settings
+    from featurelake.features.store import close_store, feature_store
+    from featurelake.features.testing import synthetic_entities, synthetic_gold
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    work = Path(tempfile.mkdtemp(prefix="bench-online-"))
+    env = {
+        "FEATURELAKE_PROFILE": "prod",
+        "FEATURELAKE_LAKE": str(work / "lake"),
+        "FEATURELAKE_REDIS_URL": args.redis_url,
+        "FEATURELAKE_POSTGRES_DSN": args.postgres_dsn,
+    }
+    settings = get_settings(env)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    proc = None
+    try:
+        synthetic_gold(Catalog(settings=settings))
+        with contextlib.redirect_stdout(sys.stderr):
+            features.apply(settings)
+            features.materialize("2013-01-01", "2014-01-02", settings=settings)
+        rows = synthetic_entities(2000, seed=5).drop(["event_timestamp"]).to_pylist()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        cmd = [sys.executable, "-c", "from featurelake.cli import main; main()", "serve", "--port", str(port)]
+        cmd += ["--workers", str(args.workers)]
+        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        random.seed(0)
+        requests = [
+            _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [v] for k, v in r.items()}})
+            for r in rows
+        ]
+        check = json.loads(
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"http://127.0.0.1:{port}/get-online-features", data=requests[0].split(b"\r\n\r\n", 1)[1]
+                )
+            ).read()
+        )
+        present = sum(s == "PRESENT" for r in check["results"][4:] for s in r["statuses"])
+
+        async def run() -> dict[str, Any]:
+            await _closed_loop(port, requests, 1.0, args.connections)  # warm up
+            return {
+                "open_loop": await _open_loop(port, requests, args.rate, args.seconds, args.connections),
+                "closed_loop": await _closed_loop(port, requests, args.seconds / 2, args.connections),
+                "redis_floor": await _floor(settings, rows, args.seconds / 2, args.connections),
+            }
+
+        result = asyncio.run(run())
+        result["features_present_in_sample_response"] = f"{present}/15"
+        ol = result["open_loop"]
+        result["goal_met"] = bool(ol["p99_ms"] <= 5.0 and ol["req_per_s"] >= 1000 * 0.98)
+        emit(
+            "online",
+            {
+                "setup": {
+                    "workers": args.workers,
+                    "connections": args.connections,
+                    "rate": args.rate,
+                    "seconds": args.seconds,
+                    "entity_rows_per_request": 1,
+                    "feature_service": "delay_model_v1",
+                    "features": 15,
+                },
+                "note": "server, Redis and this load generator share the machine's 2 cores (and other work)",
+                **result,
+            },
+        )
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+        store = feature_store(settings)
+        store.registry.teardown()
+        close_store(store)
+        redis.Redis.from_url(args.redis_url).flushdb()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
