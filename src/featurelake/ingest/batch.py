@@ -101,7 +101,12 @@ class BatchProcessor:
         return raw.mapInArrow(Decoder(self.reader, self.contract.event_time), decoded_ddl(self.reader))
 
     def flag(self, records: DataFrame) -> DataFrame:
-        """Records with the check flags, ``_reasons`` (quarantine checks failed) and ``_warned``."""
+        """Records with the check flags, ``_reasons`` (quarantine checks failed) and ``_warned``.
+
+        Callers persist the result before filtering it: a filter on ``_reasons`` over the plain
+        projection sends Spark's constraint propagation through every check's expression
+        combination (minutes of planning with the flights suite); over a cached relation it is a leaf.
+        """
         from pyspark.sql import functions as F
 
         flags = flag_columns(self.suite)
@@ -118,12 +123,8 @@ class BatchProcessor:
             F.array(*[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in enumerate(checks)]),
             lambda x: x.isNotNull(),
         )
-        return (
-            records.select("*", *flags)
-            .withColumn("_reasons", reasons)
-            .withColumn("_warned", warned)
-            .withColumn("_failed", F.to_json(failed))
-        )
+        flagged = records.select("*", *flags)
+        return flagged.select("*", reasons.alias("_reasons"), warned.alias("_warned"), F.to_json(failed).alias("_failed"))
 
     def bronze_rows(self, flagged: DataFrame, batch_id: int, now: dt.datetime) -> DataFrame:
         """The rows of ``flagged`` that go to bronze, in bronze's columns."""
@@ -213,8 +214,9 @@ class BatchProcessor:
         clock = time.perf_counter()
         txn = (self.app_id or self.query_name, batch_id)
         decoded = self.decode(raw).persist(StorageLevel.MEMORY_AND_DISK)
+        flagged: DataFrame | None = None
         try:
-            flagged = self.flag(decoded.where(F.col("_kind") == RECORD_ROW))
+            flagged = self.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist(StorageLevel.MEMORY_AND_DISK)
             values, results = self.summarize(flagged)
             phases = {"decode_check": time.perf_counter() - clock}
             files = [
@@ -269,6 +271,8 @@ class BatchProcessor:
             phases["ops"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_log", batch_id)
         finally:
+            if flagged is not None:
+                flagged.unpersist()
             decoded.unpersist()
         self.reports.append(report)
         if self.on_report is not None:

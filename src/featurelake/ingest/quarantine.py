@@ -167,21 +167,26 @@ def replay_quarantine(
         & F.col("replayed_at").isNull()
         & F.array_contains(F.split(F.col("reasons"), ","), reason)
     ).persist()
+    cached: list[DataFrame] = [pending]
     try:
         result.candidates = pending.count()
         if not result.candidates:
             return result
-        records = proc.flag(_records_from_json(pending.where(F.col("record_json").isNotNull()), proc))
+        records = proc.flag(_records_from_json(pending.where(F.col("record_json").isNotNull()), proc)).persist()
+        cached.append(records)
         passing_records = records.where(F.col("_reasons") == "").select("_rid")
         files = pending.where(F.col("payload").isNotNull())
         decoded = proc.decode(_as_landed(files)).persist()
+        cached.append(decoded)
         readable = decoded.where((F.col("_kind") == FILE_ROW) & F.col("_file_error").isNull())
         readable_ids = readable.join(
             files.select("_rid", F.col("source_file").alias("_source_file")), "_source_file"
         ).select("_rid")
-        file_records = proc.flag(decoded.where(F.col("_kind") == RECORD_ROW))
+        file_records = proc.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist()
+        cached.append(file_records)
         new_bad = _rebatch(proc.quarantined_records(file_records, -1, now), files)
         marks = passing_records.unionByName(readable_ids).distinct().persist()
+        cached.append(marks)
         result.replayed = marks.count()
         still_bad_new = new_bad.count()
         readable_n = readable.count()
@@ -208,10 +213,9 @@ def replay_quarantine(
             where = "quarantine_date IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in dates) + ")"
             catalog.write(rewritten, QUARANTINE, mode="overwrite", replace_where=where, txn=(app, n))
             result.bronze_rows, result.event_dates = _write_bronze(spark, proc, n, now)
-        decoded.unpersist()
-        marks.unpersist()
     finally:
-        pending.unpersist()
+        for df in cached:
+            df.unpersist()
     _log(catalog, proc, result, now)
     return result
 
@@ -286,7 +290,8 @@ def _write_bronze(
     records = _records_from_json(marked.where(F.col("record_json").isNotNull()), proc)
     files = marked.where(F.col("payload").isNotNull())
     decoded = proc.decode(_as_landed(files))
-    file_records = proc.flag(decoded.where(F.col("_kind") == RECORD_ROW)).where(F.col("_reasons") == "")
+    flagged = proc.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist()
+    file_records = flagged.where(F.col("_reasons") == "")
     origin = files.select(F.col("source_file").alias("_source_file"), F.col("batch_id").alias("_orig_batch"))
     cols = [*record_columns(proc.reader), "event_date", "_source_file"]
     rows = records.select(*cols, "_orig_batch").unionByName(
@@ -303,6 +308,7 @@ def _write_bronze(
         proc.catalog.write(out, proc.contract.bronze_table, txn=(proc.app_id, n))
     finally:
         out.unpersist()
+        flagged.unpersist()
     return count, dates
 
 
