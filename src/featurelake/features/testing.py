@@ -17,7 +17,14 @@ import pyarrow.compute as pc
 
 from featurelake.catalog import Catalog
 
-__all__ = ["synthetic_entities", "synthetic_feature_table", "synthetic_gold", "tiny_gold", "write_gold"]
+__all__ = [
+    "conform",
+    "synthetic_entities",
+    "synthetic_feature_table",
+    "synthetic_gold",
+    "tiny_gold",
+    "write_gold",
+]
 
 D = datetime(2013, 3, 1, tzinfo=UTC)
 
@@ -25,6 +32,20 @@ D = datetime(2013, 3, 1, tzinfo=UTC)
 def day(n: float) -> datetime:
     """``n`` days after 2013-03-01 00:00 UTC."""
     return D + timedelta(days=n)
+
+
+def conform(catalog: Catalog, name: str, rows: Sequence[dict[str, Any]] | pa.Table) -> pa.Table:
+    """``rows`` cast to the table's schema, ``event_date`` derived from ``event_timestamp``."""
+    schema = catalog.spec(name).schema.to_arrow()
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
+    if "event_date" in schema.names and "event_date" not in table.column_names:
+        ts = table.column("event_timestamp").cast(pa.timestamp("us", tz="UTC"))
+        table = table.append_column("event_date", pc.cast(ts, pa.date32()))
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def write_gold(
@@ -37,19 +58,8 @@ def write_gold(
     """Append (or overwrite) ``rows`` to the gold table ``name``; returns the row count."""
     from deltalake import write_deltalake
 
-    spec = catalog.spec(name)
-    schema = spec.schema.to_arrow()
-    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
-    if "event_date" in schema.names and "event_date" not in table.column_names:
-        ts = table.column("event_timestamp").cast(pa.timestamp("us", tz="UTC"))
-        table = table.append_column("event_date", pc.cast(ts, pa.date32()))
-    columns = [
-        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
-        for f in schema
-    ]
-    table = pa.Table.from_arrays(columns, schema=schema)
-    path = catalog.ensure(name)
-    write_deltalake(path, table, mode=mode)
+    table = conform(catalog, name, rows)
+    write_deltalake(catalog.ensure(name), table, mode=mode)
     return table.num_rows
 
 

@@ -1,0 +1,118 @@
+"""Streaming features end to end: a landed flights file reaches carrier_delay_1h online and offline.
+
+``run_ingest(mode="continuous")`` runs in a thread with the ``CarrierDelay1h``
+hook; the test lands Avro files, polls the online store through Feast until
+the new values are readable, and reports the freshness (landing to online).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from featurelake import features
+from featurelake.avro import load_schema
+from featurelake.catalog import Catalog
+from featurelake.config import Settings
+from featurelake.features.store import close_store, feature_store
+from featurelake.features.streaming import CarrierDelay1h
+from featurelake.ingest.landing import avro_bytes, land_bytes, landing_folder
+from featurelake.ingest.stream import run_ingest
+from featurelake.ingest.synthetic import synthetic_records
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def expected(records: list[dict[str, Any]], clock_ms: int) -> dict[str, tuple[int, float | None]]:
+    out: dict[str, tuple[int, float | None]] = {}
+    start = clock_ms - 3_600_000
+    for c in {r["carrier"] for r in records if clock_ms - 7_200_000 <= r["sched_dep_ts"] < clock_ms}:
+        window = [r for r in records if r["carrier"] == c and start <= r["sched_dep_ts"] < clock_ms]
+        delays = [r["dep_delay"] for r in window if r["dep_delay"] is not None]
+        out[c] = (len(window), float(np.mean(delays)) if delays else None)
+    return out
+
+
+def wait_online(settings: Settings, want: dict[str, tuple[int, float | None]], timeout: float) -> float:
+    store = feature_store(settings)
+    try:
+        deadline = time.monotonic() + timeout
+        carriers = sorted(want)
+        while time.monotonic() < deadline:
+            got = store.get_online_features(
+                features=["carrier_delay_1h:flights_1h", "carrier_delay_1h:dep_delay_avg_1h"],
+                entity_rows=[{"carrier": c} for c in carriers],
+            ).to_dict()
+            seen = {c: (got["flights_1h"][i], got["dep_delay_avg_1h"][i]) for i, c in enumerate(carriers)}
+            if all(
+                seen[c][0] == want[c][0]
+                and (want[c][1] is None or (seen[c][1] is not None and abs(seen[c][1] - want[c][1]) < 1e-9))
+                for c in carriers
+            ):
+                return time.monotonic()
+            time.sleep(0.2)
+    finally:
+        close_store(store)
+    raise AssertionError(f"online values did not reach {want} within {timeout}s")
+
+
+def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, settings: Settings) -> None:
+    features.apply(settings)
+    hook = CarrierDelay1h(settings=settings)
+    schema = load_schema("flights")
+    rng = np.random.default_rng(3)
+    first = synthetic_records("flights", 400, rng)
+    later = synthetic_records("flights", 300, rng, first=400)
+    errors: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            run_ingest(
+                "flights",
+                mode="continuous",
+                settings=settings,
+                spark=spark,
+                interval_s=1.0,
+                timeout_s=150,
+                on_batch=hook,
+            )
+        except BaseException as e:  # surfaced by the assertion below
+            errors.append(e)
+
+    thread = threading.Thread(target=ingest, daemon=True)
+    thread.start()
+    folder = landing_folder("flights", settings)
+    freshness = []
+    seen: list[dict[str, Any]] = []
+    for i, batch in enumerate((first, later)):
+        seen += batch
+        landed = time.monotonic()
+        land_bytes(folder, f"stream-{i}.avro", avro_bytes(schema, batch))
+        clock = max(r["sched_dep_ts"] for r in seen)
+        readable = wait_online(settings, expected(seen, clock), timeout=120)
+        freshness.append(readable - landed)
+    for query in spark.streams.active:  # stop the continuous ingest now that both batches are seen
+        query.stop()
+    thread.join(timeout=60)
+    assert not errors, errors
+    print(f"\nstreaming freshness (file landed -> readable online): {[round(f, 1) for f in freshness]} s")
+    assert max(freshness) < 120
+
+    con = features.latest.duckdb_connection()
+    path = Catalog(settings=settings).path("gold.carrier_delay_1h")
+    stamps = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT event_timestamp FROM delta_scan('{path}') ORDER BY 1"
+        ).fetchall()
+    ]
+    con.close()
+    last = max(r["sched_dep_ts"] for r in seen)
+    assert stamps[-1] == dt.datetime.fromtimestamp(last / 1000, dt.UTC)
+    assert len(stamps) >= 2
+    hook.close()
