@@ -79,6 +79,11 @@ def _print_batch(b: BatchReport) -> None:
 @click.option("--data-docs/--no-data-docs", default=True, show_default=True, help="Build GX Data Docs after --once.")
 @click.option("--expectations", type=click.Path(file_okay=False), help="Suites folder (default: expectations/).")
 @click.option("--schemas", type=click.Path(file_okay=False), help="Avro schemas folder (default: schemas/).")
+@click.option(
+    "--online-features/--no-online-features",
+    default=None,
+    help="Push carrier_delay_1h online and offline after each batch (default: flights --continuous).",
+)
 @friendly
 def ingest(
     dataset: str,
@@ -89,9 +94,20 @@ def ingest(
     data_docs: bool,
     expectations: str | None,
     schemas: str | None,
+    online_features: bool | None,
 ) -> None:
     """Ingest landing/DATASET into bronze.DATASET (quarantine for what fails), exactly once."""
     from featurelake.ingest.stream import run_ingest
+
+    on_batch = _print_batch
+    if online_features or (online_features is None and dataset == "flights" and mode == "continuous"):
+        from featurelake.features.streaming import CarrierDelay1h  # issue 5: streaming features
+
+        hook = CarrierDelay1h()
+
+        def on_batch(b: BatchReport) -> None:
+            _print_batch(b)
+            hook(b)
 
     run = run_ingest(
         dataset,
@@ -101,7 +117,7 @@ def ingest(
         timeout_s=timeout,
         expectations=expectations,
         schemas=schemas,
-        on_batch=_print_batch,
+        on_batch=on_batch,
     )
     t = run.totals
     click.echo(
