@@ -15,10 +15,13 @@ from pathlib import Path
 
 from featurelake.catalog import Catalog
 from featurelake.config import get_settings
-from featurelake.features.definitions import build_definitions
+from featurelake.features.definitions import FEATURE_TABLES, build_definitions
 
 _lake = os.environ.get("FEATURELAKE_LAKE") or str(Path(__file__).resolve().parent.parent / "lake")
-_defs = build_definitions(Catalog(settings=get_settings({**os.environ, "FEATURELAKE_LAKE": _lake})))
+_catalog = Catalog(settings=get_settings({**os.environ, "FEATURELAKE_LAKE": _lake}))
+for _table in FEATURE_TABLES:  # empty until the pipeline fills them, so materialize finds a table
+    _catalog.ensure(_table)
+_defs = build_definitions(_catalog)
 
 # Feast finds objects as module attributes.
 carrier, origin, dest, plane_entity = _defs.entities

@@ -23,7 +23,15 @@ from feast.types import Float64, Int32, Int64, String
 
 from featurelake.catalog import Catalog
 
-__all__ = ["FEATURE_SERVICE", "PROJECT", "PUSH_SOURCE", "STREAM_VIEW", "Definitions", "build_definitions"]
+__all__ = [
+    "FEATURE_SERVICE",
+    "FEATURE_TABLES",
+    "PROJECT",
+    "PUSH_SOURCE",
+    "STREAM_VIEW",
+    "Definitions",
+    "build_definitions",
+]
 
 PROJECT = "featurelake"
 """The Feast project every featurelake lake uses."""
@@ -35,6 +43,15 @@ PUSH_SOURCE = "carrier_delay_1h_push"
 """The push source the ingest stream writes ``carrier_delay_1h`` through."""
 
 STREAM_VIEW = "carrier_delay_1h"
+
+FEATURE_TABLES = (
+    "gold.carrier_delay_7d",
+    "gold.route_delay_30d",
+    "gold.origin_weather",
+    "gold.plane",
+    "gold.carrier_delay_1h",
+)
+"""The gold tables the feature views read."""
 
 DAILY_TTL = timedelta(days=1)
 WEATHER_TTL = timedelta(hours=3)

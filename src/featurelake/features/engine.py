@@ -16,11 +16,13 @@ goes to Feast's ``local`` engine unchanged.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from feast import BatchFeatureView, Entity, FeatureView, OnDemandFeatureView, StreamFeatureView
+from feast.data_format import DeltaFormat
 from feast.infra.common.materialization_job import MaterializationJobStatus, MaterializationTask
 from feast.infra.compute_engines.base import ComputeEngine
 from feast.infra.compute_engines.local.job import LocalMaterializationJob
@@ -92,6 +94,12 @@ class FeaturelakeEngine(ComputeEngine):
         """Materialize one task; returns its timings (raises the unsupported errors for fallback)."""
         view = task.feature_view
         writer = writer_for(self.repo_config, self.online_store)
+        source = view.batch_source
+        path = getattr(source, "path", "")
+        if isinstance(getattr(source, "file_format", None), DeltaFormat) and "://" not in path:
+            if not os.path.isdir(os.path.join(path, "_delta_log")):
+                log.warning("%s: no Delta table at %s yet; nothing to materialize", view.name, path)
+                return {"rows": 0, "written": 0, "query_s": 0.0, "encode_s": 0.0, "write_s": 0.0}
         t0 = time.perf_counter()
         if self._duckdb is None:  # loading the delta extension costs ~0.4 s: once per engine
             self._duckdb = duckdb_connection(self.duckdb_threads)

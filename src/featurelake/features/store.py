@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
-from featurelake.features.definitions import PROJECT, Definitions, build_definitions
+from featurelake.features.definitions import FEATURE_TABLES, PROJECT, Definitions, build_definitions
 
 if TYPE_CHECKING:
     from feast import FeatureStore, RepoConfig
@@ -189,9 +189,8 @@ def apply(
     """
     settings = settings or get_settings()
     catalog = catalog or Catalog(settings=settings)
-    for name in ("gold.carrier_delay_7d", "gold.route_delay_30d", "gold.origin_weather", "gold.plane"):
+    for name in FEATURE_TABLES:
         catalog.ensure(name)
-    catalog.ensure("gold.carrier_delay_1h")
     definitions = build_definitions(catalog)
     with using_store(settings, store) as fs:
         fs.apply(definitions.objects())
