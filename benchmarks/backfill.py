@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from featurelake.backfill import DEFAULT_CHUNK_DAYS, Request, run_backfill
-    from featurelake.backfill.all import OUTPUT_TABLES, data_range, table_rows
+    from featurelake.backfill.full import OUTPUT_TABLES, data_range, table_rows
     from featurelake.backfill.seed import seed_bronze
     from featurelake.catalog import Catalog
     from featurelake.config import get_settings

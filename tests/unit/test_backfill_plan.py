@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,44 @@ def test_universe_fingerprint_changes_with_any_entity() -> None:
     assert u.fingerprint("carrier") != Universe(("AA", "B6", "ZZ"), ()).fingerprint("carrier")
     assert u.fingerprint("route") != Universe((), (("JFK", "LAX"), ("LGA", "ORD"))).fingerprint("route")
     assert u.keys("route") == [("JFK", "LAX")]
+
+
+def test_changed_days_come_from_the_ingest_log(catalog: Any) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from featurelake.backfill.changes import changed_days
+
+    assert changed_days(catalog) == {}
+    t0 = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
+    rows = [
+        ("flights", t0, "2013-03-01,2013-03-02"),
+        ("weather", t0 + dt.timedelta(hours=1), "2013-03-02"),
+        ("flights", t0 + dt.timedelta(hours=2), "2013-12-31"),
+        ("flights", t0 + dt.timedelta(hours=3), None),
+    ]
+    spec = catalog.spec("ops.ingest_log")
+    full = [
+        {c: None for c in spec.schema.names} | {"dataset": d, "finished_at": f, "event_dates": e}
+        for d, f, e in rows
+    ]
+    defaults = {"query_name": "q", "batch_id": 0, "started_at": t0, "duration_s": 0.0}
+    counts = (
+        "files",
+        "files_quarantined",
+        "duplicate_files",
+        "records_in",
+        "bronze_rows",
+        "quarantined_rows",
+    )
+    full = [r | defaults | {c: 0 for c in (*counts, "warned_rows")} for r in full]
+    data = pa.Table.from_pylist(full, schema=spec.schema.to_arrow())
+    write_deltalake(catalog.ensure("ops.ingest_log"), data, mode="append")
+    assert changed_days(catalog) == {
+        "bronze.flights": {D(2013, 3, 1), D(2013, 3, 2), D(2013, 12, 31)},
+        "bronze.weather": {D(2013, 3, 2)},
+    }
+    assert changed_days(catalog, since=t0) == {
+        "bronze.flights": {D(2013, 12, 31)},
+        "bronze.weather": {D(2013, 3, 2)},
+    }

@@ -7,7 +7,8 @@ data covers (what ``make demo`` runs).
 
 from __future__ import annotations
 
-from featurelake.backfill.all import backfill_all, data_range
+from featurelake.backfill.changes import changed_days
+from featurelake.backfill.full import backfill_all, data_range
 from featurelake.backfill.jobs import JOBS, TableJob
 from featurelake.backfill.plan import LAYERS, Chunk, Layer, PartitionTask, Plan, Request
 from featurelake.backfill.runner import (
@@ -32,6 +33,7 @@ __all__ = [
     "Request",
     "TableJob",
     "backfill_all",
+    "changed_days",
     "data_range",
     "run_backfill",
 ]
