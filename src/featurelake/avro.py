@@ -187,7 +187,9 @@ def resolve(writer: Mapping[str, Any], reader: Mapping[str, Any]) -> Resolution:
         wf = next((wfields[n] for n in names if n in wfields), None)
         if wf is None:
             if "default" not in rf:
-                raise SchemaError(f"field {rf['name']!r} is missing from the writer schema and has no default")
+                raise SchemaError(
+                    f"field {rf['name']!r} is missing from the writer schema and has no default"
+                )
             sources.append((rf["name"], None, rprim, rlogical))
             defaults.append((rf["name"], rf["default"]))
             continue
@@ -225,9 +227,9 @@ def _raw_timestamps() -> Iterator[None]:
     decode is enough. Python workers decode one file at a time, so nothing else sees it.
     """
     try:
-        from fastavro import _read  # type: ignore[attr-defined]
+        from fastavro import _read
 
-        table: dict[str, Any] = _read.LOGICAL_READERS
+        table: dict[str, Any] = getattr(_read, "LOGICAL_READERS")  # noqa: B009 - absent in stubs
     except (ImportError, AttributeError):  # pure-Python fastavro: keep datetimes
         yield
         return
@@ -275,7 +277,7 @@ def decode_file(content: bytes, reader: Mapping[str, Any], target: pa.Schema | N
     buf = io.BytesIO(content)
     try:
         avro_reader = fastavro.reader(buf)
-        writer = avro_reader.writer_schema
+        writer: Any = avro_reader.writer_schema
     except Exception as e:  # header unreadable: fastavro raises several types here
         raise AvroFileError("truncated_file" if _is_eof(e) else "corrupt_file", f"header: {e}") from e
     sync = getattr(avro_reader, "_header", {}).get("sync")
@@ -289,10 +291,12 @@ def decode_file(content: bytes, reader: Mapping[str, Any], target: pa.Schema | N
         raise AvroFileError("incompatible_schema", str(e)) from e
     try:
         with _raw_timestamps():
-            records = list(avro_reader)
+            records: list[Any] = list(avro_reader)
     except Exception as e:  # fastavro raises EOFError, ValueError, zlib.error, UnicodeDecodeError...
         kind: FileErrorReason = "truncated_file" if _is_eof(e) else "corrupt_file"
-        raise AvroFileError(kind, f"after {buf.tell()} of {len(content)} bytes: {type(e).__name__}: {e}") from e
+        raise AvroFileError(
+            kind, f"after {buf.tell()} of {len(content)} bytes: {type(e).__name__}: {e}"
+        ) from e
     if buf.tell() < len(content):
         raise AvroFileError("corrupt_file", f"{len(content) - buf.tell()} bytes after the last block")
     defaults = dict(res.defaults)

@@ -41,11 +41,15 @@ def table(settings: Settings, name: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def landed(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, SyntheticResult, IngestRun]]:
+def landed(
+    spark: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, SyntheticResult, IngestRun]]:
     settings = Settings(lake=tmp_path_factory.mktemp("ingest") / "lake")
-    result = produce_synthetic("flights", 3_000, bad_rate=0.01, seed=11, records_per_file=500, settings=settings)
+    result = produce_synthetic(
+        "flights", 3_000, bad_rate=0.01, seed=11, records_per_file=500, settings=settings
+    )
     run = run_ingest("flights", settings=settings, spark=spark, max_files_per_batch=4)
-    yield settings, result, run
+    return settings, result, run
 
 
 def test_good_records_land_and_bad_ones_are_quarantined_with_their_reason(landed: Any) -> None:
@@ -144,7 +148,10 @@ def test_validation_results_are_recorded_per_batch(landed: Any) -> None:
 
 def test_running_again_changes_nothing_and_relanded_names_are_skipped(landed: Any, spark: Any) -> None:
     settings, expected, _ = landed
-    before = {n: DeltaTable(Catalog(settings=settings).path(n)).version() for n in ("bronze.flights", "quarantine.records")}
+    before = {
+        n: DeltaTable(Catalog(settings=settings).path(n)).version()
+        for n in ("bronze.flights", "quarantine.records")
+    }
     again = run_ingest("flights", settings=settings, spark=spark)
     assert again.batches == []
     # The same name landed again (same bytes, new modification time): Spark's file source remembers the path.
@@ -164,13 +171,17 @@ def _evolved(schema: dict[str, Any]) -> dict[str, Any]:
     return w
 
 
-def test_schema_evolution_compatible_is_read_incompatible_is_quarantined_whole(spark: Any, settings: Settings) -> None:
+def test_schema_evolution_compatible_is_read_incompatible_is_quarantined_whole(
+    spark: Any, settings: Settings
+) -> None:
     import numpy as np
 
     schema = load_schema("flights")
     folder = landing_folder("flights", settings)
     records = synthetic_records("flights", 40, np.random.default_rng(5))
-    land_bytes(folder, "evolved.avro", avro_bytes(_evolved(schema), [{**r, "delay_reason": "wx"} for r in records]))
+    land_bytes(
+        folder, "evolved.avro", avro_bytes(_evolved(schema), [{**r, "delay_reason": "wx"} for r in records])
+    )
     bad = copy.deepcopy(schema)
     next(f for f in bad["fields"] if f["name"] == "flight")["type"] = "string"
     land_bytes(folder, "incompatible.avro", avro_bytes(bad, [{**r, "flight": "UA1"} for r in records]))
@@ -180,7 +191,9 @@ def test_schema_evolution_compatible_is_read_incompatible_is_quarantined_whole(s
     assert bronze["air_time"].null_count == 40
     assert sorted(bronze["event_id"].to_pylist()) == sorted(r["event_id"] for r in records)
     q = table(settings, "quarantine.records").to_pylist()
-    assert [(Path(r["source_file"]).name, r["reasons"]) for r in q] == [("incompatible.avro", "incompatible_schema")]
+    assert [(Path(r["source_file"]).name, r["reasons"]) for r in q] == [
+        ("incompatible.avro", "incompatible_schema")
+    ]
     assert "flight" in q[0]["detail"]
     again = list(fastavro.reader(io.BytesIO(q[0]["payload"])))
     assert len(again) == 40
@@ -229,5 +242,7 @@ def test_cli_reports_a_failed_batch_in_one_line(spark: Any, settings: Settings, 
     result = CliRunner().invoke(main, ["ingest", "flights", "--once", "--expectations", str(strict)])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "origin_in_nyc" in lines[0] and "nothing was written" in lines[0]
+    assert len(lines) == 1
+    assert "origin_in_nyc" in lines[0]
+    assert "nothing was written" in lines[0]
     assert os.path.exists(settings.lake / "_checkpoints" / "ingest" / "flights")

@@ -53,7 +53,9 @@ def _start(settings: Settings, log: Path, crash_at: str | None = None) -> subpro
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _wait(what: str, done: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, timeout: float = 240) -> None:
+def _wait(
+    what: str, done: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, timeout: float = 240
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if done():
@@ -73,7 +75,13 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 def _wave(settings: Settings, seed: int, files: int = 2) -> SyntheticResult:
     return produce_synthetic(
-        "flights", 120 * files, bad_rate=0.05, seed=seed, records_per_file=120, settings=settings, kinds=["origin_not_nyc"]
+        "flights",
+        120 * files,
+        bad_rate=0.05,
+        seed=seed,
+        records_per_file=120,
+        settings=settings,
+        kinds=["origin_not_nyc"],
     )
 
 

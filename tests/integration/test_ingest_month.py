@@ -29,7 +29,8 @@ def test_january_2013_lands_whole(spark: Any, settings: Settings) -> None:
 
     con = featurelake.sql.connect(Catalog(settings=settings))
     counts = con.sql(
-        "select (select count(*) from bronze.flights), (select count(distinct event_id) from bronze.flights), "
+        "select (select count(*) from bronze.flights), "
+        "(select count(distinct event_id) from bronze.flights), "
         "(select count(*) from bronze.weather), (select count(*) from quarantine.records), "
         "(select count(*) from bronze.flights where dep_time is null and dep_delay is null), "
         "(select min(event_date) from bronze.flights), (select max(event_date) from bronze.flights), "
@@ -44,4 +45,5 @@ def test_january_2013_lands_whole(spark: Any, settings: Settings) -> None:
     assert bronze.metadata().partition_columns == ["event_date"]
     log = DeltaTable(Catalog(settings=settings).path("ops.ingest_log")).to_pyarrow_table().to_pylist()
     fl = next(r for r in log if r["dataset"] == "flights")
-    assert fl["event_dates"].split(",")[0] == "2013-01-01" and len(fl["event_dates"].split(",")) == 31
+    assert fl["event_dates"].split(",")[0] == "2013-01-01"
+    assert len(fl["event_dates"].split(",")) == 31

@@ -67,7 +67,9 @@ def test_summary_replay_and_replay_again(spark: Any, settings: Settings, tmp_pat
 
     out = CliRunner().invoke(main, ["quarantine", "--dataset", "flights"])
     assert out.exit_code == 0, out.output
-    assert "origin_in_nyc" in out.output and str(bad_origin) in out.output and "XYZ" in out.output
+    assert "origin_in_nyc" in out.output
+    assert str(bad_origin) in out.output
+    assert "XYZ" in out.output
 
     fixed = _fixed_suite(tmp_path)
     result = q.replay_quarantine(
@@ -79,7 +81,8 @@ def test_summary_replay_and_replay_again(spark: Any, settings: Settings, tmp_pat
     assert len(bronze) == produced.good + bad_origin
     assert sum(r["origin"] == "XYZ" for r in bronze) == bad_origin
     marked = [r for r in rows(settings, "quarantine.records") if r["replayed_at"] is not None]
-    assert len(marked) == bad_origin and {r["replay_id"] for r in marked} == {1}
+    assert len(marked) == bad_origin
+    assert {r["replay_id"] for r in marked} == {1}
     untouched = [r for r in rows(settings, "quarantine.records") if r["reasons"] == "distance_positive"]
     assert len(untouched) == produced.bad_records["distance_positive"]
     assert all(r["replayed_at"] is None for r in untouched)
@@ -94,7 +97,8 @@ def test_summary_replay_and_replay_again(spark: Any, settings: Settings, tmp_pat
 
     # Without a fix, replaying changes nothing but is recorded as still quarantined.
     stuck = q.replay_quarantine("flights", "distance_positive", settings=settings, spark=spark)
-    assert stuck.replayed == 0 and stuck.still_quarantined == produced.bad_records["distance_positive"]
+    assert stuck.replayed == 0
+    assert stuck.still_quarantined == produced.bad_records["distance_positive"]
 
 
 def test_whole_file_replay_after_a_schema_fix_and_crash_recovery(
@@ -119,9 +123,11 @@ def test_whole_file_replay_after_a_schema_fix_and_crash_recovery(
     result = q.replay_quarantine(
         "flights", "incompatible_schema", settings=settings, spark=spark, schemas=schemas
     )
-    assert result.recovered and result.candidates == 0
+    assert result.recovered
+    assert result.candidates == 0
     bronze = rows(settings, "bronze.flights")
-    assert len(bronze) == 29 and len({r["event_id"] for r in bronze}) == 29
+    assert len(bronze) == 29
+    assert len({r["event_id"] for r in bronze}) == 29
     assert all(r["_source_file"].endswith("old-producer.avro") and r["_batch_id"] == 0 for r in bronze)
     quarantine = rows(settings, "quarantine.records")
     assert sorted((r["reasons"], r["replay_id"]) for r in quarantine) == [
@@ -131,5 +137,6 @@ def test_whole_file_replay_after_a_schema_fix_and_crash_recovery(
     again = q.replay_quarantine(
         "flights", "incompatible_schema", settings=settings, spark=spark, schemas=schemas
     )
-    assert again.candidates == 0 and not again.recovered
+    assert again.candidates == 0
+    assert not again.recovered
     assert len(rows(settings, "bronze.flights")) == 29

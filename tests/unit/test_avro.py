@@ -57,7 +57,8 @@ def test_decode_matches_fastavro(codec: str) -> None:
     for mine, theirs in zip(got, expected, strict=True):
         assert mine == theirs
     first = got[0]["sched_dep_ts"]
-    assert first.tzinfo is not None and first.utcoffset() == dt.timedelta(0)
+    assert first.tzinfo is not None
+    assert first.utcoffset() == dt.timedelta(0)
 
 
 def test_compatible_evolution_reads_like_fastavro_resolution() -> None:

@@ -24,7 +24,8 @@ def test_january_utc_has_the_issue_counts_in_event_time_order() -> None:
     assert (flights.num_rows, weather.num_rows) == (26_865, 2_211)
     ts = flights["sched_dep_ts"]
     assert pc.all(pc.greater_equal(ts.slice(1), ts.slice(0, len(ts) - 1))).as_py()
-    assert pc.min(ts).as_py() >= JAN[0] and pc.max(ts).as_py() < JAN[1]
+    assert pc.min(ts).as_py() >= JAN[0]
+    assert pc.max(ts).as_py() < JAN[1]
     assert flights["event_id"][0].as_py() == "UA-1545-EWR-20130101T1015Z"  # 05:15 EST is 10:15 UTC
     assert weather["event_id"][0].as_py() == "EWR-20130101T06Z"
     assert pc.count_distinct(flights["event_id"]).as_py() == flights.num_rows
@@ -52,7 +53,11 @@ def test_replay_lands_whole_files_atomically(tmp_path: Path) -> None:
     assert sorted(folder.iterdir()) == sorted(r.files)  # no temporary file left behind
     assert all(not p.name.startswith((".", "_")) for p in r.files)
     decoded = [rec for p in r.files for rec in fastavro.reader(io.BytesIO(p.read_bytes()))]
-    assert len(decoded) == r.events == events("weather", parse_utc("2013-01-01"), parse_utc("2013-01-03")).num_rows
+    assert (
+        len(decoded)
+        == r.events
+        == events("weather", parse_utc("2013-01-01"), parse_utc("2013-01-03")).num_rows
+    )
     times = [rec["obs_ts"] for rec in decoded]
     assert times == sorted(times)
     again = produce_replay("weather", "2013-01-01", "2013-01-03", settings=settings, records_per_file=40)
@@ -72,22 +77,36 @@ def test_rate_paces_the_files(tmp_path: Path) -> None:
 
     start = time.monotonic()
     produce_replay(
-        "weather", "2013-01-01", "2013-01-01T16:00:00", settings=Settings(lake=tmp_path), records_per_file=10, rate=30
+        "weather",
+        "2013-01-01",
+        "2013-01-01T16:00:00",
+        settings=Settings(lake=tmp_path),
+        records_per_file=10,
+        rate=30,
     )
     assert time.monotonic() - start >= 0.9  # 30 events at 30 events/s
 
 
 def test_synthetic_is_deterministic_by_seed(tmp_path: Path) -> None:
-    a = produce_synthetic("flights", 300, bad_rate=0.05, seed=3, records_per_file=100, settings=Settings(lake=tmp_path / "a"))
-    b = produce_synthetic("flights", 300, bad_rate=0.05, seed=3, records_per_file=100, settings=Settings(lake=tmp_path / "b"))
+    a = produce_synthetic(
+        "flights", 300, bad_rate=0.05, seed=3, records_per_file=100, settings=Settings(lake=tmp_path / "a")
+    )
+    b = produce_synthetic(
+        "flights", 300, bad_rate=0.05, seed=3, records_per_file=100, settings=Settings(lake=tmp_path / "b")
+    )
     assert [p.read_bytes() for p in a.files] == [p.read_bytes() for p in b.files]
-    assert a.bad_records == b.bad_records and a.bad_files == b.bad_files
-    c = produce_synthetic("flights", 300, bad_rate=0.05, seed=4, records_per_file=100, settings=Settings(lake=tmp_path / "c"))
+    assert a.bad_records == b.bad_records
+    assert a.bad_files == b.bad_files
+    c = produce_synthetic(
+        "flights", 300, bad_rate=0.05, seed=4, records_per_file=100, settings=Settings(lake=tmp_path / "c")
+    )
     assert a.files[0].read_bytes() != c.files[0].read_bytes()
 
 
 def test_synthetic_manifest_counts_every_bad_kind(tmp_path: Path) -> None:
-    r = produce_synthetic("flights", 2000, bad_rate=0.02, seed=1, records_per_file=500, settings=Settings(lake=tmp_path))
+    r = produce_synthetic(
+        "flights", 2000, bad_rate=0.02, seed=1, records_per_file=500, settings=Settings(lake=tmp_path)
+    )
     assert set(r.bad_files) == set(BAD_FILE_KINDS) - {"duplicate_file"}
     assert r.duplicate_files == 1
     assert r.bad_records["tailnum_length"] == 1  # the one 10 MB string
@@ -95,16 +114,19 @@ def test_synthetic_manifest_counts_every_bad_kind(tmp_path: Path) -> None:
     assert r.good + sum(r.bad_records.values()) == r.records
     assert min(os.path.getsize(p) for p in r.files) == 0  # the empty file
     longest = max(
-        len(rec["tailnum"] or "")
-        for p in r.files[:4]
-        for rec in fastavro.reader(io.BytesIO(p.read_bytes()))
+        len(rec["tailnum"] or "") for p in r.files[:4] for rec in fastavro.reader(io.BytesIO(p.read_bytes()))
     )
     assert longest == 10 * 1024 * 1024
 
 
 def test_synthetic_kinds_restrict_the_mix(tmp_path: Path) -> None:
     r = produce_synthetic(
-        "weather", 300, bad_rate=0.1, seed=2, settings=Settings(lake=tmp_path), kinds=["origin_not_nyc", "empty_file"]
+        "weather",
+        300,
+        bad_rate=0.1,
+        seed=2,
+        settings=Settings(lake=tmp_path),
+        kinds=["origin_not_nyc", "empty_file"],
     )
     assert set(r.bad_records) == {"origin_in_nyc"}
     assert set(r.bad_files) == {"empty_file"}

@@ -20,7 +20,9 @@ def produce() -> None:
 
 
 def _replay_command(dataset: str) -> None:
-    @produce.command(name=dataset, help=f"Replay the real {dataset} events of [--from, --to) in event-time order.")
+    @produce.command(
+        name=dataset, help=f"Replay the real {dataset} events of [--from, --to) in event-time order."
+    )
     @click.option("--from", "start", required=True, help="First event time included (UTC date or ISO time).")
     @click.option("--to", "end", required=True, help="First event time excluded (UTC).")
     @click.option("--records-per-file", type=int, default=5000, show_default=True)
@@ -30,9 +32,7 @@ def _replay_command(dataset: str) -> None:
     def command(start: str, end: str, records_per_file: int, rate: float | None, codec: str) -> None:
         from featurelake.ingest.producers import produce_replay
 
-        r = produce_replay(
-            dataset, start, end, records_per_file=records_per_file, rate=rate, codec=codec
-        )
+        r = produce_replay(dataset, start, end, records_per_file=records_per_file, rate=rate, codec=codec)
         folder = r.files[0].parent if r.files else "-"
         click.echo(f"{dataset}: {r.events:,} events in {len(r.files)} files -> {folder}")
 
@@ -44,7 +44,9 @@ _replay_command("weather")
 @produce.command()
 @click.option("--dataset", type=_DATASETS, required=True)
 @click.option("--events", type=int, required=True, help="Records in readable files.")
-@click.option("--bad-rate", type=float, default=0.0, show_default=True, help="Share of bad records and files.")
+@click.option(
+    "--bad-rate", type=float, default=0.0, show_default=True, help="Share of bad records and files."
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--records-per-file", type=int, default=10_000, show_default=True)
 @friendly
@@ -63,9 +65,11 @@ def synthetic(dataset: str, events: int, bad_rate: float, seed: int, records_per
 def _print_batch(b: BatchReport) -> None:
     dates = f" dates {b.event_dates[0]}..{b.event_dates[-1]}" if b.event_dates else ""
     click.echo(
-        f"batch {b.batch_id}: {b.files} files ({b.files_quarantined} quarantined, {b.duplicate_files} duplicate), "
+        f"batch {b.batch_id}: {b.files} files "
+        f"({b.files_quarantined} quarantined, {b.duplicate_files} duplicate), "
         f"{b.records_in:,} in = {b.bronze_rows:,} bronze + {b.quarantined_rows:,} quarantined, "
-        f"{b.warned_rows:,} warned,{dates} in {b.duration_s:.1f}s" + ("" if b.written else " (already written)")
+        f"{b.warned_rows:,} warned,{dates} in {b.duration_s:.1f}s"
+        + ("" if b.written else " (already written)")
     )
 
 
@@ -76,8 +80,12 @@ def _print_batch(b: BatchReport) -> None:
 @click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between polls.")
 @click.option("--max-files-per-batch", type=int, help="Files per micro-batch (default: all).")
 @click.option("--timeout", type=float, help="Stop --continuous after this many seconds.")
-@click.option("--data-docs/--no-data-docs", default=True, show_default=True, help="Build GX Data Docs after --once.")
-@click.option("--expectations", type=click.Path(file_okay=False), help="Suites folder (default: expectations/).")
+@click.option(
+    "--data-docs/--no-data-docs", default=True, show_default=True, help="Build GX Data Docs after --once."
+)
+@click.option(
+    "--expectations", type=click.Path(file_okay=False), help="Suites folder (default: expectations/)."
+)
 @click.option("--schemas", type=click.Path(file_okay=False), help="Avro schemas folder (default: schemas/).")
 @click.option(
     "--online-features/--no-online-features",
@@ -161,7 +169,9 @@ def quarantine(ctx: click.Context, dataset: str | None, reason: str | None, samp
 @quarantine.command()
 @click.option("--dataset", type=_DATASETS, required=True)
 @click.option("--reason", required=True, help="Replay the pending rows quarantined for this reason.")
-@click.option("--expectations", type=click.Path(file_okay=False), help="Suites folder (default: expectations/).")
+@click.option(
+    "--expectations", type=click.Path(file_okay=False), help="Suites folder (default: expectations/)."
+)
 @click.option("--schemas", type=click.Path(file_okay=False), help="Avro schemas folder (default: schemas/).")
 @friendly
 def replay(dataset: str, reason: str, expectations: str | None, schemas: str | None) -> None:
@@ -172,7 +182,8 @@ def replay(dataset: str, reason: str, expectations: str | None, schemas: str | N
     if r.recovered:
         click.echo("finished an interrupted earlier replay first")
     click.echo(
-        f"replay {r.replay_id} of {dataset}/{reason}: {r.candidates:,} pending rows, {r.replayed:,} replayed, "
+        f"replay {r.replay_id} of {dataset}/{reason}: {r.candidates:,} pending rows, "
+        f"{r.replayed:,} replayed, "
         f"{r.bronze_rows:,} rows to bronze, {r.still_quarantined:,} still quarantined"
     )
 

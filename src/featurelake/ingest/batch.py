@@ -67,7 +67,7 @@ class BatchReport:
     duration_s: float = 0.0
     results: list[CheckResult] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
-    """Seconds spent in each step: decode_check (decode + one pass of every check), bronze, quarantine, ops."""
+    """Seconds per step: decode_check (decode + one pass of every check), bronze, quarantine, ops."""
     written: bool = True
     """False when the batch's transaction was already committed (a replay after a crash)."""
 
@@ -113,7 +113,11 @@ class BatchProcessor:
         checks = self.suite.checks
         reasons = F.concat_ws(
             ",",
-            *[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in enumerate(checks) if c.severity == "quarantine"],
+            *[
+                F.when(F.col(f"_x{i}"), F.lit(c.name))
+                for i, c in enumerate(checks)
+                if c.severity == "quarantine"
+            ],
         )
         warned: Column = F.lit(False)
         for i, c in enumerate(checks):
@@ -124,7 +128,9 @@ class BatchProcessor:
             lambda x: x.isNotNull(),
         )
         flagged = records.select("*", *flags)
-        return flagged.select("*", reasons.alias("_reasons"), warned.alias("_warned"), F.to_json(failed).alias("_failed"))
+        return flagged.select(
+            "*", reasons.alias("_reasons"), warned.alias("_warned"), F.to_json(failed).alias("_failed")
+        )
 
     def bronze_rows(self, flagged: DataFrame, batch_id: int, now: dt.datetime) -> DataFrame:
         """The rows of ``flagged`` that go to bronze, in bronze's columns."""
@@ -216,7 +222,9 @@ class BatchProcessor:
         decoded = self.decode(raw).persist(StorageLevel.MEMORY_AND_DISK)
         flagged: DataFrame | None = None
         try:
-            flagged = self.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist(StorageLevel.MEMORY_AND_DISK)
+            flagged = self.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
             values, results = self.summarize(flagged)
             phases = {"decode_check": time.perf_counter() - clock}
             files = [
@@ -247,7 +255,9 @@ class BatchProcessor:
             failed = [r for r in results if r.severity == "fail" and not r.success]
             if failed:
                 self._record_results(results, batch_id, started, outcome="batch_failed", txn=None)
-                self.failure = ValidationFailedError(_failure_message(self.contract.dataset, batch_id, failed))
+                self.failure = ValidationFailedError(
+                    _failure_message(self.contract.dataset, batch_id, failed)
+                )
                 raise self.failure
             if report.bronze_rows:
                 self.catalog.write(
@@ -440,9 +450,7 @@ def _local(path: str) -> str:
 
 
 def _failure_message(dataset: str, batch_id: int, failed: list[CheckResult]) -> str:
-    parts = [
-        f"{r.check.name} ({r.unexpected_count} of {r.element_count} records unexpected)" for r in failed
-    ]
+    parts = [f"{r.check.name} ({r.unexpected_count} of {r.element_count} records unexpected)" for r in failed]
     return (
         f"{dataset} batch {batch_id} stopped by fail-severity expectation "
         f"{'; '.join(parts)}: nothing was written to bronze or quarantine; fix the data or the suite "

@@ -81,7 +81,9 @@ def summarize_quarantine(
             if len(bucket) < samples and row["replayed_at"] is None:
                 sample = dict(row)
                 if sample["record_json"] and len(sample["record_json"]) > 300:
-                    sample["record_json"] = sample["record_json"][:300] + f"... ({len(row['record_json'])} chars)"
+                    sample["record_json"] = (
+                        sample["record_json"][:300] + f"... ({len(row['record_json'])} chars)"
+                    )
                 bucket.append(sample)
     keys = sorted({(d, r) for d, r, _ in counts}, key=lambda k: (-counts[(*k, False)], k))
     out.counts = [(d, r, counts[(d, r, False)], counts[(d, r, True)]) for d, r in keys]
@@ -172,7 +174,9 @@ def replay_quarantine(
         result.candidates = pending.count()
         if not result.candidates:
             return result
-        records = proc.flag(_records_from_json(pending.where(F.col("record_json").isNotNull()), proc)).persist()
+        records = proc.flag(
+            _records_from_json(pending.where(F.col("record_json").isNotNull()), proc)
+        ).persist()
         cached.append(records)
         passing_records = records.where(F.col("_reasons") == "").select("_rid")
         files = pending.where(F.col("payload").isNotNull())
@@ -193,9 +197,7 @@ def replay_quarantine(
         result.records_in = result.candidates - readable_n + file_records.count()
         result.still_quarantined = result.candidates - result.replayed + still_bad_new
         if result.replayed:
-            dates = [
-                r[0] for r in pending.join(marks, "_rid").select("quarantine_date").distinct().collect()
-            ]
+            dates = [r[0] for r in pending.join(marks, "_rid").select("quarantine_date").distinct().collect()]
             if still_bad_new:
                 dates.append(now.date())
             dates = sorted(set(dates))

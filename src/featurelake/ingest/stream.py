@@ -36,7 +36,15 @@ from featurelake.quality.suites import load_suite
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["BINARY_FILE_SCHEMA", "IngestError", "IngestRun", "batch_files", "checkpoint_dir", "query_name", "run_ingest"]
+__all__ = [
+    "BINARY_FILE_SCHEMA",
+    "IngestError",
+    "IngestRun",
+    "batch_files",
+    "checkpoint_dir",
+    "query_name",
+    "run_ingest",
+]
 
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
 
@@ -57,7 +65,14 @@ class IngestRun:
     @property
     def totals(self) -> dict[str, int]:
         """Files, records in, bronze rows and quarantined rows over every batch of the run."""
-        keys = ("files", "files_quarantined", "duplicate_files", "records_in", "bronze_rows", "quarantined_rows")
+        keys = (
+            "files",
+            "files_quarantined",
+            "duplicate_files",
+            "records_in",
+            "bronze_rows",
+            "quarantined_rows",
+        )
         return {k: sum(getattr(b, k) for b in self.batches) for k in keys}
 
 
@@ -165,7 +180,7 @@ def run_ingest(
     )
     run = IngestRun(dataset, name, checkpoint)
 
-    def on_batch(df: DataFrame, batch_id: int) -> None:
+    def process(df: DataFrame, batch_id: int) -> None:
         if not processor.app_id:
             processor.app_id = f"{name}@{_query_id(checkpoint)}"
         processor(df, batch_id)
@@ -177,9 +192,7 @@ def run_ingest(
         reader = reader.option("maxFilesPerTrigger", str(max_files_per_batch))
     stream = reader.load(str(landing_folder(dataset, settings)))
     writer = (
-        stream.writeStream.queryName(name)
-        .option("checkpointLocation", str(checkpoint))
-        .foreachBatch(on_batch)  # type: ignore[arg-type]
+        stream.writeStream.queryName(name).option("checkpointLocation", str(checkpoint)).foreachBatch(process)
     )
     if mode == "once":
         writer = writer.trigger(availableNow=True)
@@ -189,13 +202,13 @@ def run_ingest(
     stop = threading.Event()
     restore = _stop_on_signals(stop) if mode == "continuous" else {}
     try:
-        waited = 0.0
+        waited = 0
         while query.isActive:
             if stop.is_set() or (timeout_s is not None and waited >= timeout_s):
                 query.stop()
                 break
-            query.awaitTermination(0.5)
-            waited += 0.5
+            query.awaitTermination(1)
+            waited += 1
         query.awaitTermination()
     except StreamingQueryException as e:
         if processor.failure is not None:

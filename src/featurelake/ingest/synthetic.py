@@ -268,7 +268,7 @@ def produce_synthetic(
         if bad_rate > 0 and record_kinds:
             hits = np.flatnonzero(rng.random(n) < bad_rate)
             picks = rng.integers(0, len(record_kinds), len(hits))
-            for i, p in zip(hits, picks, strict=True):
+            for i, p in zip(hits.tolist(), picks.tolist(), strict=True):
                 mutate, reason = BAD_RECORD_KINDS[record_kinds[p]][dataset]
                 mutate(records[i])
                 result.bad_records[reason] += 1
@@ -308,10 +308,11 @@ def produce_synthetic(
                 elif kind == "empty_file":
                     data, ext = b"", ".avro"
                 else:
-                    sample = [{**r, "obs_ts" if dataset == "weather" else "sched_dep_ts": "soon"} for r in sample]
+                    sample = [
+                        {**r, "obs_ts" if dataset == "weather" else "sched_dep_ts": "soon"} for r in sample
+                    ]
                     data = avro_bytes(_incompatible(schema), sample, codec=codec, sync_marker=rng.bytes(16))
                     ext = ".avro"
                 result.bad_files[kind] += 1
                 result.files.append(land_bytes(folder, self_name + ext, data))
     return result
-

@@ -21,7 +21,15 @@ from featurelake.quality.suites import Check, Severity, Suite, SuiteError
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-__all__ = ["CheckResult", "aggregates", "counted", "evaluate", "flag_columns", "results_from_row", "unexpected"]
+__all__ = [
+    "CheckResult",
+    "aggregates",
+    "counted",
+    "evaluate",
+    "flag_columns",
+    "results_from_row",
+    "unexpected",
+]
 
 
 def _lit(value: Any) -> Column:

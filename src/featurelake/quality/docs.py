@@ -53,7 +53,9 @@ def _quiet() -> None:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
 
-def gx_validate(df: DataFrame, suite: Suite, *, root: Path, asset: str) -> tuple[dict[str, tuple[bool, int]], Path]:
+def gx_validate(
+    df: DataFrame, suite: Suite, *, root: Path, asset: str
+) -> tuple[dict[str, tuple[bool, int]], Path]:
     """Validate ``df`` with GX and update the Data Docs under ``root``.
 
     Returns:
@@ -91,7 +93,8 @@ def gx_validate(df: DataFrame, suite: Suite, *, root: Path, asset: str) -> tuple
     out: dict[str, tuple[bool, int]] = {}
     for result in run.run_results.values():
         for r in result.results:
-            meta: dict[str, Any] = r.expectation_config.meta or {}
+            config = r.expectation_config
+            meta: dict[str, Any] = (config.meta if config is not None else None) or {}
             value = r.result.get("unexpected_count")
             if value is None:  # unexpected_rows_expectation reports the row count as observed_value
                 value = r.result.get("observed_value") or 0
@@ -100,7 +103,9 @@ def gx_validate(df: DataFrame, suite: Suite, *, root: Path, asset: str) -> tuple
     return out, index
 
 
-def _batch_frame(spark: SparkSession, catalog: Catalog, dataset: str, reader: dict[str, Any], batch: int | None) -> DataFrame:
+def _batch_frame(
+    spark: SparkSession, catalog: Catalog, dataset: str, reader: dict[str, Any], batch: int | None
+) -> DataFrame:
     """The records of one ingest batch as they arrived: its bronze rows and its quarantined records."""
     from pyspark.sql import functions as F
 
@@ -121,7 +126,9 @@ def _batch_frame(spark: SparkSession, catalog: Catalog, dataset: str, reader: di
     ddl = decoded_ddl(reader).split(", event_date date")[0]
     quarantined = (
         catalog.read(spark, "quarantine.records")
-        .where((F.col("dataset") == dataset) & (F.col("batch_id") == batch) & F.col("record_json").isNotNull())
+        .where(
+            (F.col("dataset") == dataset) & (F.col("batch_id") == batch) & F.col("record_json").isNotNull()
+        )
         .select(F.from_json("record_json", ddl, {"timestampFormat": JSON_TIMESTAMP_FORMAT}).alias("r"))
         .select(*[F.col("r")[c].alias(c) for c in cols])
     )

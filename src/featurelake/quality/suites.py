@@ -76,7 +76,8 @@ class Check:
         m = _ROWS_QUERY.match(str(self.kwargs.get("unexpected_rows_query", "")))
         if m is None:
             raise SuiteError(
-                f"expectation {self.name}: unexpected_rows_query must read 'SELECT * FROM {{batch}} WHERE ...'"
+                f"expectation {self.name}: "
+                "unexpected_rows_query must read 'SELECT * FROM {batch} WHERE ...'"
             )
         return m.group("cond")
 
