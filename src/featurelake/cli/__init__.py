@@ -59,6 +59,7 @@ def _register() -> None:
     from featurelake.cli import backfill  # noqa: F401
     from featurelake.cli import lake  # noqa: F401
     from featurelake.cli import features  # noqa: F401
+    from featurelake.cli import ingest  # noqa: F401
 
 
 _register()

@@ -5,19 +5,33 @@ from __future__ import annotations
 from featurelake.catalog import TableSpec
 from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
 from featurelake.tables.gold import GOLD_TABLES
-from featurelake.tables.ops import OPS_BACKFILL_LOG
+from featurelake.tables.ops import INGEST_FILES, INGEST_LOG, OPS_BACKFILL_LOG, VALIDATION_RESULTS
 from featurelake.tables.quarantine import QUARANTINE
 from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
 from featurelake.tables.silver import SILVER_FLIGHT_ENTITIES, SILVER_FLIGHTS, SILVER_WEATHER
 from featurelake.tables.streaming import STREAMING_TABLES
 
-__all__ = ["AIRLINES", "AIRPORTS", "ALL_TABLES", "BRONZE_FLIGHTS", "BRONZE_WEATHER", "PLANES", "QUARANTINE"]
+__all__ = [
+    "AIRLINES",
+    "AIRPORTS",
+    "ALL_TABLES",
+    "BRONZE_FLIGHTS",
+    "BRONZE_WEATHER",
+    "INGEST_FILES",
+    "INGEST_LOG",
+    "PLANES",
+    "QUARANTINE",
+    "VALIDATION_RESULTS",
+]
 
 # Each layer adds its tables here, one line per module.
 ALL_TABLES: tuple[TableSpec, ...] = (
     BRONZE_FLIGHTS,
     BRONZE_WEATHER,
     QUARANTINE,
+    INGEST_LOG,
+    INGEST_FILES,
+    VALIDATION_RESULTS,
     AIRLINES,
     AIRPORTS,
     PLANES,
