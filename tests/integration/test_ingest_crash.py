@@ -48,7 +48,7 @@ def _start(settings: Settings, log: Path, crash_at: str | None = None) -> subpro
     env.pop("FEATURELAKE_CRASH_AT", None)
     if crash_at:
         env["FEATURELAKE_CRASH_AT"] = crash_at
-    cmd = [FEATURELAKE, "ingest", "flights", "--continuous", "--interval", "1"]
+    cmd = [FEATURELAKE, "ingest", "flights", "--continuous", "--interval", "1", "--no-online-features"]
     with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
