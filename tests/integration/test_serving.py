@@ -78,7 +78,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[int
         stderr=log,
     )
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + 180  # the JVM-heavy suite can leave this machine slow to start Python
+        while time.monotonic() < deadline and proc.poll() is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
                     if r.status == 200:
