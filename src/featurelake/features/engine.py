@@ -103,6 +103,7 @@ class FeaturelakeEngine(ComputeEngine):
         t0 = time.perf_counter()
         if self._duckdb is None:  # loading the delta extension costs ~0.4 s: once per engine
             self._duckdb = duckdb_connection(self.duckdb_threads)
+            self._duckdb.execute("SET preserve_insertion_order = false")  # row order is irrelevant here
         con = self._duckdb.cursor()
         try:
             rows = latest_rows(con, view, task.start_time, task.end_time)
