@@ -91,3 +91,22 @@ def test_rebuilding_silver_does_not_quarantine_twice(
     assert [r["event_id"] for r in rows(lake, "quarantine.records") if r["layer"] == "silver"] == [
         "AA-998-JFK-20130310T0900Z"
     ]
+
+
+def test_spark_evaluation_of_the_silver_suite_agrees_with_gx(
+    lake: Catalog, spark: Any, tmp_path: Path
+) -> None:
+    from featurelake.backfill import _io
+    from featurelake.quality.checks import evaluate
+    from featurelake.quality.docs import gx_validate
+    from featurelake.quality.suites import load_suite
+    from featurelake.transforms import silver_flights
+
+    bronze = _io.read_days(spark, lake, "bronze.flights", hm.FIRST_DAY, hm.LAST_GOLD_DAY)
+    rows = silver_flights(bronze).persist()
+    suite = load_suite("flights_silver")
+    ours = {r.check.name: (r.success, r.unexpected_count) for r in evaluate(rows, suite)}
+    theirs, _ = gx_validate(rows, suite, root=tmp_path / "gx", asset="flights_silver")
+    assert theirs == ours
+    assert ours["event_id_matches_fields"] == (False, 1)
+    assert ours["event_date_is_utc_date_of_event_ts"] == (True, 0)
