@@ -90,59 +90,65 @@ async def _clients(port: int, n: int) -> list[_Client]:
 
 async def _open_loop(
     port: int, requests: list[bytes], rate: float, seconds: float, conns: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     clients = await _clients(port, conns)
     idle: asyncio.Queue[_Client] = asyncio.Queue()
     for c in clients:
         idle.put_nowait(c)
-    latencies: list[float] = []
-    loop = asyncio.get_running_loop()
-    start = loop.time() + 0.05
+    from_due: list[float] = []
+    from_send: list[float] = []
+    clock = time.perf_counter  # uvloop's loop.time() has millisecond resolution
+    start = clock() + 0.05
     total = int(rate * seconds)
 
     async def one(i: int, due: float) -> None:
         client = await idle.get()
+        sent = clock()
         try:
             await client.request(requests[i % len(requests)])
         finally:
             idle.put_nowait(client)
-        latencies.append(loop.time() - due)
+        done = clock()
+        from_due.append(done - due)
+        from_send.append(done - sent)
 
     tasks = []
-    for i in range(total):
-        due = start + i / rate
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i, due)))
+    i = 0
+    while i < total:
+        now = clock()
+        while i < total and start + i / rate <= now:  # everything due by now, then a short nap
+            tasks.append(asyncio.create_task(one(i, start + i / rate)))
+            i += 1
+        await asyncio.sleep(0.0002)
     await asyncio.gather(*tasks)
-    elapsed = loop.time() - start
+    elapsed = clock() - start
     for c in clients:
         c.writer.close()
-    out = _summary(latencies, elapsed)
+    out: dict[str, Any] = _summary(from_due, elapsed)
     out["target_req_per_s"] = rate
+    out["from_send"] = _summary(from_send, elapsed)
     return out
 
 
 async def _closed_loop(port: int, requests: list[bytes], seconds: float, conns: int) -> dict[str, float]:
     clients = await _clients(port, conns)
     latencies: list[float] = []
-    loop = asyncio.get_running_loop()
-    stop = loop.time() + seconds
+    clock = time.perf_counter
+    stop = clock() + seconds
 
     async def run(client: _Client, offset: int) -> None:
         i = offset
-        while loop.time() < stop:
-            t0 = loop.time()
+        while clock() < stop:
+            t0 = clock()
             await client.request(requests[i % len(requests)])
-            latencies.append(loop.time() - t0)
+            latencies.append(clock() - t0)
             i += conns
 
-    t0 = loop.time()
+    t0 = clock()
     await asyncio.gather(*(run(c, k) for k, c in enumerate(clients)))
     for c in clients:
         c.writer.close()
-    return _summary(latencies, loop.time() - t0)
+    return _summary(latencies, clock() - t0)
 
 
 async def _floor(settings: Any, rows: list[dict[str, Any]], seconds: float, conns: int) -> dict[str, Any]:
@@ -154,31 +160,31 @@ async def _floor(settings: Any, rows: list[dict[str, Any]], seconds: float, conn
     close_store(store)
     pool = RedisPool(settings.redis_url, size=conns)
     await pool.start()
-    loop = asyncio.get_running_loop()
+    clock = time.perf_counter
     sequential: list[float] = []
-    stop = loop.time() + seconds / 2
+    stop = clock() + seconds / 2
     i = 0
-    while loop.time() < stop:
-        t0 = loop.time()
+    while clock() < stop:
+        t0 = clock()
         await pool.read(plan, {k: [v] for k, v in rows[i % len(rows)].items()}, 1)
-        sequential.append(loop.time() - t0)
+        sequential.append(clock() - t0)
         i += 1
     concurrent: list[float] = []
-    stop = loop.time() + seconds / 2
+    stop = clock() + seconds / 2
 
     async def run(offset: int) -> None:
         j = offset
-        while loop.time() < stop:
-            t0 = loop.time()
+        while clock() < stop:
+            t0 = clock()
             await pool.read(plan, {k: [v] for k, v in rows[j % len(rows)].items()}, 1)
-            concurrent.append(loop.time() - t0)
+            concurrent.append(clock() - t0)
             j += conns
 
-    t0 = loop.time()
+    t0 = clock()
     await asyncio.gather(*(run(k) for k in range(conns)))
     return {
         "sequential": _summary(sequential, seconds / 2),
-        "concurrent": _summary(concurrent, loop.time() - t0),
+        "concurrent": _summary(concurrent, clock() - t0),
     }
 
 
