@@ -101,7 +101,7 @@ class BatchProcessor:
         return raw.mapInArrow(Decoder(self.reader, self.contract.event_time), decoded_ddl(self.reader))
 
     def flag(self, records: DataFrame) -> DataFrame:
-        """Records with the check flags, ``_reasons`` (quarantine checks failed) and ``_warned``.
+        """Records with the check flags ``_x<i>``, ``_reasons`` (quarantine checks failed) and ``_warned``.
 
         Callers persist the result before filtering it: a filter on ``_reasons`` over the plain
         projection sends Spark's constraint propagation through every check's expression
@@ -123,14 +123,8 @@ class BatchProcessor:
         for i, c in enumerate(checks):
             if c.severity == "warn":
                 warned = warned | F.col(f"_x{i}")
-        failed = F.filter(
-            F.array(*[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in enumerate(checks)]),
-            lambda x: x.isNotNull(),
-        )
         flagged = records.select("*", *flags)
-        return flagged.select(
-            "*", reasons.alias("_reasons"), warned.alias("_warned"), F.to_json(failed).alias("_failed")
-        )
+        return flagged.select("*", reasons.alias("_reasons"), warned.alias("_warned"))
 
     def bronze_rows(self, flagged: DataFrame, batch_id: int, now: dt.datetime) -> DataFrame:
         """The rows of ``flagged`` that go to bronze, in bronze's columns."""
@@ -150,6 +144,11 @@ class BatchProcessor:
         from pyspark.sql import functions as F
 
         record = F.struct(*[F.col(f"`{c}`") for c in record_columns(self.reader)])
+        # Built for quarantined rows only: a JSON array per row costs real time over a whole batch.
+        failed = F.filter(
+            F.array(*[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in enumerate(self.suite.checks)]),
+            lambda x: x.isNotNull(),
+        )
         return flagged.where(F.col("_reasons") != "").select(
             *self._quarantine_head(batch_id, now),
             F.col("_record_index").alias("record_index"),
@@ -157,7 +156,7 @@ class BatchProcessor:
             F.to_json(record, {"timestampFormat": JSON_TIMESTAMP_FORMAT}).alias("record_json"),
             F.lit(None).cast("binary").alias("payload"),
             F.col("_reasons").alias("reasons"),
-            F.col("_failed").alias("failed_expectations"),
+            F.to_json(failed).alias("failed_expectations"),
             F.lit(None).cast("string").alias("detail"),
         )
 
