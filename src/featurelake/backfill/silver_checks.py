@@ -60,22 +60,18 @@ class SilverChecks:
         return cls(dataset, load_suite(f"{dataset}_silver"), run_id, start)
 
     def flag(self, rows: DataFrame) -> DataFrame:
-        """``rows`` plus ``_reasons`` (names of the failed quarantine checks, comma-separated)."""
+        """``rows`` plus the check flags ``_x<i>`` and ``_reasons`` (failed quarantine checks, by name).
+
+        Persist the result before filtering it on ``_reasons``, or Spark's constraint
+        propagation walks every check's expression for each filter.
+        """
         from pyspark.sql import functions as F
 
         checks = list(enumerate(self.suite.checks))
         reasons = F.concat_ws(
             ",", *[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in checks if c.severity == "quarantine"]
         )
-        failed = F.filter(
-            F.array(*[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in checks]),
-            lambda x: x.isNotNull(),
-        )
-        return (
-            rows.select("*", *flag_columns(self.suite))
-            .withColumn("_reasons", reasons)
-            .withColumn("_failed", F.to_json(failed))
-        )
+        return rows.select("*", *flag_columns(self.suite)).withColumn("_reasons", reasons)
 
     def results(self, flagged: DataFrame) -> tuple[list[CheckResult], int]:
         """Every check's result and the number of rows to quarantine (one Spark job)."""
@@ -109,6 +105,11 @@ class SilverChecks:
         from pyspark.sql import functions as F
 
         now = dt.datetime.now(dt.UTC)
+        # Every failed expectation (warnings too), built for the quarantined rows only.
+        failed = F.filter(
+            F.array(*[F.when(F.col(f"_x{i}"), F.lit(c.name)) for i, c in enumerate(self.suite.checks)]),
+            lambda x: x.isNotNull(),
+        )
         bad = flagged.where(F.col("_reasons") != "").select(
             F.lit(self.dataset).alias("dataset"),
             F.lit("silver").alias("layer"),
@@ -119,7 +120,7 @@ class SilverChecks:
             F.to_json(F.struct(*[F.col(c) for c in columns])).alias("record_json"),
             F.lit(None).cast("binary").alias("payload"),
             F.col("_reasons").alias("reasons"),
-            F.col("_failed").alias("failed_expectations"),
+            F.to_json(failed).alias("failed_expectations"),
             F.lit(None).cast("string").alias("detail"),
             F.lit(now).cast("timestamp").alias("quarantined_at"),
             F.lit(None).cast("timestamp").alias("replayed_at"),
