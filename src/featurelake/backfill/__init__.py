@@ -8,7 +8,7 @@ data covers (what ``make demo`` runs).
 from __future__ import annotations
 
 from featurelake.backfill.changes import changed_days
-from featurelake.backfill.full import backfill_all, data_range
+from featurelake.backfill.full import backfill_all, data_range, table_rows
 from featurelake.backfill.jobs import JOBS, TableJob
 from featurelake.backfill.plan import LAYERS, Chunk, Layer, PartitionTask, Plan, Request
 from featurelake.backfill.runner import (
@@ -36,4 +36,5 @@ __all__ = [
     "changed_days",
     "data_range",
     "run_backfill",
+    "table_rows",
 ]

@@ -14,7 +14,7 @@ from featurelake.errors import FeaturelakeError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["OUTPUT_TABLES", "backfill_all", "data_range"]
+__all__ = ["OUTPUT_TABLES", "backfill_all", "data_range", "table_rows"]
 
 OUTPUT_TABLES = (
     "silver.flights",
