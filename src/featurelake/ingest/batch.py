@@ -218,12 +218,11 @@ class BatchProcessor:
         started = dt.datetime.now(dt.UTC)
         clock = time.perf_counter()
         txn = (self.app_id or self.query_name, batch_id)
-        decoded = self.decode(raw).persist(StorageLevel.MEMORY_AND_DISK)
-        flagged: DataFrame | None = None
+        # One cache holds the whole batch: records and file rows, flagged. The flags of file rows
+        # are meaningless and never read; every consumer filters on _kind over the cached relation.
+        decoded = self.flag(self.decode(raw)).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            flagged = self.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist(
-                StorageLevel.MEMORY_AND_DISK
-            )
+            flagged = decoded.where(F.col("_kind") == RECORD_ROW)
             values, results = self.summarize(flagged)
             phases = {"decode_check": time.perf_counter() - clock}
             files = [
@@ -280,8 +279,6 @@ class BatchProcessor:
             phases["ops"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_log", batch_id)
         finally:
-            if flagged is not None:
-                flagged.unpersist()
             decoded.unpersist()
         self.reports.append(report)
         if self.on_report is not None:
