@@ -29,6 +29,8 @@ PLAN = "ti.xcom_pull(task_ids='plan')"
     start_date=dt.datetime(2013, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
+    # A retry re-plans: a commit conflict with an overlapping run, or a lost executor, heals itself.
+    default_args={"retries": 2, "retry_delay": dt.timedelta(seconds=30)},
     tags=["featurelake", "silver", "gold", "features"],
     doc_md=__doc__,
 )
@@ -47,6 +49,8 @@ def daily_features() -> None:
         ["--from", "{{ " + PLAN + "['silver_from'] }}", "--to", "{{ " + PLAN + "['silver_to'] }}"],
         inlets=[table_asset("bronze.flights"), table_asset("bronze.weather")],
         outlets=[table_asset(t) for t in SILVER],
+        # One Spark write job at a time across runs: a backfill starts several dates at once.
+        max_active_tis_per_dag=1,
     )
     gold = spark_job(
         "gold",
@@ -54,6 +58,7 @@ def daily_features() -> None:
         ["--from", "{{ " + PLAN + "['gold_from'] }}", "--to", "{{ " + PLAN + "['gold_to'] }}"],
         inlets=[table_asset(t) for t in SILVER] + [table_asset("silver.planes")],
         outlets=[table_asset(t) for t in DAILY_GOLD],
+        max_active_tis_per_dag=1,
     )
 
     @task

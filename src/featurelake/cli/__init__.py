@@ -59,6 +59,8 @@ def _register() -> None:
     from featurelake.cli import backfill  # noqa: F401
     from featurelake.cli import lake  # noqa: F401
     from featurelake.cli import features  # noqa: F401
+    from featurelake.cli import models  # noqa: F401
+    from featurelake.cli import orchestration  # noqa: F401
     from featurelake.cli import ingest  # noqa: F401
 
 

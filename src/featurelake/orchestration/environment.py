@@ -11,7 +11,11 @@ from pathlib import Path
 from featurelake.config import ENV_PREFIX, Settings, get_settings
 from featurelake.orchestration.assets import SPARK_CONN_ID, spark_connection
 
-__all__ = ["ADMIN_USER", "admin_password", "airflow_env", "repo_root"]
+__all__ = ["ADMIN_USER", "SQLITE_CONNECT_ARGS", "admin_password", "airflow_env", "repo_root"]
+
+SQLITE_CONNECT_ARGS = {"timeout": 60}
+"""SQLite waits up to a minute for a lock: the scheduler, DAG processor, API server and CLI
+all write the one metadata file, and the default 5 s loses to a busy 2-core laptop."""
 
 ADMIN_USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json"
@@ -76,6 +80,11 @@ def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None
                 home / "simple_auth_manager_passwords.json"
             ),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _metadata_db(settings),
+            **(
+                {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": f"{__name__}.SQLITE_CONNECT_ARGS"}
+                if settings.profile != "prod"
+                else {}
+            ),
             "AIRFLOW__API__PORT": str(settings.airflow_port),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{settings.airflow_port}",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",

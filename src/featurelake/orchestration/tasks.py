@@ -31,55 +31,59 @@ _ZORDER = {
 }
 
 
-def _late_days(catalog: Catalog, day: dt.date) -> set[dt.date]:
-    """Event days before ``day`` that ingest batches touched (ops.ingest_log.event_dates)."""
-    from featurelake import sql as lake_sql
-
-    if not catalog.exists("ops.ingest_log"):
-        return set()
-    rows = (
-        lake_sql.query(
-            "select distinct unnest(string_split(event_dates, ',')) as d from ops.ingest_log "
-            "where event_dates is not null and event_dates <> ''",
-            catalog,
-        )
-        .column("d")
-        .to_pylist()
-    )
-    return {dt.date.fromisoformat(d.strip()) for d in rows if d and d.strip()} & {
-        day - dt.timedelta(days=i) for i in range(1, 367)
-    }
-
-
 def plan_day(day: str, catalog: Catalog | None = None) -> dict[str, Any]:
-    """The partitions logical date ``day`` needs: silver ``day`` plus stale late days, gold after them.
+    """The partitions logical date ``day`` needs, as small values for the silver and gold tasks.
 
-    A silver day is stale when its bronze inputs changed since it was built (the backfill
-    planner's input fingerprints); gold days ``d+1`` reading a rebuilt silver day ``d`` follow,
-    up to ``day + 1`` (the first midnight after the day's data).
+    Silver: ``day`` plus every earlier day (within a year) whose bronze an ingest batch wrote
+    and that changed since silver was built (late events: ``ops.ingest_log`` and the backfill
+    planner's input fingerprints). Gold: from the first of those days to the midnight after the
+    last silver day, so the dependents of every rebuilt silver day are covered; unchanged
+    partitions are skipped by their fingerprints, which also makes runs of several dates in any
+    order (an Airflow backfill) converge to what ``featurelake backfill`` builds.
     """
     from featurelake.backfill import Request
+    from featurelake.backfill.changes import changed_days
     from featurelake.backfill.plan import plan_silver
 
     catalog = catalog or Catalog()
     d = dt.date.fromisoformat(day)
-    candidates = sorted(_late_days(catalog, d) | {d})
-    stale = [d]
-    if len(candidates) > 1:
-        plan = plan_silver(catalog, Request.for_range(candidates[0], d, layers=["silver"]))
-        stale = sorted({t.day for t in plan.tasks if t.status == "todo"} | {d})
-    start = stale[0]
+    touched: set[dt.date] = set().union(*changed_days(catalog).values())
+    late = sorted(x for x in touched if d - dt.timedelta(days=366) <= x < d)
+    stale: list[dt.date] = []
+    if late:
+        plan = plan_silver(catalog, Request.for_range(late[0], d - dt.timedelta(days=1), layers=["silver"]))
+        stale = sorted({t.day for t in plan.tasks if t.status == "todo"})
+    start = min([*stale, d])
+    span = _data_days(catalog)
+    last = max(d, span[1] - dt.timedelta(days=1)) if span else d
     return {
         "silver_from": start.isoformat(),
         "silver_to": d.isoformat(),
-        "gold_from": (start + dt.timedelta(days=1)).isoformat() if start < d else d.isoformat(),
-        "gold_to": (d + dt.timedelta(days=1)).isoformat(),
-        "late_days": [x.isoformat() for x in stale if x < d],
+        "gold_from": start.isoformat(),
+        "gold_to": (last + dt.timedelta(days=1)).isoformat(),
+        "late_days": [x.isoformat() for x in stale],
     }
+
+
+def _data_days(catalog: Catalog) -> tuple[dt.date, dt.date] | None:
+    """First flight day and the midnight after the last one: the days gold tables exist for."""
+    from featurelake import sql as lake_sql
+
+    if not catalog.exists("silver.flights"):
+        return None
+    lo, hi = (
+        lake_sql.query("select min(event_date) as lo, max(event_date) as hi from silver.flights", catalog)
+        .to_pylist()[0]
+        .values()
+    )
+    return (lo, hi + dt.timedelta(days=1)) if lo is not None else None
 
 
 def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[str, int]:
     """Check the gold partitions of [start, end] (inclusive): complete grids, unique keys, no leakage.
+
+    Only days inside the data (first flight day .. the midnight after the last) are checked:
+    a logical date with no events has no gold to validate.
 
     Raises:
         ValidationFailedError: listing every failed check.
@@ -87,8 +91,14 @@ def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[
     from featurelake import sql as lake_sql
 
     catalog = catalog or Catalog()
+    span = _data_days(catalog)
+    first = max(dt.date.fromisoformat(start), span[0]) if span else None
+    last = min(dt.date.fromisoformat(end), span[1]) if span else None
+    if first is None or last is None or first > last:
+        return {}
     con = lake_sql.connect(catalog)
-    where = f"event_date between date '{start}' and date '{end}'"
+    where = f"event_date between date '{first}' and date '{last}'"
+    days = (last - first).days + 1
     failures: list[str] = []
     counts: dict[str, int] = {}
     checks = {
@@ -99,23 +109,24 @@ def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[
         if not catalog.exists(table):
             failures.append(f"{table} does not exist")
             continue
-        n, dup, bad_ts, neg = con.sql(
+        n, dup, bad_ts, neg, day_count, sizes = con.sql(
             f"select count(*), count(*) - count(distinct ({keys}, event_date)), "
             f"count(*) filter (where event_timestamp <> cast(event_date as timestamptz)), "
-            f"count(*) filter (where {count_col} < 0) from {table} where {where}"
-        ).fetchone() or (0, 0, 0, 0)
+            f"count(*) filter (where {count_col} < 0), count(distinct event_date), "
+            f"(select count(distinct c) from "
+            f"(select count(*) c from {table} where {where} group by event_date)) "
+            f"from {table} where {where}"
+        ).fetchone() or (0, 0, 0, 0, 0, 0)
         counts[table] = int(n)
-        per_day = con.sql(
-            f"select count(distinct cnt) from "
-            f"(select event_date, count(*) cnt from {table} where {where} group by 1)"
-        ).fetchone()
+        if day_count != days:
+            failures.append(f"{table}: {days - day_count} of {days} days missing")
         if dup:
             failures.append(f"{table}: {dup} duplicate keys")
         if bad_ts:
             failures.append(f"{table}: {bad_ts} rows whose event_timestamp is not their day's midnight")
         if neg:
             failures.append(f"{table}: {neg} negative counts")
-        if per_day and per_day[0] > 1:
+        if sizes and sizes > 1:
             failures.append(f"{table}: days with different entity counts (incomplete grid)")
     if catalog.exists("gold.flight_labels"):
         leaks = con.sql(
@@ -126,7 +137,7 @@ def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[
             failures.append(f"gold.flight_labels: {leaks[0]} rows outside their event_date partition")
     con.close()
     if failures:
-        raise ValidationFailedError(f"gold {start}..{end}: " + "; ".join(failures))
+        raise ValidationFailedError(f"gold {first}..{last}: " + "; ".join(failures))
     return counts
 
 

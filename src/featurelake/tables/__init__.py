@@ -6,6 +6,7 @@ from featurelake.catalog import TableSpec
 from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
 from featurelake.tables.gold import GOLD_TABLES
 from featurelake.tables.ops import INGEST_FILES, INGEST_LOG, OPS_BACKFILL_LOG, VALIDATION_RESULTS
+from featurelake.tables.predictions import DELAY_PREDICTIONS
 from featurelake.tables.quarantine import QUARANTINE
 from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
 from featurelake.tables.silver import SILVER_FLIGHT_ENTITIES, SILVER_FLIGHTS, SILVER_WEATHER
@@ -41,4 +42,5 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     *GOLD_TABLES,
     *STREAMING_TABLES,
     OPS_BACKFILL_LOG,
+    DELAY_PREDICTIONS,
 )

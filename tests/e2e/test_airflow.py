@@ -1,0 +1,240 @@
+"""Airflow end to end: dag.test() of daily_features, Airflow backfill against the CLI's, the UI.
+
+A small lake (the first week of January 2013 seeded into bronze) per test;
+Airflow runs with its own home, SQLite metadata and port, exactly as
+``make airflow`` configures it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from airflow_harness import Standalone, env_for, free_port
+from deltalake import DeltaTable
+
+from featurelake.backfill.seed import seed_bronze
+from featurelake.catalog import Catalog
+from featurelake.config import Settings
+from featurelake.orchestration.environment import ADMIN_USER, admin_password
+from featurelake.reference import load_reference
+
+CLI = str(Path(sys.executable).parent / "featurelake")
+ARTIFACTS = Path(os.environ.get("FEATURELAKE_TEST_ARTIFACTS", "test-artifacts"))
+SILVER = ("silver.flights", "silver.weather")
+GOLD = ("gold.carrier_delay_7d", "gold.route_delay_30d", "gold.origin_weather", "gold.flight_labels")
+
+
+def make_lake(spark, root: Path, *, days: int = 7) -> tuple[Settings, Catalog, dict[str, str]]:
+    settings = Settings(lake=root / "lake", airflow_home=root / "home", airflow_port=free_port())
+    catalog = Catalog(settings=settings)
+    end = dt.date(2013, 1, 1) + dt.timedelta(days=days)
+    for dataset in ("flights", "weather"):
+        seed_bronze(catalog, dataset, start=dt.date(2013, 1, 1), end=end)  # type: ignore[arg-type]
+    load_reference(spark, catalog)
+    env = env_for(settings, settings.airflow_home, settings.airflow_port)
+    res = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return settings, catalog, env
+
+
+def partition_hash(catalog: Catalog, table: str, days: list[dt.date]) -> str:
+    data = pa.table(DeltaTable(catalog.path(table)).to_pyarrow_table())
+    keep = [i for i, d in enumerate(data.column("event_date").to_pylist()) if d in days]
+    rows = data.take(keep).drop_columns([c for c in data.column_names if c.startswith("_")])
+    return hashlib.sha256("\n".join(sorted(map(repr, rows.to_pylist()))).encode()).hexdigest()
+
+
+def online_carrier(settings: Settings, carrier: str) -> dict[str, object]:
+    from featurelake.features import online_features
+
+    got = online_features([{"carrier": carrier}], ["carrier_delay_7d:flights_7d"], settings=settings)
+    return {k: v[0] for k, v in got.items()}
+
+
+DAG_TEST = """
+import datetime as dt, os, sys
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("daily_features")
+run = dag.test(logical_date=dt.datetime.fromisoformat(sys.argv[1]).replace(tzinfo=dt.UTC))
+print("STATE", run.state)
+"""
+
+
+def test_daily_features_dag_test_builds_gold_and_updates_the_online_store(spark, tmp_path: Path) -> None:
+    settings, catalog, env = make_lake(spark, tmp_path)
+    res = subprocess.run(
+        [CLI, "backfill", "--from", "2013-01-01", "--to", "2013-01-03", "--layers", "silver,gold"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not [d for d in _days(catalog, "gold.carrier_delay_7d") if d > dt.date(2013, 1, 4)]
+
+    res = subprocess.run(
+        [sys.executable, "-c", DAG_TEST, "2013-01-05"], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert "STATE success" in res.stdout, (res.stdout + res.stderr)[-5000:]
+    days = _days(catalog, "gold.carrier_delay_7d")
+    assert dt.date(2013, 1, 6) in days  # the midnight after the logical date's data
+    assert dt.date(2013, 1, 5) in _days(catalog, "silver.flights")
+    from featurelake import sql as lake_sql
+
+    expected = (
+        lake_sql.query(
+            "select flights_7d from gold.carrier_delay_7d "
+            "where carrier = 'UA' and event_date = date '2013-01-06'",
+            catalog,
+        )
+        .column("flights_7d")[0]
+        .as_py()
+    )
+    from_silver = (
+        lake_sql.query(
+            "select count(*) as n from silver.flights where carrier = 'UA' "
+            "and event_ts >= timestamptz '2012-12-30 00:00:00+00' "
+            "and event_ts < timestamptz '2013-01-06 00:00:00+00'",
+            catalog,
+        )
+        .column("n")[0]
+        .as_py()
+    )
+    assert expected == from_silver > 0
+    assert online_carrier(settings, "UA")["flights_7d"] == expected
+
+
+def _days(catalog: Catalog, table: str) -> set[dt.date]:
+    from featurelake import sql as lake_sql
+
+    return set(
+        lake_sql.query(f"select distinct event_date as d from {table}", catalog).column("d").to_pylist()
+    )
+
+
+@pytest.fixture(scope="module")
+def airflow_lake(spark, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("airflow-e2e")
+    settings, catalog, env = make_lake(spark, root)
+    server = Standalone(env, root / "standalone.log")
+    server.start()
+    # DAGs start paused (make airflow too); backfill and manual runs need daily_features live.
+    res = server.cli("dags", "unpause", "daily_features")
+    assert res.returncode == 0, res.stderr[-2000:]
+    yield settings, catalog, env, server
+    server.stop()
+
+
+def _wait_runs(
+    server: Standalone, token: str, dag_id: str, n: int, run_type: str, timeout: float = 900
+) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    runs: list[dict] = []
+    while time.monotonic() < deadline:
+        runs = server.api("GET", f"/dags/{dag_id}/dagRuns?limit=100", token)["dag_runs"]
+        runs = [r for r in runs if r["run_type"] == run_type]
+        done = [r for r in runs if r["state"] in ("success", "failed")]
+        if len(done) >= n:
+            return runs
+        time.sleep(5)
+    raise AssertionError(f"{dag_id}: runs did not finish in {timeout} s: {runs}")
+
+
+def test_airflow_backfill_matches_featurelake_backfill(spark, airflow_lake, tmp_path: Path) -> None:
+    settings, catalog, _env, server = airflow_lake
+    token = server.token(ADMIN_USER, admin_password(settings.airflow_home))
+    res = server.cli(
+        "backfill",
+        "create",
+        "--dag-id",
+        "daily_features",
+        "--from-date",
+        "2013-01-02",
+        "--to-date",
+        "2013-01-04",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    runs = _wait_runs(server, token, "daily_features", 3, "backfill")
+    assert [r["state"] for r in runs] == ["success"] * 3, runs
+
+    # the same days through the CLI, on a second lake with the same bronze
+    _, cli_catalog, cli_env = make_lake(spark, tmp_path)
+    res = subprocess.run(
+        [CLI, "backfill", "--from", "2013-01-02", "--to", "2013-01-04"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    silver_days = [dt.date(2013, 1, d) for d in (2, 3, 4)]
+    gold_days = [dt.date(2013, 1, d) for d in (2, 3, 4, 5)]
+    for table in SILVER:
+        assert partition_hash(catalog, table, silver_days) == partition_hash(
+            cli_catalog, table, silver_days
+        ), table
+    for table in GOLD:
+        assert partition_hash(catalog, table, gold_days) == partition_hash(cli_catalog, table, gold_days), (
+            table
+        )
+
+
+def test_ui_requires_login_lists_dags_and_runs_daily_features(airflow_lake) -> None:
+    from playwright.sync_api import sync_playwright
+
+    settings, _catalog, _env, server = airflow_lake
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{server.url}/dags")
+        page.wait_for_selector("input[name=username], input#username, input[type=text]", timeout=60_000)
+        assert "login" in page.url  # no anonymous access
+        page.fill("input[name=username], input#username, input[type=text]", ADMIN_USER)
+        page.fill("input[type=password]", admin_password(settings.airflow_home))
+        page.keyboard.press("Enter")
+        for dag_id in ("ingest", "daily_features", "maintenance", "train_delay_model"):
+            page.get_by_text(dag_id, exact=True).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "airflow-dags.png"), full_page=True)
+
+        page.goto(f"{server.url}/assets")
+        page.get_by_text("gold.carrier_delay_7d").first.wait_for(timeout=60_000)
+        page.get_by_text("gold.carrier_delay_7d").first.click()
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "airflow-asset-graph.png"), full_page=True)
+
+        page.goto(f"{server.url}/dags/daily_features")
+        page.get_by_role("button", name="Trigger").first.click()
+        page.get_by_role("button", name="Trigger").last.click()
+        token = server.token(ADMIN_USER, admin_password(settings.airflow_home))
+        manual = _wait_runs(server, token, "daily_features", 1, "manual")
+        assert manual[0]["state"] == "success", manual
+        page.reload()
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(ARTIFACTS / "airflow-daily-features-run.png"), full_page=True)
+        browser.close()
