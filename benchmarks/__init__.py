@@ -1,1 +1,1 @@
-"""Side-by-side measurements: ``python -m benchmarks.<name>`` prints JSON with a baseline from the same run."""
+"""Side-by-side measurements: `python -m benchmarks.<name>` prints JSON with a same-run baseline."""

@@ -56,12 +56,14 @@ def main() -> None:
 
 def _register() -> None:
     # Importing a command module attaches its commands to ``main``.
-    from featurelake.cli import backfill  # noqa: F401
-    from featurelake.cli import lake  # noqa: F401
-    from featurelake.cli import features  # noqa: F401
-    from featurelake.cli import models  # noqa: F401
-    from featurelake.cli import orchestration  # noqa: F401
-    from featurelake.cli import ingest  # noqa: F401
+    from featurelake.cli import (
+        backfill,  # noqa: F401
+        features,  # noqa: F401
+        ingest,  # noqa: F401
+        lake,  # noqa: F401
+        models,  # noqa: F401
+        orchestration,  # noqa: F401
+    )
 
 
 _register()
