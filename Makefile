@@ -34,6 +34,7 @@ demo: setup
 
 services:
 	@infra/services.sh
+	@infra/browser.sh
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks spark_jobs dags
@@ -55,3 +56,18 @@ clean:
 
 airflow: setup
 	$(BIN)/featurelake airflow
+
+# A Spark standalone cluster on this machine for the prod profile (master UI on :8081; Airflow has :8080).
+.PHONY: cluster-up cluster-down cluster-status
+WORKERS ?= 2
+CORES ?= 1
+WORKER_MEMORY ?= 2g
+
+cluster-up: setup
+	$(BIN)/featurelake cluster up --workers $(WORKERS) --cores $(CORES) --memory $(WORKER_MEMORY)
+
+cluster-down:
+	$(BIN)/featurelake cluster down
+
+cluster-status:
+	$(BIN)/featurelake cluster status
