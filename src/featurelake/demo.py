@@ -109,7 +109,7 @@ def _features(settings: Any) -> None:
     begin = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.UTC)
     end = dt.datetime.combine(END, dt.time(), tzinfo=dt.UTC)
     for view, stats in materialize(begin, end, settings=settings).items():
-        click.echo(f"   online {view}: {int(stats.get('entities', 0)):,} entities")
+        click.echo(f"   online {view}: {int(stats.get('written', 0)):,} entities written")
 
 
 def _summary(catalog: Catalog, lake_sql: Any) -> None:
