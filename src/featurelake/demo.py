@@ -103,9 +103,10 @@ def _ingest(catalog: Catalog, spark: Any) -> None:
 
 
 def _features(settings: Any) -> None:
-    from featurelake.features import apply, materialize
+    from featurelake.features import apply, materialize, write_feature_store_yaml
 
     apply(settings)
+    click.echo(f"   wrote {write_feature_store_yaml(settings)} (plain `feast` works in feature_repo/)")
     begin = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.UTC)
     end = dt.datetime.combine(END, dt.time(), tzinfo=dt.UTC)
     for view, stats in materialize(begin, end, settings=settings).items():
