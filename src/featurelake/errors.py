@@ -7,6 +7,7 @@ status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterError",
     "CommitConflictError",
     "ConfigError",
     "FeaturelakeError",
@@ -43,3 +44,7 @@ class CommitConflictError(WriteError):
 
 class ValidationFailedError(FeaturelakeError):
     """A data-quality check with severity ``fail`` did not pass; nothing was written."""
+
+
+class ClusterError(FeaturelakeError):
+    """The local Spark standalone cluster could not be started, reached or stopped."""

@@ -61,12 +61,33 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
         "spark.sql.warehouse.dir": os.path.join(str(settings.lake), ".spark-warehouse"),
     }
-    if settings.spark_master.startswith("local"):
+    if _loopback_master(settings.spark_master):
         # Executors fetch spark.jars/files from the driver: keep that on loopback, whatever the
-        # machine's hostname resolves to.
+        # machine's hostname resolves to. A standalone master on loopback (`featurelake cluster up`)
+        # runs its executors on this machine too, and they must reach the driver at an address
+        # they can connect to; by default the driver advertises the hostname, which on many
+        # laptops resolves to a LAN or VPN address the loopback-bound cluster cannot use.
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
     return conf
+
+
+def _loopback_master(master: str) -> bool:
+    """Whether every executor of ``master`` runs on this machine, reachable over loopback."""
+    if master.startswith("local"):
+        return True
+    if not master.startswith("spark://"):
+        return False
+    hosts = [hp.rsplit(":", 1)[0].strip("[]") for hp in master[len("spark://") :].split(",")]
+    return all(h == "localhost" or h == "::1" or h.startswith("127.") for h in hosts)
+
+
+def _submitted_conf() -> set[str]:
+    """The keys spark-submit set (``--conf``, ``spark-defaults.conf``): JVM system properties."""
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connects to spark-submit's JVM (PYSPARK_GATEWAY_PORT)
+    return {key for key, _ in SparkConf().getAll()}
 
 
 def delta_provider(spark: SparkSession) -> Literal["native", "python", "none"]:
@@ -126,9 +147,11 @@ def get_spark(
         values = _conf(settings, app_name)
         if os.environ.get("PYSPARK_GATEWAY_PORT"):
             # Launched by spark-submit (e.g. Airflow's SparkSubmitOperator): its --master, --name
-            # and memory settings stand; featurelake only adds what the job needs.
-            for key in ("spark.master", "spark.app.name", "spark.driver.memory"):
-                values.pop(key)
+            # and memory settings stand; featurelake only adds what the job needs. So does every
+            # --conf it was given: on YARN or Kubernetes, spark.pyspark.python names the shipped
+            # environment (./env/bin/python), not this driver's interpreter path.
+            for key in ("spark.master", "spark.app.name", "spark.driver.memory", *_submitted_conf()):
+                values.pop(key, None)
         values.update(conf or {})
         builder = SparkSession.builder
         for key, value in values.items():

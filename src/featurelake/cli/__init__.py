@@ -58,6 +58,7 @@ def _register() -> None:
     # Importing a command module attaches its commands to ``main``.
     from featurelake.cli import (
         backfill,  # noqa: F401
+        cluster,  # noqa: F401
         features,  # noqa: F401
         ingest,  # noqa: F401
         lake,  # noqa: F401
