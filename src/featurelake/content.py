@@ -41,6 +41,7 @@ RUN_DEPENDENT: Mapping[str, str] = {
     "quarantine_date": "the day the run quarantined a row (the partition of quarantine.records)",
     "log_date": "the day the backfill ran (the partition of ops.backfill_log)",
     "run_id": "a new id per backfill run",
+    "run": "the validating run (ops.validation_results): a backfill's carries its random run id",
     "input_fingerprint": "hashes the input file names, which carry each write's random job id",
     "_batch_id": "micro-batch numbering: how the stream split the landed files into batches",
     "batch_id": "micro-batch numbering: how the stream split the landed files into batches",

@@ -64,6 +64,22 @@ def test_replay_lands_whole_files_atomically(tmp_path: Path) -> None:
     assert not set(again.files) & set(r.files)  # each run lands new names
 
 
+def test_replay_with_one_run_id_lands_identical_bytes(tmp_path: Path) -> None:
+    a = produce_replay(
+        "weather", "2013-01-01", "2013-01-02", settings=Settings(lake=tmp_path / "a"), run_id="r1"
+    )
+    b = produce_replay(
+        "weather", "2013-01-01", "2013-01-02", settings=Settings(lake=tmp_path / "b"), run_id="r1"
+    )
+    assert [p.name for p in a.files] == [p.name for p in b.files]
+    assert all("-r1-" in p.name for p in a.files)
+    assert [p.read_bytes() for p in a.files] == [p.read_bytes() for p in b.files]
+    c = produce_replay(
+        "weather", "2013-01-01", "2013-01-02", settings=Settings(lake=tmp_path / "c"), run_id="r2"
+    )
+    assert a.files[0].read_bytes() != c.files[0].read_bytes()  # the sync marker follows the name
+
+
 def test_replay_refuses_bad_arguments(tmp_path: Path) -> None:
     settings = Settings(lake=tmp_path)
     with pytest.raises(ValueError, match="after"):

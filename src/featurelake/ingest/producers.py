@@ -9,6 +9,7 @@ time falls in ``[start, end)`` are produced. Runs on the driver (plain Python).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,8 +119,13 @@ def produce_replay(
     records_per_file: int = 5000,
     rate: float | None = None,
     codec: str = "deflate",
+    run_id: str | None = None,
 ) -> ProduceResult:
     """Land the real events of ``[start, end)`` as Avro files in ``landing/<dataset>/``.
+
+    Files are named ``<dataset>-<first event time>-<run id>-<seq>.avro``; the bytes of each file
+    follow from its name and records alone, so two runs given the same ``run_id`` land identical
+    files (the same SHA-256), wherever they run.
 
     Args:
         dataset: ``flights`` or ``weather``.
@@ -129,6 +135,7 @@ def produce_replay(
         records_per_file: events per Avro file.
         rate: events per second to pace the files at (all at once when None).
         codec: Avro block codec (``null``, ``deflate``).
+        run_id: the id in the file names (a new random one when None).
 
     Raises:
         ValueError: an unknown dataset, an empty or reversed range, or a bad size or rate.
@@ -144,14 +151,16 @@ def produce_replay(
     schema = load_schema(dataset)
     table = events(dataset, lo, hi)
     folder = landing_folder(dataset, settings)
-    run = new_run_id()
+    run = run_id or new_run_id()
     result = ProduceResult(dataset)
     started = time.monotonic()
     for seq, offset in enumerate(range(0, table.num_rows, records_per_file)):
         chunk = table.slice(offset, records_per_file)
         first = chunk[c.event_time][0].as_py()
         name = f"{dataset}-{first:%Y%m%dT%H%M%SZ}-{run}-{seq:05d}.avro"
-        result.files.append(land_bytes(folder, name, avro_bytes(schema, _records(chunk), codec=codec)))
+        sync = hashlib.sha256(name.encode()).digest()[:16]
+        data = avro_bytes(schema, _records(chunk), codec=codec, sync_marker=sync)
+        result.files.append(land_bytes(folder, name, data))
         result.events += chunk.num_rows
         if rate is not None:
             wait = result.events / rate - (time.monotonic() - started)
