@@ -9,18 +9,30 @@ twice, in this order: ``bronze.<dataset>`` (rows that pass every
 that could not be read, whole), ``ops.validation_results``,
 ``ops.ingest_files`` and last ``ops.ingest_log``. A failing ``fail`` check
 stops the batch before the first write.
+
+Two paths give the same rows. The direct path (the default) decodes, checks
+and writes bronze's Parquet files in the same executor task
+(:mod:`featurelake.ingest.bronze_task`), so records never cross into the JVM;
+only quarantined records, per-file counts and the written files' list come
+back, and the files are committed in the batch's transaction, or deleted when
+the batch stops. The Spark path decodes into Spark rows, checks with Spark
+expressions and writes bronze through ``format("delta")``; it runs where the
+suite has a check Arrow cannot evaluate exactly as Spark does (a regular
+expression, SQL outside :mod:`featurelake.quality._sql`'s subset), where
+native Delta owns ``format("delta")``, and for quarantine replay.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from featurelake.catalog import Catalog
@@ -70,6 +82,37 @@ class BatchReport:
     """Seconds per step: decode_check (decode + one pass of every check), bronze, quarantine, ops."""
     written: bool = True
     """False when the batch's transaction was already committed (a replay after a crash)."""
+    path: Literal["direct", "spark"] = "spark"
+    """How the batch was decoded and checked: in the bronze-writing tasks, or by Spark."""
+
+
+FILE_COLUMNS = [
+    "_source_file",
+    "_file_size",
+    "_file_mtime",
+    "_file_sha256",
+    "_file_records",
+    "_file_error",
+    "_file_detail",
+]
+
+
+@dataclass
+class _Staged:
+    """A decoded and checked batch, before anything is committed (driver side)."""
+
+    path: Literal["direct", "spark"]
+    values: dict[str, Any]
+    """``_n`` records, ``_bad`` quarantined, ``_warned_n`` warned, ``_dates`` reaching bronze."""
+    results: list[CheckResult]
+    files: list[dict[str, Any]]
+    """One dict of :data:`FILE_COLUMNS` per file the tasks read."""
+    write_bronze: Callable[[], None]
+    """Commits the bronze rows in the batch's transaction."""
+    quarantine: Callable[[], DataFrame]
+    """The quarantined records and unreadable files, in quarantine's columns."""
+    release: Callable[[bool], None]
+    """Frees what the batch holds; given False (bronze not committed), deletes what it wrote."""
 
 
 @dataclass
@@ -89,6 +132,9 @@ class BatchProcessor:
     """Called after each batch (e.g. to print it)."""
     reports: list[BatchReport] = field(default_factory=list)
     failure: ValidationFailedError | None = None
+    direct: bool = True
+    """Decode, check and write bronze in one executor task where the suite evaluates on Arrow
+    exactly as on Spark (and ``delta`` is the project's source); False: always the Spark path."""
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
         """``foreachBatch`` entry point."""
@@ -107,9 +153,12 @@ class BatchProcessor:
         projection sends Spark's constraint propagation through every check's expression
         combination (minutes of planning with the flights suite); over a cached relation it is a leaf.
         """
+        return self.with_reasons(records.select("*", *flag_columns(self.suite)))
+
+    def with_reasons(self, flagged: DataFrame) -> DataFrame:
+        """Rows carrying the check flags ``_x<i>``, plus ``_reasons`` and ``_warned`` built from them."""
         from pyspark.sql import functions as F
 
-        flags = flag_columns(self.suite)
         checks = self.suite.checks
         reasons = F.concat_ws(
             ",",
@@ -123,7 +172,6 @@ class BatchProcessor:
         for i, c in enumerate(checks):
             if c.severity == "warn":
                 warned = warned | F.col(f"_x{i}")
-        flagged = records.select("*", *flags)
         return flagged.select("*", reasons.alias("_reasons"), warned.alias("_warned"))
 
     def bronze_rows(self, flagged: DataFrame, batch_id: int, now: dt.datetime) -> DataFrame:
@@ -212,36 +260,18 @@ class BatchProcessor:
             ValidationFailedError: a ``fail`` check failed; nothing was written to bronze or
                 quarantine (the results are recorded in ``ops.validation_results``).
         """
-        from pyspark import StorageLevel
-        from pyspark.sql import functions as F
-
         started = dt.datetime.now(dt.UTC)
         clock = time.perf_counter()
         txn = (self.app_id or self.query_name, batch_id)
-        # One cache holds the whole batch: records and file rows, flagged. The flags of file rows
-        # are meaningless and never read; every consumer filters on _kind over the cached relation.
-        decoded = self.flag(self.decode(raw)).persist(StorageLevel.MEMORY_AND_DISK)
+        stage = self._stage_direct if self._use_direct(raw) else self._stage_spark
+        staged = stage(raw, batch_id, started, txn)
+        bronze_done = False
         try:
-            flagged = decoded.where(F.col("_kind") == RECORD_ROW)
-            values, results = self.summarize(flagged)
+            values, results = staged.values, staged.results
             phases = {"decode_check": time.perf_counter() - clock}
-            files = [
-                r.asDict()
-                for r in decoded.where(F.col("_kind") == FILE_ROW)
-                .select(
-                    "_source_file",
-                    "_file_size",
-                    "_file_mtime",
-                    "_file_sha256",
-                    "_file_records",
-                    "_file_error",
-                    "_file_detail",
-                )
-                .collect()
-            ]
-            empty = self._empty_files(batch_id, {f["_source_file"] for f in files})
-            files += empty
-            report = BatchReport(batch_id, results=results, phases=phases)
+            empty = self._empty_files(batch_id, {f["_source_file"] for f in staged.files})
+            files = staged.files + empty
+            report = BatchReport(batch_id, results=results, phases=phases, path=staged.path)
             report.files = len(files)
             report.files_quarantined = sum(1 for f in files if f["_file_error"] is not None)
             records = int(values.get("_n") or 0)
@@ -258,15 +288,12 @@ class BatchProcessor:
                 )
                 raise self.failure
             if report.bronze_rows:
-                self.catalog.write(
-                    self.bronze_rows(flagged, batch_id, started), self.contract.bronze_table, txn=txn
-                )
+                staged.write_bronze()
+            bronze_done = True
             phases["bronze"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_bronze", batch_id)
             if report.quarantined_rows:
-                quarantine = self.quarantined_records(flagged, batch_id, started).unionByName(
-                    self.quarantined_files(decoded, batch_id, started)
-                )
+                quarantine = staged.quarantine()
                 if empty:
                     quarantine = quarantine.unionByName(self._empty_file_rows(raw, empty, batch_id, started))
                 self.catalog.write(quarantine, "quarantine.records", txn=txn)
@@ -279,11 +306,114 @@ class BatchProcessor:
             phases["ops"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_log", batch_id)
         finally:
-            decoded.unpersist()
+            staged.release(bronze_done)
         self.reports.append(report)
         if self.on_report is not None:
             self.on_report(report)
         return report
+
+    def _use_direct(self, raw: DataFrame) -> bool:
+        """Whether this batch can take the direct path with results identical to the Spark path."""
+        if not self.direct:
+            return False
+        from featurelake.ingest.bronze_task import checked_schema
+        from featurelake.quality.arrow_checks import Unsupported, compile_suite
+        from featurelake.spark import delta_provider
+
+        # Native Delta owns format("delta") where its JARs are: bronze is then written by it.
+        if delta_provider(raw.sparkSession) == "native":
+            return False
+        try:
+            compile_suite(self.suite, checked_schema(self.reader))
+        except Unsupported:
+            return False
+        return True
+
+    def _stage_spark(
+        self, raw: DataFrame, batch_id: int, started: dt.datetime, txn: tuple[str, int]
+    ) -> _Staged:
+        """Decode and check with Spark: records cross into the JVM, bronze goes through format("delta")."""
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        # One cache holds the whole batch: records and file rows, flagged. The flags of file rows
+        # are meaningless and never read; every consumer filters on _kind over the cached relation.
+        decoded = self.flag(self.decode(raw)).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            flagged = decoded.where(F.col("_kind") == RECORD_ROW)
+            values, results = self.summarize(flagged)
+            files = [
+                r.asDict() for r in decoded.where(F.col("_kind") == FILE_ROW).select(*FILE_COLUMNS).collect()
+            ]
+        except BaseException:
+            decoded.unpersist()
+            raise
+        return _Staged(
+            "spark",
+            values,
+            results,
+            files,
+            write_bronze=lambda: self.catalog.write(
+                self.bronze_rows(flagged, batch_id, started), self.contract.bronze_table, txn=txn
+            ),
+            quarantine=lambda: self.quarantined_records(flagged, batch_id, started).unionByName(
+                self.quarantined_files(decoded, batch_id, started)
+            ),
+            release=lambda _committed: _unpersist(decoded),
+        )
+
+    def _stage_direct(
+        self, raw: DataFrame, batch_id: int, started: dt.datetime, txn: tuple[str, int]
+    ) -> _Staged:
+        """Decode, check and write bronze files in the tasks (:mod:`featurelake.ingest.bronze_task`).
+
+        Only quarantined records, file rows and the written files' list come back. The files
+        are committed by ``write_bronze`` in the batch's transaction, or deleted by ``release``
+        when the batch stops before that.
+        """
+        import pyarrow.compute as pc
+
+        from featurelake.delta.writer import DeltaCommitMessage, DeltaWriter, WriteOptions, plan_write
+        from featurelake.ingest.bronze_task import TASK_ROW, BronzeTask, data_files
+
+        bronze = self.contract.bronze_table
+        options = WriteOptions(path=self.catalog.ensure(bronze), txn_app_id=txn[0], txn_version=txn[1])
+        writer = DeltaWriter(plan_write(options, self.catalog.spec(bronze).schema, overwrite=False))
+        task = BronzeTask(
+            self.reader, self.contract.event_time, self.suite, writer, batch_id=batch_id, ingested_at=started
+        )
+        try:
+            # One action whose result is kept: the tasks write files, so they must run once.
+            out = raw.mapInArrow(task, task.ddl()).toArrow()
+            kind = out.column("_kind")
+            listed = out.filter(pc.equal(kind, TASK_ROW))["_bronze_files"].to_pylist()
+            messages = [DeltaCommitMessage(data_files(listed))]
+            file_rows = out.filter(pc.equal(kind, FILE_ROW))
+            values, results = _summary(self.suite, file_rows["_counts"].to_pylist())
+            files = file_rows.select(FILE_COLUMNS).to_pylist()
+            bad = out.filter(pc.or_(pc.equal(kind, RECORD_ROW), pc.is_valid(out["_file_error"])))
+            bad = bad.drop_columns(["_counts", "_bronze_files"])
+        except BaseException:
+            writer.abort([])  # deletes every file this job's tasks wrote (their names carry its id)
+            raise
+
+        def quarantine() -> DataFrame:
+            from pyspark.sql import functions as F
+
+            rows = self.with_reasons(raw.sparkSession.createDataFrame(bad))
+            return self.quarantined_records(
+                rows.where(F.col("_kind") == RECORD_ROW), batch_id, started
+            ).unionByName(self.quarantined_files(rows, batch_id, started))
+
+        return _Staged(
+            "direct",
+            values,
+            results,
+            files,
+            write_bronze=lambda: writer.commit(list(messages)),
+            quarantine=quarantine,
+            release=lambda committed: None if committed else writer.abort(list(messages)),
+        )
 
     def _empty_files(self, batch_id: int, seen: set[str]) -> list[dict[str, Any]]:
         """File rows for files of the batch that reached no task: Spark's scan skips empty files."""
@@ -438,6 +568,33 @@ class BatchProcessor:
             "event_dates": ",".join(d.isoformat() for d in dates) or None,
         }
         return append_rows(self.catalog, "ops.ingest_log", [row], txn=txn)
+
+
+def _summary(suite: Suite, file_counts: list[str | None]) -> tuple[dict[str, Any], list[CheckResult]]:
+    """What :meth:`BatchProcessor.summarize` computes, from the per-file counts of the direct path."""
+    counts = [json.loads(c) for c in file_counts if c is not None]
+    n = sum(c["n"] for c in counts)
+    results = [
+        CheckResult(
+            check,
+            n,
+            sum(c["unexpected"][i] for c in counts),
+            sum(c["denominators"][i] for c in counts),
+        )
+        for i, check in enumerate(suite.checks)
+    ]
+    epoch = dt.date(1970, 1, 1)
+    values = {
+        "_n": n,
+        "_bad": sum(c["bad"] for c in counts),
+        "_warned_n": sum(c["warned"] for c in counts),
+        "_dates": sorted({epoch + dt.timedelta(days=d) for c in counts for d in c["dates"]}),
+    }
+    return values, results
+
+
+def _unpersist(df: DataFrame) -> None:
+    df.unpersist()
 
 
 def _local(path: str) -> str:

@@ -21,7 +21,15 @@ from featurelake.avro import AvroFileError, arrow_schema, decode_file
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FILE_ROW", "META_DDL", "RECORD_ROW", "Decoder", "decoded_ddl", "record_columns"]
+__all__ = [
+    "FILE_ROW",
+    "META_DDL",
+    "RECORD_ROW",
+    "Decoder",
+    "decoded_ddl",
+    "event_dates",
+    "record_columns",
+]
 
 RECORD_ROW = 0
 FILE_ROW = 1
@@ -39,6 +47,7 @@ def _spark_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "timestamp"
     return {
+        pa.int8(): "tinyint",
         pa.int32(): "int",
         pa.int64(): "bigint",
         pa.float32(): "float",
@@ -53,6 +62,18 @@ def _spark_type(t: pa.DataType) -> str:
 def record_columns(reader: Mapping[str, Any]) -> list[str]:
     """The reader schema's field names, in order."""
     return [f["name"] for f in reader["fields"]]
+
+
+def event_dates(event_time: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The UTC date of each event time (UTC microseconds): the floor division by one day."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    us = event_time.cast(pa.int64())
+    days = pc.divide(us, 86_400_000_000)
+    floor = pc.subtract(days, pc.if_else(pc.less(us, 0), 1, 0))
+    out = floor.cast(pa.int32()).cast(pa.date32())
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 def decoded_ddl(reader: Mapping[str, Any]) -> str:
@@ -112,14 +133,9 @@ class Decoder:
         import pyarrow as pa
 
         n = records.num_rows
-        ts = records.column(self.event_time)
-        # The event time is UTC microseconds: its date is the integer division by one day.
-        days = pa.compute.divide(ts.cast(pa.int64()), 86_400_000_000)
-        floor = pa.compute.subtract(days, pa.compute.if_else(pa.compute.less(ts.cast(pa.int64()), 0), 1, 0))
-        event_date = floor.cast(pa.int32()).cast(pa.date32())
         arrays = [records.column(i).combine_chunks() for i in range(records.num_columns)]
         arrays += [
-            event_date.combine_chunks(),
+            event_dates(records.column(self.event_time)),
             pa.array([RECORD_ROW] * n, pa.int8()),
             pa.array([path] * n, pa.string()),
             pa.array(range(n), pa.int32()),

@@ -130,6 +130,7 @@ def run_ingest(
     schemas: str | Path | None = None,
     timeout_s: float | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
+    direct: bool = True,
 ) -> IngestRun:
     """Ingest ``landing/<dataset>/`` into ``bronze.<dataset>`` exactly once.
 
@@ -144,6 +145,9 @@ def run_ingest(
         schemas: folder of the Avro schemas (default: the repository's ``schemas/``).
         timeout_s: stop ``continuous`` after this many seconds (None: until SIGTERM/Ctrl-C).
         on_batch: called with each batch's report as it finishes.
+        direct: decode, check and write bronze in the same executor task where the suite allows
+            (:mod:`featurelake.ingest.bronze_task`); False: always decode into Spark rows and check
+            with Spark expressions (same results, slower; for comparisons).
 
     Returns:
         The batches this run processed.
@@ -177,6 +181,7 @@ def run_ingest(
         query_name=name,
         listed_files=lambda batch_id: batch_files(checkpoint, batch_id),
         on_report=on_batch,
+        direct=direct,
     )
     run = IngestRun(dataset, name, checkpoint)
 
