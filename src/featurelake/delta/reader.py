@@ -222,8 +222,8 @@ class DeltaReader(DataSourceReader):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if partition is None:  # Spark reads once with no split when a snapshot has no files
-            return
+        if partition is None or partition.value is None:
+            return  # no files: Spark still reads once, with InputPartition(None)
         f: SnapshotFile = partition.value
         schema = self.snapshot.schema.to_arrow()
         full = os.path.join(self.snapshot.path, _unquote(f.path))
