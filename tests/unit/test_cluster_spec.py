@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,9 @@ def test_state_file_round_trip_and_nothing_running(tmp_path: Path) -> None:
     assert load_state(tmp_path) is None
 
 
+WORKER = _process.WORKER_CLASS.encode()
+
+
 def test_stop_ends_the_whole_process_group(tmp_path: Path) -> None:
     # a stand-in daemon whose command line names the class, with a child in its group
     script = (
@@ -134,6 +138,11 @@ def test_stop_ends_the_whole_process_group(tmp_path: Path) -> None:
     )
     proc = subprocess.Popen([sys.executable, "-c", script, _process.WORKER_CLASS], start_new_session=True)
     try:
+        deadline = time.monotonic() + 10  # until the child has exec'd, its cmdline is pytest's
+        cmdline = Path(f"/proc/{proc.pid}/cmdline")
+        while Path("/proc/self").exists() and WORKER not in cmdline.read_bytes():
+            assert time.monotonic() < deadline, "the stand-in daemon did not start"
+            time.sleep(0.05)
         assert _process.is_running(proc.pid, _process.WORKER_CLASS)
         assert not _process.is_running(proc.pid, _process.MASTER_CLASS)
         assert _process.stop(proc.pid, _process.WORKER_CLASS, timeout=5)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import fastavro
@@ -65,18 +67,22 @@ def test_replay_lands_whole_files_atomically(tmp_path: Path) -> None:
 
 
 def test_replay_with_one_run_id_lands_identical_bytes(tmp_path: Path) -> None:
-    a = produce_replay(
-        "weather", "2013-01-01", "2013-01-02", settings=Settings(lake=tmp_path / "a"), run_id="r1"
+    day = ("weather", "2013-01-01", "2013-01-02")
+    a = produce_replay(*day, settings=Settings(lake=tmp_path / "a"), run_id="r1")
+    # another process with another hash seed (fastavro orders parts of a schema by set iteration)
+    code = (
+        "import sys; from featurelake.config import Settings; "
+        "from featurelake.ingest.producers import produce_replay; "
+        "produce_replay('weather', '2013-01-01', '2013-01-02', "
+        "settings=Settings(lake=sys.argv[1]), run_id='r1')"
     )
-    b = produce_replay(
-        "weather", "2013-01-01", "2013-01-02", settings=Settings(lake=tmp_path / "b"), run_id="r1"
-    )
-    assert [p.name for p in a.files] == [p.name for p in b.files]
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "b")], env=env, check=True, timeout=120)
+    b = sorted((tmp_path / "b" / "landing" / "weather").iterdir())
+    assert [p.name for p in a.files] == [p.name for p in b]
     assert all("-r1-" in p.name for p in a.files)
-    assert [p.read_bytes() for p in a.files] == [p.read_bytes() for p in b.files]
-    c = produce_replay(
-        "weather", "2013-01-01", "2013-01-02", settings=Settings(lake=tmp_path / "c"), run_id="r2"
-    )
+    assert [p.read_bytes() for p in a.files] == [p.read_bytes() for p in b]
+    c = produce_replay(*day, settings=Settings(lake=tmp_path / "c"), run_id="r2")
     assert a.files[0].read_bytes() != c.files[0].read_bytes()  # the sync marker follows the name
 
 

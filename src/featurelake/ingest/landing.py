@@ -64,5 +64,19 @@ def avro_bytes(
 
     buf = io.BytesIO()
     extra: dict[str, Any] = {"sync_marker": sync_marker} if sync_marker is not None else {}
-    fastavro.writer(buf, fastavro.parse_schema(dict(schema)), records, codec=codec, **extra)
+    parsed = _sorted_keys(fastavro.parse_schema(dict(schema)))
+    fastavro.writer(buf, parsed, records, codec=codec, **extra)
     return buf.getvalue()
+
+
+def _sorted_keys(value: Any) -> Any:
+    """``value`` with every mapping's keys in sorted order (lists keep theirs).
+
+    fastavro's parsed schema orders some keys by set iteration, which changes with the
+    interpreter's hash seed; the header's schema JSON, and so the file's bytes, must not.
+    """
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
