@@ -27,13 +27,14 @@ from featurelake.config import Settings
 from featurelake.orchestration.environment import ADMIN_USER, admin_password
 from featurelake.reference import load_reference
 
-CLI = str(Path(sys.executable).parent / "featurelake")
 ARTIFACTS = Path(os.environ.get("FEATURELAKE_TEST_ARTIFACTS", "test-artifacts"))
 SILVER = ("silver.flights", "silver.weather")
 GOLD = ("gold.carrier_delay_7d", "gold.route_delay_30d", "gold.origin_weather", "gold.flight_labels")
 
 
-def make_lake(spark, root: Path, *, days: int = 7) -> tuple[Settings, Catalog, dict[str, str]]:
+def make_lake(
+    spark, root: Path, *, days: int = 7, airflow: bool = True
+) -> tuple[Settings, Catalog, dict[str, str]]:
     settings = Settings(lake=root / "lake", airflow_home=root / "home", airflow_port=free_port())
     catalog = Catalog(settings=settings)
     end = dt.date(2013, 1, 1) + dt.timedelta(days=days)
@@ -41,6 +42,8 @@ def make_lake(spark, root: Path, *, days: int = 7) -> tuple[Settings, Catalog, d
         seed_bronze(catalog, dataset, start=dt.date(2013, 1, 1), end=end)  # type: ignore[arg-type]
     load_reference(spark, catalog)
     env = env_for(settings, settings.airflow_home, settings.airflow_port)
+    if not airflow:
+        return settings, catalog, env
     res = subprocess.run(
         [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
         env=env,
@@ -49,6 +52,16 @@ def make_lake(spark, root: Path, *, days: int = 7) -> tuple[Settings, Catalog, d
     )
     assert res.returncode == 0, res.stderr[-2000:]
     return settings, catalog, env
+
+
+def cli_backfill(spark, catalog: Catalog, start: str, end: str, *, layers=("silver", "gold")) -> None:
+    """What ``featurelake backfill --from START --to END --layers ...`` runs, in this process's session."""
+    from featurelake.backfill import DEFAULT_CHUNK_DAYS, Request, run_backfill
+    from featurelake.transforms.calendar import parse_day
+
+    request = Request.for_range(parse_day(start), parse_day(end), layers=layers)
+    result = run_backfill(request, catalog=catalog, spark=spark, parallel=1, chunk_days=DEFAULT_CHUNK_DAYS)
+    assert result.ok, result.failures
 
 
 def partition_hash(catalog: Catalog, table: str, days: list[dt.date]) -> str:
@@ -76,14 +89,7 @@ print("STATE", run.state)
 
 def test_daily_features_dag_test_builds_gold_and_updates_the_online_store(spark, tmp_path: Path) -> None:
     settings, catalog, env = make_lake(spark, tmp_path)
-    res = subprocess.run(
-        [CLI, "backfill", "--from", "2013-01-01", "--to", "2013-01-03", "--layers", "silver,gold"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    cli_backfill(spark, catalog, "2013-01-01", "2013-01-03", layers=("silver", "gold"))
     assert not [d for d in _days(catalog, "gold.carrier_delay_7d") if d > dt.date(2013, 1, 4)]
 
     res = subprocess.run(
@@ -171,15 +177,10 @@ def test_airflow_backfill_matches_featurelake_backfill(spark, airflow_lake, tmp_
     runs = _wait_runs(server, token, "daily_features", 3, "backfill")
     assert [r["state"] for r in runs] == ["success"] * 3, runs
 
-    # the same days through the CLI, on a second lake with the same bronze
-    _, cli_catalog, cli_env = make_lake(spark, tmp_path)
-    res = subprocess.run(
-        [CLI, "backfill", "--from", "2013-01-02", "--to", "2013-01-04"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    # the same days as `featurelake backfill --from 2013-01-02 --to 2013-01-04`, on a second lake
+    # with the same bronze
+    _, cli_catalog, _ = make_lake(spark, tmp_path, airflow=False)
+    cli_backfill(spark, cli_catalog, "2013-01-02", "2013-01-04")
     silver_days = [dt.date(2013, 1, d) for d in (2, 3, 4)]
     gold_days = [dt.date(2013, 1, d) for d in (2, 3, 4, 5)]
     for table in SILVER:

@@ -82,20 +82,6 @@ def environment(lake: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-def run_script(command: str, run: Run, *, timeout: float = 400) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(
-        [sys.executable, str(RUN), command, str(run.out)],
-        env=run.env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert res.returncode == 0, (
-        f"{command} on {run.env.get('FEATURELAKE_SPARK_MASTER')}:\n{res.stderr[-4000:]}"
-    )
-    return res
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterState]:
     spec = ClusterSpec(
@@ -155,8 +141,20 @@ def runs(
             postgres_dsn=POSTGRES_DSN,
         ),
     )
-    for run in (local, prod):
-        run_script("month", run)
+    # both runs at once, each in its own driver process: they share nothing but the machine
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(RUN), "month", str(run.out)],
+            env=run.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, run in (("local", local), ("prod", prod))
+    }
+    errors = {name: p.communicate(timeout=600)[1] for name, p in procs.items()}
+    for name, p in procs.items():
+        assert p.returncode == 0, f"month on {name}:\n{errors[name][-4000:]}"
     return {"local": local, "prod": prod}
 
 
