@@ -30,16 +30,6 @@ from typing import Any
 from benchmarks._common import emit, median
 
 OUTPUTS = ("silver/flights", "silver/weather", "silver/flight_entities", "gold", "ops", "quarantine")
-BUILT = (
-    "silver.flights",
-    "silver.weather",
-    "silver.flight_entities",
-    "gold.carrier_delay_7d",
-    "gold.route_delay_30d",
-    "gold.origin_weather",
-    "gold.plane",
-    "gold.flight_labels",
-)
 
 
 def child(args: argparse.Namespace) -> None:
@@ -128,6 +118,7 @@ def main() -> None:
     from featurelake.catalog import Catalog
     from featurelake.cluster import ClusterSpec, cluster_down, cluster_up
     from featurelake.config import Settings
+    from featurelake.content import BACKFILL_TABLES as BUILT
     from featurelake.content import lake_digests
 
     def free_port() -> int:

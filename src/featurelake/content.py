@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 
     from featurelake.catalog import Catalog
 
-__all__ = ["FILE_COLUMNS", "RUN_DEPENDENT", "TableDigest", "arrow_digest", "lake_digests", "table_digest"]
+__all__ = [
+    "BACKFILL_TABLES",
+    "FILE_COLUMNS",
+    "RUN_DEPENDENT",
+    "TableDigest",
+    "arrow_digest",
+    "lake_digests",
+    "table_digest",
+]
 
 RUN_DEPENDENT: Mapping[str, str] = {
     "_ingested_at": "wall-clock time the ingest batch ran",
@@ -47,6 +55,18 @@ RUN_DEPENDENT: Mapping[str, str] = {
     "batch_id": "micro-batch numbering: how the stream split the landed files into batches",
 }
 """Columns that describe the run, not the data, with the reason each is left out."""
+
+BACKFILL_TABLES = (
+    "silver.flights",
+    "silver.weather",
+    "silver.flight_entities",
+    "gold.carrier_delay_7d",
+    "gold.route_delay_30d",
+    "gold.origin_weather",
+    "gold.plane",
+    "gold.flight_labels",
+)
+"""The tables a silver + gold backfill writes: what two backfills of the same bronze must agree on."""
 
 FILE_COLUMNS = frozenset({"_source_file", "source_file", "path", "duplicate_of"})
 """Columns holding a landed file's absolute path: compared by file name."""

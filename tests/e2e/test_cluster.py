@@ -42,6 +42,7 @@ from deltalake import DeltaTable
 from featurelake.catalog import Catalog
 from featurelake.cluster import ClusterSpec, ClusterState, cluster_down, cluster_status, cluster_up
 from featurelake.config import Settings, get_settings
+from featurelake.content import BACKFILL_TABLES as BUILT
 from featurelake.content import arrow_digest, lake_digests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -49,16 +50,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RUN = Path(__file__).with_name("cluster_run.py")
 REDIS_URL = "redis://127.0.0.1:6379/12"
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/featurelake_test"
-BUILT = (
-    "silver.flights",
-    "silver.weather",
-    "silver.flight_entities",
-    "gold.carrier_delay_7d",
-    "gold.route_delay_30d",
-    "gold.origin_weather",
-    "gold.plane",
-    "gold.flight_labels",
-)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from featurelake.avro import AvroFileError, arrow_schema, decode_file
-from featurelake.ingest.decode import FILE_ROW, RECORD_ROW, _spark_type, event_dates
+from featurelake.ingest.decode import FILE_ROW, RECORD_ROW, _spark_type, event_dates, row_meta
 from featurelake.quality.suites import Suite
 
 if TYPE_CHECKING:
@@ -87,18 +87,7 @@ class BronzeTask:
         """The Arrow schema of every batch the task yields."""
         import pyarrow as pa
 
-        meta = [
-            ("_kind", pa.int8()),
-            ("_source_file", pa.string()),
-            ("_record_index", pa.int32()),
-            ("_file_size", pa.int64()),
-            ("_file_mtime", pa.timestamp("us", tz="UTC")),
-            ("_file_sha256", pa.string()),
-            ("_file_records", pa.int64()),
-            ("_file_error", pa.string()),
-            ("_file_detail", pa.string()),
-            ("_payload", pa.binary()),
-        ]
+        meta = row_meta()
         meta += [(f"_x{i}", pa.bool_()) for i in range(len(self.suite.checks))]
         meta += [("_counts", pa.string()), ("_bronze_files", pa.string())]
         return pa.schema(list(checked_schema(self.reader)) + [pa.field(n, t) for n, t in meta])

@@ -114,19 +114,7 @@ class Decoder:
     def _out_schema(data_schema: pa.Schema) -> pa.Schema:
         import pyarrow as pa
 
-        meta = [
-            ("event_date", pa.date32()),
-            ("_kind", pa.int8()),
-            ("_source_file", pa.string()),
-            ("_record_index", pa.int32()),
-            ("_file_size", pa.int64()),
-            ("_file_mtime", pa.timestamp("us", tz="UTC")),
-            ("_file_sha256", pa.string()),
-            ("_file_records", pa.int64()),
-            ("_file_error", pa.string()),
-            ("_file_detail", pa.string()),
-            ("_payload", pa.binary()),
-        ]
+        meta = [("event_date", pa.date32()), *row_meta()]
         return pa.schema(list(data_schema) + [pa.field(n, t) for n, t in meta])
 
     def _records(self, records: pa.Table, path: str, out: pa.Schema) -> pa.RecordBatch:
@@ -167,3 +155,21 @@ class Decoder:
         }
         arrays = [pa.array([values.get(f.name)], f.type) for f in out]
         return pa.RecordBatch.from_arrays(arrays, schema=out)
+
+
+def row_meta() -> list[tuple[str, pa.DataType]]:
+    """The columns every decoded row carries besides its record: kind, source file, file facts, payload."""
+    import pyarrow as pa
+
+    return [
+        ("_kind", pa.int8()),
+        ("_source_file", pa.string()),
+        ("_record_index", pa.int32()),
+        ("_file_size", pa.int64()),
+        ("_file_mtime", pa.timestamp("us", tz="UTC")),
+        ("_file_sha256", pa.string()),
+        ("_file_records", pa.int64()),
+        ("_file_error", pa.string()),
+        ("_file_detail", pa.string()),
+        ("_payload", pa.binary()),
+    ]
