@@ -28,13 +28,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from featurelake.avro import AvroFileError, arrow_schema, decode_file
-from featurelake.ingest.decode import FILE_ROW, RECORD_ROW, _spark_type, event_dates, row_meta
+from featurelake.ingest.decode import (
+    RECORD_ROW,
+    _spark_type,
+    event_dates,
+    file_row_values,
+    row_meta,
+)
 from featurelake.quality.suites import Suite
 
 if TYPE_CHECKING:
@@ -145,15 +150,7 @@ class BronzeTask:
                     self._row(
                         out,
                         {
-                            "_kind": FILE_ROW,
-                            "_source_file": path,
-                            "_file_size": int(length if length is not None else len(content)),
-                            "_file_mtime": mtime,
-                            "_file_sha256": hashlib.sha256(content).hexdigest(),
-                            "_file_records": records.num_rows if records is not None else None,
-                            "_file_error": error.reason if error is not None else None,
-                            "_file_detail": error.detail[:2000] if error is not None else None,
-                            "_payload": content if error is not None else None,
+                            **file_row_values(path, mtime, length, content, records, error),
                             "_counts": json.dumps(counts) if counts is not None else None,
                         },
                     )

@@ -142,17 +142,7 @@ class Decoder:
         out: pa.Schema,
         pa: Any,
     ) -> pa.RecordBatch:
-        values: dict[str, Any] = {
-            "_kind": FILE_ROW,
-            "_source_file": path,
-            "_file_size": int(length if length is not None else len(content)),
-            "_file_mtime": mtime,
-            "_file_sha256": hashlib.sha256(content).hexdigest(),
-            "_file_records": records.num_rows if records is not None else None,
-            "_file_error": error.reason if error is not None else None,
-            "_file_detail": error.detail[:2000] if error is not None else None,
-            "_payload": content if error is not None else None,
-        }
+        values = file_row_values(path, mtime, length, content, records, error)
         arrays = [pa.array([values.get(f.name)], f.type) for f in out]
         return pa.RecordBatch.from_arrays(arrays, schema=out)
 
@@ -173,3 +163,25 @@ def row_meta() -> list[tuple[str, pa.DataType]]:
         ("_file_detail", pa.string()),
         ("_payload", pa.binary()),
     ]
+
+
+def file_row_values(
+    path: str,
+    mtime: Any,
+    length: int | None,
+    content: bytes,
+    records: pa.Table | None,
+    error: AvroFileError | None,
+) -> dict[str, Any]:
+    """The file row of one landed file: size, mtime, hash, records read, and why it could not be read."""
+    return {
+        "_kind": FILE_ROW,
+        "_source_file": path,
+        "_file_size": int(length if length is not None else len(content)),
+        "_file_mtime": mtime,
+        "_file_sha256": hashlib.sha256(content).hexdigest(),
+        "_file_records": records.num_rows if records is not None else None,
+        "_file_error": error.reason if error is not None else None,
+        "_file_detail": error.detail[:2000] if error is not None else None,
+        "_payload": content if error is not None else None,
+    }
