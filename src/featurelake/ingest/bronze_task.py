@@ -32,10 +32,11 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from featurelake.avro import AvroFileError, arrow_schema, decode_file
+from featurelake.avro import arrow_schema
 from featurelake.ingest.decode import (
     RECORD_ROW,
     _spark_type,
+    decode_landed,
     event_dates,
     file_row_values,
     row_meta,
@@ -130,31 +131,21 @@ class BronzeTask:
     ) -> Iterator[pa.RecordBatch]:
         """Bronze rows per file; quarantined records and file rows go to ``side``."""
         data_schema = arrow_schema(self.reader)
-        for batch in batches:
-            cols = batch.to_pydict()
-            for path, mtime, length, content in zip(
-                cols["path"], cols["modificationTime"], cols["length"], cols["content"], strict=True
-            ):
-                content = content or b""
-                error: AvroFileError | None = None
-                counts: dict[str, Any] | None = None
-                try:
-                    records = decode_file(content, self.reader, data_schema)
-                except AvroFileError as e:
-                    error, records = e, None
-                if records is not None:
-                    good, counts = self._check(records, path, compiled, out, side)
-                    if good is not None:
-                        yield good
-                side.append(
-                    self._row(
-                        out,
-                        {
-                            **file_row_values(path, mtime, length, content, records, error),
-                            "_counts": json.dumps(counts) if counts is not None else None,
-                        },
-                    )
+        for path, mtime, length, content, records, error in decode_landed(batches, self.reader, data_schema):
+            counts: dict[str, Any] | None = None
+            if records is not None:
+                good, counts = self._check(records, path, compiled, out, side)
+                if good is not None:
+                    yield good
+            side.append(
+                self._row(
+                    out,
+                    {
+                        **file_row_values(path, mtime, length, content, records, error),
+                        "_counts": json.dumps(counts) if counts is not None else None,
+                    },
                 )
+            )
 
     def _check(
         self,

@@ -95,20 +95,10 @@ class Decoder:
 
         data_schema = arrow_schema(self.reader)
         out_schema = self._out_schema(data_schema)
-        for batch in batches:
-            cols = batch.to_pydict()
-            for path, mtime, length, content in zip(
-                cols["path"], cols["modificationTime"], cols["length"], cols["content"], strict=True
-            ):
-                content = content or b""
-                error: AvroFileError | None = None
-                try:
-                    records = decode_file(content, self.reader, data_schema)
-                except AvroFileError as e:
-                    error, records = e, None
-                if records is not None and records.num_rows:
-                    yield self._records(records, path, out_schema)
-                yield self._file_row(path, mtime, length, content, records, error, out_schema, pa)
+        for path, mtime, length, content, records, error in decode_landed(batches, self.reader, data_schema):
+            if records is not None and records.num_rows:
+                yield self._records(records, path, out_schema)
+            yield self._file_row(path, mtime, length, content, records, error, out_schema, pa)
 
     @staticmethod
     def _out_schema(data_schema: pa.Schema) -> pa.Schema:
@@ -185,3 +175,22 @@ def file_row_values(
         "_file_detail": error.detail[:2000] if error is not None else None,
         "_payload": content if error is not None else None,
     }
+
+
+def decode_landed(
+    batches: Iterator[pa.RecordBatch], reader: Mapping[str, Any], data_schema: pa.Schema
+) -> Iterator[tuple[str, Any, int, bytes, pa.Table | None, AvroFileError | None]]:
+    """Per landed file of ``binaryFile`` batches: path, mtime, length, bytes, and its records or why not."""
+    for batch in batches:
+        cols = batch.to_pydict()
+        for path, mtime, length, content in zip(
+            cols["path"], cols["modificationTime"], cols["length"], cols["content"], strict=True
+        ):
+            content = content or b""
+            records: pa.Table | None = None
+            error: AvroFileError | None = None
+            try:
+                records = decode_file(content, reader, data_schema)
+            except AvroFileError as e:
+                error = e
+            yield path, mtime, length, content, records, error
