@@ -8,14 +8,21 @@ Measured in the same run, all on this machine (the load generator shares the
 cores with the server and Redis):
 
 1. ``open_loop``: requests scheduled at a fixed rate (``--rate``, default
-   1,000/s) for ``--seconds``, over keep-alive connections; latency is counted
-   from each request's *scheduled* time (no coordinated omission), so a server
-   that falls behind shows it in p99.
-2. ``closed_loop``: ``--connections`` clients back to back: the most requests/s.
-3. ``redis_floor``: the same keys read straight from Redis with the same
+   1,050/s, so that the rate served clears the goal's 1,000/s) for
+   ``--seconds``, over keep-alive connections; latency is counted from each
+   request's *scheduled* time (no coordinated omission), so a server that falls
+   behind shows it in p99. The goal is judged on this run.
+2. ``open_loop_headroom``: the same at ``--headroom-rate`` (default 2,000/s).
+3. ``closed_loop``: ``--connections`` clients back to back: the most requests/s.
+4. ``redis_floor``: the same keys read straight from Redis with the same
    pipelined ``HMGET`` (one round trip, no HTTP, no JSON): the floor.
 
-    python -m benchmarks.online [--rate 1000] [--seconds 10] [--connections 8] [--workers 1]
+The load generator is Python too: its heap (Feast, pyarrow, pandas) is frozen
+out of the garbage collector before measuring, because a full collection of it
+pauses the generator for about 200 ms, which would be counted against the
+server (every request scheduled during the pause is late).
+
+    python -m benchmarks.online [--rate 1050] [--headroom-rate 2000] [--seconds 10] [--connections 8]
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -112,15 +120,17 @@ async def _open_loop(
         from_due.append(done - due)
         from_send.append(done - sent)
 
-    tasks = []
+    pending: set[asyncio.Task[None]] = set()
     i = 0
     while i < total:
         now = clock()
         while i < total and start + i / rate <= now:  # everything due by now, then a short nap
-            tasks.append(asyncio.create_task(one(i, start + i / rate)))
+            task = asyncio.create_task(one(i, start + i / rate))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
             i += 1
         await asyncio.sleep(0.0002)
-    await asyncio.gather(*tasks)
+    await asyncio.gather(*pending)  # only the few still in flight: gathering all would delay the last
     elapsed = clock() - start
     for c in clients:
         c.writer.close()
@@ -192,7 +202,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--rate", type=float, default=1050.0)
+    parser.add_argument("--headroom-rate", type=float, default=2000.0, help="0 skips the headroom run")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1)
@@ -258,16 +269,23 @@ def main() -> None:
 
         async def run() -> dict[str, Any]:
             await _closed_loop(port, requests, 1.0, args.connections)  # warm up
+            out = {"open_loop": await _open_loop(port, requests, args.rate, args.seconds, args.connections)}
+            if args.headroom_rate:
+                out["open_loop_headroom"] = await _open_loop(
+                    port, requests, args.headroom_rate, args.seconds, args.connections
+                )
             return {
-                "open_loop": await _open_loop(port, requests, args.rate, args.seconds, args.connections),
+                **out,
                 "closed_loop": await _closed_loop(port, requests, args.seconds / 2, args.connections),
                 "redis_floor": await _floor(settings, rows, args.seconds / 2, args.connections),
             }
 
+        gc.collect()
+        gc.freeze()
         result = asyncio.run(run())
         result["features_present_in_sample_response"] = f"{present}/15"
         ol = result["open_loop"]
-        result["goal_met"] = bool(ol["p99_ms"] <= 5.0 and ol["req_per_s"] >= 1000 * 0.98)
+        result["goal_met"] = bool(ol["p99_ms"] <= 5.0 and ol["req_per_s"] >= 1000)
         emit(
             "online",
             {
@@ -275,6 +293,7 @@ def main() -> None:
                     "workers": args.workers,
                     "connections": args.connections,
                     "rate": args.rate,
+                    "headroom_rate": args.headroom_rate,
                     "seconds": args.seconds,
                     "entity_rows_per_request": 1,
                     "feature_service": "delay_model_v1",
