@@ -44,6 +44,7 @@ from featurelake.quality.checks import CheckResult, aggregates, flag_columns, re
 from featurelake.quality.suites import Suite
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import Column, DataFrame
 
 __all__ = ["JSON_TIMESTAMP_FORMAT", "BatchProcessor", "BatchReport", "crashpoint"]
@@ -109,8 +110,9 @@ class _Staged:
     """One dict of :data:`FILE_COLUMNS` per file the tasks read."""
     write_bronze: Callable[[], None]
     """Commits the bronze rows in the batch's transaction."""
-    quarantine: Callable[[], DataFrame]
-    """The quarantined records and unreadable files, in quarantine's columns."""
+    write_quarantine: Callable[[list[dict[str, Any]]], None]
+    """Appends the quarantined records, the unreadable files and the given empty files (file rows)
+    to ``quarantine.records`` in the batch's transaction."""
     release: Callable[[bool], None]
     """Frees what the batch holds; given False (bronze not committed), deletes what it wrote."""
 
@@ -293,10 +295,7 @@ class BatchProcessor:
             phases["bronze"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_bronze", batch_id)
             if report.quarantined_rows:
-                quarantine = staged.quarantine()
-                if empty:
-                    quarantine = quarantine.unionByName(self._empty_file_rows(raw, empty, batch_id, started))
-                self.catalog.write(quarantine, "quarantine.records", txn=txn)
+                staged.write_quarantine(empty)
             phases["quarantine"] = time.perf_counter() - clock - sum(phases.values())
             crashpoint("after_quarantine", batch_id)
             self._record_results(results, batch_id, started, outcome="written", txn=txn)
@@ -356,8 +355,14 @@ class BatchProcessor:
             write_bronze=lambda: self.catalog.write(
                 self.bronze_rows(flagged, batch_id, started), self.contract.bronze_table, txn=txn
             ),
-            quarantine=lambda: self.quarantined_records(flagged, batch_id, started).unionByName(
-                self.quarantined_files(decoded, batch_id, started)
+            write_quarantine=lambda empty: self._write_quarantine_spark(
+                self.quarantined_records(flagged, batch_id, started).unionByName(
+                    self.quarantined_files(decoded, batch_id, started)
+                ),
+                empty,
+                batch_id,
+                started,
+                txn,
             ),
             release=lambda _committed: _unpersist(decoded),
         )
@@ -397,13 +402,19 @@ class BatchProcessor:
             writer.abort([])  # deletes every file this job's tasks wrote (their names carry its id)
             raise
 
-        def quarantine() -> DataFrame:
+        def write_quarantine(empty: list[dict[str, Any]]) -> None:
             from pyspark.sql import functions as F
 
-            rows = self.with_reasons(raw.sparkSession.createDataFrame(bad))
-            return self.quarantined_records(
-                rows.where(F.col("_kind") == RECORD_ROW), batch_id, started
-            ).unionByName(self.quarantined_files(rows, batch_id, started))
+            rows = self._quarantine_arrow(bad, batch_id, started)
+            if rows is not None:
+                rows += self._empty_file_quarantine(empty, batch_id, started)
+                append_rows(self.catalog, "quarantine.records", rows, txn=txn)
+                return
+            # A record column whose JSON only Spark writes exactly: let Spark write them all.
+            flagged = self.with_reasons(raw.sparkSession.createDataFrame(bad))
+            records = self.quarantined_records(flagged.where(F.col("_kind") == RECORD_ROW), batch_id, started)
+            quarantine = records.unionByName(self.quarantined_files(flagged, batch_id, started))
+            self._write_quarantine_spark(quarantine, empty, batch_id, started, txn)
 
         return _Staged(
             "direct",
@@ -411,9 +422,101 @@ class BatchProcessor:
             results,
             files,
             write_bronze=lambda: writer.commit(list(messages)),
-            quarantine=quarantine,
+            write_quarantine=write_quarantine,
             release=lambda committed: None if committed else writer.abort(list(messages)),
         )
+
+    def _quarantine_arrow(
+        self, bad: pa.Table, batch_id: int, now: dt.datetime
+    ) -> list[dict[str, Any]] | None:
+        """Quarantine rows of the direct path's bad records and files, as the Spark path writes them.
+
+        Returns None when a record column's JSON text is one only Spark's ``to_json`` writes exactly
+        (see :mod:`featurelake.ingest.record_json`).
+        """
+        import pyarrow.compute as pc
+
+        from featurelake.ingest.record_json import exact, json_string, record_json
+
+        columns = record_columns(self.reader)
+        if not all(exact(bad.schema.field(c).type) for c in columns):
+            return None
+        checks = self.suite.checks
+        is_record = pc.equal(bad["_kind"], RECORD_ROW)
+        records = bad.filter(is_record)
+        try:
+            texts = record_json(records, columns)
+        except (OverflowError, ValueError):  # a timestamp or date outside years 1-9999
+            return None
+        flags = [records[f"_x{i}"].to_pylist() for i in range(len(checks))]
+        head = {
+            "dataset": self.contract.dataset,
+            "layer": "bronze",
+            "batch_id": batch_id,
+            "quarantined_at": now,
+            "replayed_at": None,
+            "replay_id": None,
+            "quarantine_date": now.date(),
+        }
+        out: list[dict[str, Any]] = []
+        meta = zip(
+            records["_source_file"].to_pylist(),
+            records["_record_index"].to_pylist(),
+            records["event_id"].to_pylist(),
+            texts,
+            zip(*flags, strict=True) if flags else ([] for _ in texts),
+            strict=True,
+        )
+        for source, index, event_id, text, failed in meta:
+            names = [c.name for c, x in zip(checks, failed, strict=True) if x]
+            reasons = [
+                c.name for c, x in zip(checks, failed, strict=True) if x and c.severity == "quarantine"
+            ]
+            out.append(
+                {
+                    **head,
+                    "source_file": source,
+                    "record_index": index,
+                    "event_id": event_id,
+                    "record_json": text,
+                    "payload": None,
+                    "reasons": ",".join(reasons),
+                    "failed_expectations": "[" + ",".join(json_string(n) for n in names) + "]",
+                    "detail": None,
+                }
+            )
+        unread = bad.filter(pc.invert(is_record)).select(
+            ["_source_file", "_payload", "_file_error", "_file_detail"]
+        )
+        for f in unread.to_pylist():
+            out.append(
+                {
+                    **head,
+                    "source_file": f["_source_file"],
+                    "record_index": None,
+                    "event_id": None,
+                    "record_json": None,
+                    "payload": f["_payload"],
+                    "reasons": f["_file_error"],
+                    "failed_expectations": None,
+                    "detail": f["_file_detail"],
+                }
+            )
+        return out
+
+    def _write_quarantine_spark(
+        self,
+        quarantine: DataFrame,
+        empty: list[dict[str, Any]],
+        batch_id: int,
+        now: dt.datetime,
+        txn: tuple[str, int],
+    ) -> None:
+        if empty:
+            rows = self._empty_file_quarantine(empty, batch_id, now)
+            ddl = self.catalog.spec("quarantine.records").schema.to_spark_ddl().replace(" NOT NULL", "")
+            quarantine = quarantine.unionByName(quarantine.sparkSession.createDataFrame(rows, ddl))
+        self.catalog.write(quarantine, "quarantine.records", txn=txn)
 
     def _empty_files(self, batch_id: int, seen: set[str]) -> list[dict[str, Any]]:
         """File rows for files of the batch that reached no task: Spark's scan skips empty files."""
@@ -437,11 +540,11 @@ class BatchProcessor:
             )
         return out
 
-    def _empty_file_rows(
-        self, raw: DataFrame, empty: list[dict[str, Any]], batch_id: int, now: dt.datetime
-    ) -> DataFrame:
-        spec = self.catalog.spec("quarantine.records")
-        rows = [
+    def _empty_file_quarantine(
+        self, empty: list[dict[str, Any]], batch_id: int, now: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """Quarantine rows of the empty files Spark's scan skipped."""
+        return [
             {
                 "dataset": self.contract.dataset,
                 "layer": "bronze",
@@ -461,8 +564,6 @@ class BatchProcessor:
             }
             for f in empty
         ]
-        ddl = spec.schema.to_spark_ddl().replace(" NOT NULL", "")
-        return raw.sparkSession.createDataFrame(rows, ddl)
 
     def _record_results(
         self,
