@@ -9,19 +9,23 @@ hold the same rows, apart from the times at which things happened.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from deltalake import DeltaTable
 
+from featurelake.avro import load_schema
 from featurelake.catalog import Catalog
 from featurelake.config import Settings
 from featurelake.errors import ValidationFailedError
+from featurelake.ingest.landing import avro_bytes, land_bytes, landing_folder
 from featurelake.ingest.stream import IngestRun, run_ingest
-from featurelake.ingest.synthetic import produce_synthetic
+from featurelake.ingest.synthetic import produce_synthetic, synthetic_records
 from featurelake.quality.suites import expectations_dir
 
 pytestmark = pytest.mark.integration
@@ -68,9 +72,29 @@ def test_direct_and_spark_paths_write_the_same_rows(spark: Any, settings: Settin
     assert _rows(direct, "bronze.flights") == _rows(plain, "bronze.flights")
 
 
+def test_a_record_only_spark_writes_as_json_is_quarantined_through_spark(
+    spark: Any, settings: Settings
+) -> None:
+    """A timestamp past year 9999 (no Python datetime holds it): that batch's quarantine goes via Spark."""
+    records = synthetic_records("flights", 30, np.random.default_rng(3))
+    # 12000-01-01T00:00:00Z in epoch milliseconds: to year 10000, then five 400-year cycles
+    days = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days + 1 + 5 * 146_097
+    year_12000 = days * 86_400_000
+    records[7] = {**records[7], "sched_dep_ts": year_12000, "time_hour": year_12000}
+    land_bytes(landing_folder("flights", settings), "far.avro", avro_bytes(load_schema("flights"), records))
+    direct, direct_run = _ingest(settings, spark, settings.landing_dir, direct=True)
+    plain, _ = _ingest(settings, spark, settings.landing_dir, direct=False)
+    assert direct_run.batches[0].path == "direct"
+    assert direct_run.totals["bronze_rows"] == 29
+    quarantined = _rows(direct, "quarantine.records")
+    assert [r["record_index"] for r in quarantined] == [7]
+    assert '"sched_dep_ts":"+12000-01-01T00:00:00.000000Z"' in quarantined[0]["record_json"]
+    for name in _TIMES:
+        assert _rows(direct, name) == _rows(plain, name), name
+
+
 def test_a_replayed_batch_on_the_direct_path_writes_nothing_twice(spark: Any, settings: Settings) -> None:
     """A crash after bronze's commit: the batch runs again, bronze keeps one copy, the rest lands."""
-    from featurelake.avro import load_schema
     from featurelake.ingest.batch import BatchProcessor
     from featurelake.ingest.contracts import contract
     from featurelake.ingest.stream import BINARY_FILE_SCHEMA
