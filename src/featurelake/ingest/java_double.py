@@ -99,57 +99,39 @@ def _dtoa(bin_exp: int, fract: int, n_significant: int) -> tuple[list[int], int]
     ten_s_bits = s2 + 1 + (_N_5_BITS[s5 + 1] if s5 + 1 < len(_N_5_BITS) else (s5 + 1) * 3)
     compatible = True  # Double.toString asks for the "compatible" format
     digits: list[int] = []
-    if b_bits < 64 and ten_s_bits < 64:
-        width = 32 if b_bits < 32 and ten_s_bits < 32 else 64
-        b = _wrap((fract * 5**b5) << b2, width)
-        s = _wrap(5**s5 << s2, width)
-        m = _wrap(5**m5 << m2, width)
-        tens = _wrap(s * 10, width)
-        q, b = divmod(b, s)
-        b = _wrap(10 * b, width)
-        m = _wrap(m * 10, width)
-        low = b < m
-        high = _wrap(b + m, width) > tens
-        if q == 0 and not high:
-            dec_exp -= 1
-        else:
-            digits.append(q)
-        if not compatible or dec_exp < -3 or dec_exp >= 8:
-            high = low = False
-        while not low and not high:
-            q, b = divmod(b, s)
-            b = _wrap(10 * b, width)
-            m = _wrap(m * 10, width)
-            if m > 0:
-                low = b < m
-                high = _wrap(b + m, width) > tens
-            else:  # m overflowed: Java takes both as true
-                low = high = True
-            digits.append(q)
-        low_digit_difference = _wrap(_wrap(b << 1, width) - tens, 64)
+    # Java's int (32) or long (64) variant where every value fits, else FDBigInteger (0). The
+    # variants differ: int/long stop on b + m > 10s and treat an overflowed m as "stop";
+    # FDBigInteger stops on b + m >= 10s.
+    width = (32 if b_bits < 32 and ten_s_bits < 32 else 64) if b_bits < 64 and ten_s_bits < 64 else 0
+
+    def fit(v: int) -> int:
+        return _wrap(v, width) if width else v
+
+    def stops(b: int, m: int) -> tuple[bool, bool]:
+        """(low, high): the remainder is within m of the lower or the upper neighbour."""
+        if width:
+            return b < m, fit(b + m) > tens
+        return b < m, b + m >= tens
+
+    b = fit((fract * 5**b5) << b2)
+    s = fit(5**s5 << s2)
+    m = fit(5**m5 << m2)
+    tens = fit(s * 10)
+    q, b = divmod(b, s)
+    b, m = fit(10 * b), fit(10 * m)
+    low, high = stops(b, m)
+    if q == 0 and not high:  # the estimate of the exponent was one too high
+        dec_exp -= 1
     else:
-        big_b = fract * 5**b5 << b2
-        big_s = 5**s5 << s2
-        big_m = 5 ** (m5 + 1) << (m2 + 1)  # M * 10: compared against the first remainder * 10
-        ten_s = big_s * 10
-        q, big_b = divmod(big_b, big_s)
-        big_b *= 10
-        low = big_b < big_m
-        high = big_b + big_m >= ten_s
-        if q == 0 and not high:
-            dec_exp -= 1
-        else:
-            digits.append(q)
-        if not compatible or dec_exp < -3 or dec_exp >= 8:
-            high = low = False
-        while not low and not high:
-            q, big_b = divmod(big_b, big_s)
-            big_b *= 10
-            big_m *= 10
-            low = big_b < big_m
-            high = big_b + big_m >= ten_s
-            digits.append(q)
-        low_digit_difference = (big_b << 1) - ten_s if high and low else 0
+        digits.append(q)
+    if not compatible or dec_exp < -3 or dec_exp >= 8:
+        high = low = False
+    while not low and not high:
+        q, b = divmod(b, s)
+        b, m = fit(10 * b), fit(10 * m)
+        low, high = stops(b, m) if m > 0 else (True, True)  # m overflowed: Java stops
+        digits.append(q)
+    low_digit_difference = _wrap(fit(b << 1) - tens, 64) if width else (b << 1) - tens
     dec_exponent = dec_exp + 1
     if high:
         if low:
