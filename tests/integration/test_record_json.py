@@ -4,11 +4,12 @@ The direct ingest path writes quarantine's ``record_json`` from Arrow; the
 Spark path with ``to_json``. Both must fill quarantine with the same text, so
 random values of every type a record can hold (doubles of every magnitude,
 the integer doubles Java 17 prints from their exact value, control characters,
-non-ASCII text, timestamps before 1970, nulls) go through both writers.
+non-ASCII text, timestamps and dates from year 1 to 9999, nulls) go through both writers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 import struct
@@ -44,6 +45,17 @@ def _double(rng: random.Random) -> float | None:
     return float(rng.randint(-(10**9), 10**9)) / 10 ** rng.randint(0, 9)
 
 
+_DAY_1 = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days
+_DAY_9999 = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
+
+
+def _micros(rng: random.Random) -> int:
+    """Epoch microseconds: mostly around 1970-2100, a fifth anywhere in years 1-9999."""
+    if rng.random() < 0.2:
+        return rng.randint(_DAY_1 * 86_400_000_000, (_DAY_9999 + 1) * 86_400_000_000 - 1)
+    return rng.randint(-(2 * 10**15), 4 * 10**15)
+
+
 def _table(n: int, seed: int) -> pa.Table:
     rng = random.Random(seed)
     alphabet = "".join(chr(i) for i in range(0x80)) + "éü中😀\u2028\u00a0"
@@ -58,13 +70,11 @@ def _table(n: int, seed: int) -> pa.Table:
             "i": pa.array([rng.randint(-(2**31), 2**31 - 1) for _ in range(n)], pa.int32()),
             "l": pa.array([rng.randint(-(2**63), 2**63 - 1) for _ in range(n)], pa.int64()),
             "ts": pa.array(
-                [None if rng.random() < 0.05 else rng.randint(-(2 * 10**15), 4 * 10**15) for _ in range(n)],
+                [None if rng.random() < 0.05 else _micros(rng) for _ in range(n)],
                 pa.timestamp("us", tz="UTC"),
             ),
             "b": pa.array([rng.random() < 0.5 for _ in range(n)], pa.bool_()),
-            "dt": pa.array([rng.randint(-300_000, 2_900_000) for _ in range(n)], pa.int32()).cast(
-                pa.date32()
-            ),
+            "dt": pa.array([rng.randint(_DAY_1, _DAY_9999) for _ in range(n)], pa.int32()).cast(pa.date32()),
             "k": pa.array(range(n), pa.int64()),
         }
     )

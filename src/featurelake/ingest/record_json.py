@@ -59,8 +59,11 @@ def java_double(x: float) -> str:
 
 
 def _timestamp(micros: int) -> str:
-    t = _EPOCH + dt.timedelta(microseconds=micros)
-    return t.strftime('"%Y-%m-%dT%H:%M:%S.') + f'{t.microsecond:06d}Z"'
+    t = _EPOCH + dt.timedelta(microseconds=micros)  # strftime's %Y would not pad years below 1000
+    return (
+        f'"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}'
+        f'.{t.microsecond:06d}Z"'
+    )
 
 
 def _date(days: int) -> str:
