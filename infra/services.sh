@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Make sure Redis and PostgreSQL answer on 127.0.0.1 at their standard ports,
-# starting them when they are installed but down. The tests of the prod
+# Make sure Redis and PostgreSQL answer on 127.0.0.1 at their standard ports.
+# A service that is missing is installed from Debian's packages (as root, with
+# apt-get); one that is installed but down is started. The tests of the prod
 # profile need both; the embedded default needs neither.
 #
-#   infra/services.sh          check, start what is down, create the databases
+#   infra/services.sh          check, install and start what is down, create the databases
 #   infra/services.sh --check  only check; exit 1 when one is down
 set -u
 check_only=0
@@ -12,19 +13,50 @@ check_only=0
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 
+apt_updated=0
+apt_install() {
+  # apt_install PACKAGE...: Debian's packages, as root only; says how otherwise.
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "$* not installed: sudo apt-get install -y $*"
+    return 1
+  fi
+  echo "installing $* (apt-get)"
+  if [ $apt_updated = 0 ]; then apt-get update -qq >/dev/null && apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 start_redis() {
-  command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; return 1; }
+  command -v redis-server >/dev/null || apt_install redis-server || return 1
+  # Debian's package may start its own instance on 6379; ours only starts when none answers.
+  redis_up && return 0
   mkdir -p /tmp/featurelake-redis
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
     --dir /tmp/featurelake-redis --logfile /tmp/featurelake-redis/redis.log >/dev/null
 }
 
+pg_version() { ls /etc/postgresql 2>/dev/null | sort -n | tail -1; }
+
+pg_trust_loopback() {
+  # The documented DSN (postgresql://postgres@127.0.0.1:5432/...) carries no password, so the
+  # local cluster must trust the postgres user on loopback. Debian's default asks for a
+  # password there; add one line above its rules, once, and say so.
+  local hba="/etc/postgresql/$1/main/pg_hba.conf"
+  [ -w "$hba" ] || return 0
+  grep -q "featurelake: trust postgres on loopback" "$hba" && return 0
+  echo "allowing passwordless postgres on 127.0.0.1 in $hba (local development cluster)"
+  { echo "# featurelake: trust postgres on loopback (infra/services.sh)"
+    echo "host all postgres 127.0.0.1/32 trust"
+    cat "$hba"; } >"$hba.featurelake" && cat "$hba.featurelake" >"$hba" && rm -f "$hba.featurelake"
+}
+
 start_pg() {
-  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
-  else
-    echo "PostgreSQL is not installed (apt-get install postgresql)"; return 1
-  fi
+  command -v pg_ctlcluster >/dev/null && [ -n "$(pg_version)" ] || apt_install postgresql || return 1
+  local v
+  v=$(pg_version)
+  [ -n "$v" ] || { echo "PostgreSQL installed no cluster under /etc/postgresql"; return 1; }
+  pg_trust_loopback "$v"
+  pg_ctlcluster --skip-systemctl-redirect "$v" main start 2>/dev/null \
+    || pg_ctlcluster --skip-systemctl-redirect "$v" main reload 2>/dev/null || true
 }
 
 status=0
@@ -33,12 +65,19 @@ for svc in redis pg; do
     if [ $check_only = 1 ]; then echo "$svc is down"; status=1; continue; fi
     echo "starting $svc"
     start_$svc || status=1
-    for _ in $(seq 1 30); do ${svc}_up && break; sleep 0.5; done
+    for _ in $(seq 1 60); do ${svc}_up && break; sleep 0.5; done
     ${svc}_up || { echo "$svc did not come up"; status=1; }
   fi
 done
 
 if [ $status = 0 ] && [ $check_only = 0 ]; then
+  if ! psql -h 127.0.0.1 -U postgres -tAc "select 1" >/dev/null 2>&1; then
+    # up, but the loopback rule was not there when it started (it was already running)
+    pg_trust_loopback "$(pg_version)" && pg_ctlcluster --skip-systemctl-redirect "$(pg_version)" main reload 2>/dev/null
+    sleep 1
+  fi
+  psql -h 127.0.0.1 -U postgres -tAc "select 1" >/dev/null 2>&1 \
+    || { echo "postgres answers but refuses postgres@127.0.0.1 without a password"; exit 1; }
   # the databases the prod profile and its tests use
   for db in featurelake featurelake_test airflow; do
     psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db'" 2>/dev/null | grep -q 1 \
