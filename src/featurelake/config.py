@@ -23,6 +23,9 @@ Profile = Literal["local", "prod"]
 
 ENV_PREFIX = "FEATURELAKE_"
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout featurelake runs from (it is installed editable: ``pip install -e .``)."""
+
 
 class Settings(BaseModel):
     """The resolved configuration of one featurelake process."""
@@ -59,6 +62,12 @@ class Settings(BaseModel):
     target_file_mb: int = 128
     """Target size of each Parquet file the ``delta`` writer produces, in MiB."""
 
+    jars: Path | None = None
+    """Folder of the pinned Spark JARs (Delta, spark-avro, Kafka); ``<project>/.jars`` when unset."""
+
+    maven_repo: str = "https://repo1.maven.org/maven2"
+    """Maven repository ``make setup`` fetches the JARs from: Maven Central or a mirror of it."""
+
     airflow_home: Path = Path("airflow_home")
     """``AIRFLOW_HOME`` for ``make airflow`` and the DAG tests (ignored by git)."""
 
@@ -69,6 +78,11 @@ class Settings(BaseModel):
     def landing_dir(self) -> Path:
         """The landing zone, defaulting to ``<lake>/landing``."""
         return self.landing if self.landing is not None else self.lake / "landing"
+
+    @property
+    def jars_dir(self) -> Path:
+        """Where the pinned Spark JARs live, defaulting to ``<project>/.jars`` (git-ignored)."""
+        return self.jars if self.jars is not None else PROJECT_ROOT / ".jars"
 
     @property
     def online_store(self) -> Literal["sqlite", "redis"]:
@@ -123,4 +137,6 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     }
     if settings.landing is not None:
         update["landing"] = settings.landing.expanduser().absolute()
+    if settings.jars is not None:
+        update["jars"] = settings.jars.expanduser().absolute()
     return settings.model_copy(update=update)

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from featurelake.config import Settings, get_settings
+from featurelake.jars import classpath
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -60,6 +61,11 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
         "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
         "spark.sql.warehouse.dir": os.path.join(str(settings.lake), ".spark-warehouse"),
+        # Delta Lake, spark-avro and the Kafka source, from the JARs `make setup` fetched once;
+        # spark.jars also ships them to every executor of a cluster.
+        "spark.jars": ",".join(str(p) for p in classpath(settings)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     }
     if _loopback_master(settings.spark_master):
         # Executors fetch spark.jars/files from the driver: keep that on loopback, whatever the

@@ -34,12 +34,16 @@ def spark_job(
     """
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+    from featurelake.jars import classpath
+
     return SparkSubmitOperator(
         task_id=task_id,
         conn_id=SPARK_CONN_ID,
         application=str(repo_root() / "spark_jobs" / job),
         application_args=list(args),
         name=f"featurelake-{task_id}",
+        # Delta, spark-avro and Kafka: on the driver's classpath from the start, shipped to executors
+        jars=",".join(str(p) for p in classpath(check=False)),
         conf={
             "spark.pyspark.python": sys.executable,
             "spark.pyspark.driver.python": sys.executable,
