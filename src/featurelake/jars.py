@@ -45,7 +45,8 @@ class Artifact:
 
     def url(self, repo: str) -> str:
         """Where ``repo`` (a Maven repository root) serves the JAR."""
-        return f"{repo.rstrip('/')}/{self.group.replace('.', '/')}/{self.artifact}/{self.version}/{self.file_name}"
+        group = self.group.replace(".", "/")
+        return f"{repo.rstrip('/')}/{group}/{self.artifact}/{self.version}/{self.file_name}"
 
 
 def pinned(lock_file: Path = LOCK_FILE) -> list[Artifact]:
