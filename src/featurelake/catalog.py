@@ -1,31 +1,51 @@
 """The table catalog: every table declared once, created on first use.
 
 A :class:`TableSpec` names a table (``<layer>.<name>``), its schema, its
-partition and key columns and what it holds. :class:`Catalog` maps specs to
-Delta tables under the lake root (``<lake>/<layer>/<name>``), creates them
-with their partitioning before the first write, and reads and writes them
-through Spark's ``delta`` source.
+partition and key columns, its ``CHECK`` constraints and what it holds.
+:class:`Catalog` maps specs to Delta tables under the lake root
+(``<lake>/<layer>/<name>``), creates them with Delta SQL before the first
+write (partitioning, constraints, change data feed on silver and gold), and
+reads and writes them through Spark's native ``format("delta")``. All of it
+runs on the driver.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from featurelake.config import Settings, get_settings
 from featurelake.delta.schema import TableSchema
-from featurelake.errors import TableNotFoundError
+from featurelake.errors import CommitConflictError, TableNotFoundError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["LAYERS", "Catalog", "Layer", "TableSpec"]
+__all__ = ["CHANGE_FEED_LAYERS", "LAYERS", "Catalog", "Layer", "TableSpec", "delta_ref"]
 
 Layer = Literal["bronze", "silver", "gold", "quarantine", "ops"]
 LAYERS: tuple[Layer, ...] = ("bronze", "silver", "gold", "quarantine", "ops")
+CHANGE_FEED_LAYERS: tuple[Layer, ...] = ("silver", "gold")
+"""Layers whose tables record Delta's change data feed (incremental readers follow them)."""
+
+log = logging.getLogger(__name__)
+
+WRITE_ATTEMPTS = 4
+"""Tries of one write that loses to concurrent commits (Delta's optimistic concurrency)."""
+
+
+def delta_ref(path: str) -> str:
+    """The Spark SQL name of the Delta table at ``path``: ``delta.`<path>```."""
+    return "delta.`" + os.path.abspath(path).replace("`", "``") + "`"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,8 @@ class TableSpec:
     keys: tuple[str, ...] = ()
     """Columns that identify a row (after deduplication, where the layer deduplicates)."""
     description: str = ""
+    constraints: tuple[tuple[str, str], ...] = ()
+    """``CHECK`` constraints as (name, Spark SQL condition); Delta rejects a write that breaks one."""
 
     def __post_init__(self) -> None:
         layer, _, short = self.name.partition(".")
@@ -58,9 +80,17 @@ class TableSpec:
         partition_by: Iterable[str] = (),
         keys: Iterable[str] = (),
         description: str = "",
+        constraints: Mapping[str, str] | None = None,
     ) -> TableSpec:
-        """Declare a table from a DDL column list."""
-        return cls(name, TableSchema.parse(columns), tuple(partition_by), tuple(keys), description)
+        """Declare a table from a DDL column list (``NOT NULL`` marks required columns)."""
+        return cls(
+            name,
+            TableSchema.parse(columns),
+            tuple(partition_by),
+            tuple(keys),
+            description,
+            tuple((constraints or {}).items()),
+        )
 
     @property
     def layer(self) -> Layer:
@@ -71,6 +101,23 @@ class TableSpec:
     def short_name(self) -> str:
         """The name within its layer."""
         return self.name.split(".", 1)[1]
+
+    @property
+    def change_feed(self) -> bool:
+        """Whether the table records Delta's change data feed."""
+        return self.layer in CHANGE_FEED_LAYERS
+
+    def create_statements(self, path: str) -> list[str]:
+        """The Delta SQL that creates this table at ``path``: the table, then each constraint."""
+        ref = delta_ref(path)
+        create = f"CREATE TABLE IF NOT EXISTS {ref} ({self.schema.to_spark_ddl()}) USING delta"
+        if self.partition_by:
+            create += " PARTITIONED BY (" + ", ".join(f"`{c}`" for c in self.partition_by) + ")"
+        if self.description:
+            create += f" COMMENT {_sql_string(self.description)}"
+        if self.change_feed:
+            create += " TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"
+        return [create] + [f"ALTER TABLE {ref} ADD CONSTRAINT {n} CHECK ({c})" for n, c in self.constraints]
 
 
 class Catalog:
@@ -117,28 +164,35 @@ class Catalog:
         """Whether the Delta table of ``name`` has been created."""
         return os.path.isdir(os.path.join(self.path(name), "_delta_log"))
 
-    def ensure(self, name: str) -> str:
-        """Create the table with its schema and partitioning unless it exists; return its path."""
-        from deltalake import DeltaTable
-        from deltalake.exceptions import DeltaError
+    def ensure(self, name: str, spark: SparkSession | None = None) -> str:
+        """Create the table (schema, partitioning, constraints, change feed) unless it exists.
 
-        spec = self.spec(name)
+        Args:
+            name: the table.
+            spark: the session to run Delta SQL in; featurelake's own when omitted.
+
+        Returns:
+            The table's path.
+        """
         path = self.path(name)
         if self.exists(name):
             return path
-        os.makedirs(path, exist_ok=True)
+        if spark is None:
+            from featurelake.spark import get_spark
+
+            spark = get_spark()
+        from pyspark.errors import PySparkException
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        statements = self.spec(name).create_statements(path)
         try:
-            DeltaTable.create(
-                path,
-                spec.schema.to_arrow(),
-                partition_by=list(spec.partition_by) or None,
-                mode="ignore",
-                name=spec.name,
-                description=spec.description,
-            )
-        except DeltaError:
+            spark.sql(statements[0])
+        except PySparkException:
             if not self.exists(name):  # lost a creation race: fine; anything else is real
                 raise
+            return path
+        for statement in statements[1:]:
+            spark.sql(statement)
         return path
 
     def read(
@@ -149,12 +203,17 @@ class Catalog:
         version: int | None = None,
         timestamp: str | dt.datetime | None = None,
     ) -> DataFrame:
-        """The table as a Spark DataFrame (Spark's Parquet reader over the snapshot's files)."""
-        from featurelake.delta.reader import read_table
-
-        if not self.exists(name):
-            self.ensure(name)
-        return read_table(spark, self.path(name), version=version, timestamp=timestamp)
+        """The table as a Spark DataFrame (native Delta), optionally at a version or a time."""
+        if version is not None and timestamp is not None:
+            raise ValueError("give a version or a timestamp to read, not both")
+        path = self.ensure(name, spark)
+        reader = spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", int(version))
+        elif timestamp is not None:
+            when = timestamp.isoformat() if isinstance(timestamp, dt.datetime) else str(timestamp)
+            reader = reader.option("timestampAsOf", when)
+        return reader.load(path)
 
     def write(
         self,
@@ -167,11 +226,29 @@ class Catalog:
         merge_schema: bool = False,
         user_metadata: str | None = None,
     ) -> None:
-        """Write ``df`` to the table through ``format("delta")``, creating the table first."""
-        from featurelake.spark import activate
+        """Write ``df`` to the table with native Delta, creating the table first.
 
-        path = self.ensure(name)
-        activate(df.sparkSession)
+        A write that loses to a concurrent commit (Delta's ``Concurrent*Exception``) is
+        tried again, up to :data:`WRITE_ATTEMPTS` times: appends simply land, and an
+        overwrite of the same partitions replaces the winner's rows with this one's, the
+        result any order of the two would give. With ``txn``, Delta skips a write whose
+        ``(app id, version)`` is already committed, so a replayed batch writes nothing twice.
+
+        Raises:
+            CommitConflictError: still conflicting after every try; the table keeps the winners.
+        """
+        import delta.exceptions as conflicts
+
+        lost = (
+            conflicts.DeltaConcurrentModificationException,
+            conflicts.ConcurrentWriteException,
+            conflicts.ConcurrentAppendException,
+            conflicts.ConcurrentDeleteReadException,
+            conflicts.ConcurrentDeleteDeleteException,
+            conflicts.ConcurrentTransactionException,
+            conflicts.MetadataChangedException,
+        )
+        path = self.ensure(name, df.sparkSession)
         writer = df.write.format("delta").mode(mode)
         if replace_where is not None:
             writer = writer.option("replaceWhere", replace_where)
@@ -181,4 +258,18 @@ class Catalog:
             writer = writer.option("mergeSchema", "true")
         if user_metadata is not None:
             writer = writer.option("userMetadata", user_metadata)
-        writer.save(path)
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                writer.save(path)
+                return
+            except lost as e:
+                if attempt == WRITE_ATTEMPTS:
+                    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    where = f" where {replace_where}" if replace_where else ""
+                    raise CommitConflictError(
+                        f"{name}: {mode}{where} lost to concurrent commits {attempt} times: {first}"
+                    ) from e
+                log.warning(
+                    "%s: retrying a write that lost to a concurrent commit (%s)", name, type(e).__name__
+                )
+                time.sleep(0.2 * attempt)

@@ -68,7 +68,7 @@ def pinned(lock_file: Path = LOCK_FILE) -> list[Artifact]:
         coords = parts[0].split(":")
         if len(parts) != 2 or len(coords) != 3 or len(parts[1]) != 64:
             raise ConfigError(f"{lock_file}:{n}: expected 'group:artifact:version sha256', got {line!r}")
-        artifacts.append(Artifact(*coords, sha256=parts[1].lower()))
+        artifacts.append(Artifact(coords[0], coords[1], coords[2], parts[1].lower()))
     return artifacts
 
 

@@ -2,10 +2,9 @@
 
 :func:`get_spark` returns featurelake's session: master from the profile,
 workers on this interpreter, UTC, no UI unless asked, shuffle partitions
-sized for the machine, and ``format("delta")`` available. Where Delta's own
-JARs are on the classpath (``spark.jars``/``spark.jars.packages`` set by the
-user, or a Databricks-style cluster), native Delta keeps the name ``delta``
-and the project's Python source is not registered.
+sized for the machine, and Delta Lake (its SQL extension and catalog), spark-avro
+and the Kafka source on the classpath from the JARs ``make setup`` fetched
+(:mod:`featurelake.jars`).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from featurelake.jars import classpath
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["activate", "delta_provider", "get_spark", "stop_spark"]
+__all__ = ["delta_provider", "get_spark", "stop_spark"]
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -52,12 +51,8 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.executorEnv.TZ": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",
-        "spark.sql.python.filterPushdown.enabled": "true",
         "spark.log.structuredLogging.enabled": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        # Readers hand Spark a Delta snapshot's exact file list: listing those paths on the driver
-        # is instant, while Spark's parallel listing job (above 32 paths) cost ~1.5 s per read.
-        "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
         "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
         "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
         "spark.sql.warehouse.dir": os.path.join(str(settings.lake), ".spark-warehouse"),
@@ -96,11 +91,10 @@ def _submitted_conf() -> set[str]:
     return {key for key, _ in SparkConf().getAll()}
 
 
-def delta_provider(spark: SparkSession) -> Literal["native", "python", "none"]:
+def delta_provider(spark: SparkSession) -> Literal["native", "none"]:
     """Which implementation ``format("delta")`` resolves to in this session.
 
-    ``native`` when the JVM has a ``delta`` source (Delta's JARs), ``python`` when
-    featurelake's data source is registered, ``none`` otherwise.
+    ``native`` when the JVM has Delta Lake's ``delta`` source, ``none`` otherwise.
     """
     jvm: Any = spark._jvm
     try:
@@ -108,12 +102,9 @@ def delta_provider(spark: SparkSession) -> Literal["native", "python", "none"]:
             "delta",
             spark._jsparkSession.sessionState().conf(),
         )
-        if "python" not in cls.getName().lower():
-            return "native"
     except Exception:  # Py4J wraps DATA_SOURCE_NOT_FOUND; any failure means "not in the JVM"
-        pass
-    manager = spark._jsparkSession.sessionState().dataSourceManager()
-    return "python" if manager.dataSourceExists("delta") else "none"
+        return "none"
+    return "native" if cls.getName().startswith("org.apache.spark.sql.delta") else "none"
 
 
 def get_spark(
@@ -130,8 +121,8 @@ def get_spark(
         conf: extra Spark settings that win over featurelake's (e.g. ``spark.jars``).
 
     Returns:
-        The session, with ``format("delta")`` resolving to native Delta where its
-        JARs are present and to featurelake's Python data source otherwise.
+        The session, with ``format("delta")`` and Delta SQL resolving to Delta Lake, and every
+        table of the lake registered by name (``gold.plane``; :mod:`featurelake.lakehouse`).
     """
     global _session
     with _lock:
@@ -141,11 +132,7 @@ def get_spark(
 
         active = SparkSession.getActiveSession()
         if active is not None:
-            # Someone else's session: use it as it is, only making format("delta") resolve.
-            if delta_provider(active) == "none":
-                from featurelake.delta.source import DeltaDataSource
-
-                active.dataSource.register(DeltaDataSource)
+            # Someone else's session: use it as it is (it must have Delta's JARs and extension).
             return active
         settings = settings or get_settings()
         os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -164,24 +151,11 @@ def get_spark(
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("WARN")
-        if delta_provider(spark) == "none":
-            from featurelake.delta.source import DeltaDataSource
-
-            spark.dataSource.register(DeltaDataSource)
         _session = spark
+        from featurelake.lakehouse import register_tables
+
+        register_tables(spark, settings)  # the lake's tables by name in Spark SQL (~10 ms a table)
         return spark
-
-
-def activate(spark: SparkSession) -> None:
-    """Make ``spark`` the JVM's active session in the calling thread.
-
-    Spark resolves ``format("delta")`` (a Python data source) through the active
-    session, a JVM thread-local; threads other than the one that built the
-    session have none, so call this first in worker threads (the catalog's
-    writes do it themselves).
-    """
-    jvm: Any = spark._jvm
-    jvm.org.apache.spark.sql.SparkSession.setActiveSession(spark._jsparkSession)
 
 
 def stop_spark() -> None:

@@ -21,7 +21,11 @@ def content_hash(path: str) -> str:
 
 
 def data_files(path: str) -> int:
-    return sum(len(names) for folder, _dirs, names in os.walk(path) if "_delta_log" not in folder)
+    return sum(
+        sum(n.endswith(".parquet") for n in names)
+        for folder, _dirs, names in os.walk(path)
+        if "_delta_log" not in folder
+    )
 
 
 @pytest.fixture
@@ -41,34 +45,37 @@ def fragmented(spark, tmp_path: Path) -> str:
     return path
 
 
-def test_optimize_compacts_and_keeps_rows(fragmented: str) -> None:
+def test_optimize_compacts_and_keeps_rows(spark, fragmented: str) -> None:
     before, files = content_hash(fragmented), describe(fragmented).files
     assert files >= 10
-    metrics = optimize(fragmented)
+    metrics = optimize(spark, fragmented)
     assert metrics["numFilesRemoved"] == files
     assert describe(fragmented).files == 2  # one per partition
     assert content_hash(fragmented) == before
     assert history(fragmented, 1)[0]["operation"] == "OPTIMIZE"
+    assert history(fragmented, 1)[0]["operationParameters"]["zOrderBy"] == "[]"
 
 
-def test_zorder_keeps_rows_and_rejects_bad_columns(fragmented: str) -> None:
+def test_zorder_keeps_rows_and_rejects_bad_columns(spark, fragmented: str) -> None:
     before = content_hash(fragmented)
-    optimize(fragmented, zorder=["k", "id"])
+    metrics = optimize(spark, fragmented, zorder=["k", "id"])
+    assert metrics["numFilesAdded"] >= 1
     assert content_hash(fragmented) == before
+    assert history(fragmented, 1)[0]["operationParameters"]["zOrderBy"] == '["k","id"]'
     with pytest.raises(ValueError, match="not in"):
-        optimize(fragmented, zorder=["nope"])
+        optimize(spark, fragmented, zorder=["nope"])
     with pytest.raises(ValueError, match="partition column"):
-        optimize(fragmented, zorder=["event_date"])
+        optimize(spark, fragmented, zorder=["event_date"])
 
 
-def test_vacuum_guard_and_cleanup(fragmented: str) -> None:
+def test_vacuum_guard_and_cleanup(spark, fragmented: str) -> None:
     before = content_hash(fragmented)
-    optimize(fragmented)
+    optimize(spark, fragmented)
     with pytest.raises(ValueError, match="below the 168 h guard"):
-        vacuum(fragmented, retention_hours=0)
-    assert vacuum(fragmented) == []  # nothing is old enough for the default retention
+        vacuum(spark, fragmented, retention_hours=0)
+    assert vacuum(spark, fragmented) == []  # nothing is old enough for the default retention
     on_disk = data_files(fragmented)
-    removed = vacuum(fragmented, retention_hours=0, force=True)
+    removed = vacuum(spark, fragmented, retention_hours=0, force=True)
     assert len(removed) >= 10
     after_disk = data_files(fragmented)
     assert after_disk == on_disk - len(removed)

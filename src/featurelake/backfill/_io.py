@@ -7,11 +7,8 @@ planner never starts a Spark job to find out what exists.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import os
 from collections import defaultdict
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from featurelake.delta import load_snapshot
 
@@ -79,38 +76,23 @@ def read_days(
 ) -> DataFrame:
     """The rows of ``table`` whose ``event_date`` is in [start, end], and nothing else.
 
-    Spark is handed only the files of those partitions (from the Delta log), so a
-    job reads exactly the days it declares. Runs on the driver.
+    Native Delta prunes to those partitions from the log, so a job reads exactly the
+    days it declares. Runs on the driver.
     """
+    from pyspark.sql import functions as F
+
     spec = catalog.spec(table)
-    schema = spec.schema
-    names = columns or schema.names
-    ddl = ", ".join(f"`{c.name}` {c.spark_type()}" for c in schema.columns)
+    names = columns or spec.schema.names
     if not catalog.exists(table):
-        return spark.createDataFrame([], ddl).select(*names)
-    snap = load_snapshot(catalog.path(table))
-    paths = [
-        os.path.join(snap.path, unquote(f.path))
-        for f in snap.files
-        if (day := _day(f.partition_values.get("event_date"))) is not None and start <= day <= end
-    ]
-    if not paths:
-        return spark.createDataFrame([], ddl).select(*names)
-    # Spark lists more than 32 paths (spark.sql.sources.parallelPartitionDiscovery.threshold) with a
-    # distributed job that costs ~1.5 s per read here; groups below the threshold are listed in place.
-    reader = spark.read.schema(ddl).option("basePath", snap.path)
-    parts = [
-        reader.parquet(*paths[i : i + _LIST_BATCH]).select(*[f"`{n}`" for n in names])
-        for i in range(0, len(paths), _LIST_BATCH)
-    ]
-    return functools.reduce(lambda a, b: a.unionByName(b), parts)
+        ddl = ", ".join(f"`{c.name}` {c.spark_type()}" for c in spec.schema.columns)
+        return spark.createDataFrame([], ddl).select(*[f"`{n}`" for n in names])
+    df = catalog.read(spark, table)
+    return df.where(F.col("event_date").between(F.lit(start), F.lit(end))).select(*[f"`{n}`" for n in names])
 
 
 def read_whole(spark: SparkSession, catalog: Catalog, table: str) -> DataFrame:
     """Every row of an unpartitioned table (an empty DataFrame when it does not exist yet)."""
-    from featurelake.delta import read_table
-
     if not catalog.exists(table):
         ddl = ", ".join(f"`{c.name}` {c.spark_type()}" for c in catalog.spec(table).schema.columns)
         return spark.createDataFrame([], ddl)
-    return read_table(spark, catalog.path(table))
+    return catalog.read(spark, table)

@@ -116,9 +116,6 @@ def _one_line(e: BaseException) -> str:
 
 def _run_chunk(ctx: JobContext, chunk: Chunk, reporter: Reporter) -> ChunkResult:
     """Build one chunk and log its partitions (runs in a worker thread, on the driver)."""
-    from featurelake.spark import activate
-
-    activate(ctx.spark)
     ctx.spark.sparkContext.setJobDescription(f"backfill {chunk.label}")
     reporter.chunk_started(chunk)
     started = dt.datetime.now(dt.UTC)

@@ -62,7 +62,11 @@ def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | Non
     """Compact (or z-order) and optionally vacuum tables."""
     from featurelake.catalog import Catalog
     from featurelake.delta import optimize, vacuum
+    from featurelake.delta.maintenance import check_retention
+    from featurelake.spark import get_spark
 
+    if vacuum_hours is not None:
+        check_retention(vacuum_hours, force=force)  # before any compaction, not after it
     catalog = Catalog()
     names = (
         [catalog.spec(table_name).name] if table_name else [n for n in catalog.names() if catalog.exists(n)]
@@ -70,11 +74,12 @@ def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | Non
     cols = [c.strip() for c in zorder.split(",") if c.strip()] if zorder else None
     if table_name and not catalog.exists(table_name):
         raise FeaturelakeError(f"table {table_name} has not been created yet")
+    spark = get_spark("featurelake-maintain")
     for name in names:
-        metrics = optimize(catalog.path(name), zorder=cols)
+        metrics = optimize(spark, catalog.path(name), zorder=cols)
         line = f"{name}: {metrics.get('numFilesRemoved', 0)} files -> {metrics.get('numFilesAdded', 0)}"
         if vacuum_hours is not None:
-            removed = vacuum(catalog.path(name), retention_hours=vacuum_hours, force=force)
+            removed = vacuum(spark, catalog.path(name), retention_hours=vacuum_hours, force=force)
             line += f", vacuumed {len(removed)} files"
         click.echo(line)
 

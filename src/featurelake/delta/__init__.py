@@ -1,7 +1,9 @@
-"""Delta Lake on Spark without Delta's JARs: a Spark data source plus delta-rs.
+"""Delta tables around Spark's native Delta Lake: declared schemas, log snapshots, maintenance.
 
-Executors write Parquet files; the driver commits them in one Delta
-transaction with delta-rs. See ``DESIGN.md``, "The ``delta`` Spark data source".
+Spark reads and writes every table with ``format("delta")`` and Delta SQL
+(Delta Lake's JARs, :mod:`featurelake.jars`). This package holds what sits
+beside that: table schemas as declarations, a table's snapshot read from its
+log without a Spark job, and maintenance (``OPTIMIZE``/``ZORDER``/``VACUUM``).
 
 Exports load lazily, so importing a table schema (``featurelake.delta.schema``)
 does not import PySpark; Airflow parses DAGs that declare tables without it.
@@ -14,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from featurelake.delta.maintenance import TableStats, describe, history, optimize, vacuum
-    from featurelake.delta.reader import Snapshot, load_snapshot, read_table
     from featurelake.delta.schema import Column, TableSchema
+    from featurelake.delta.snapshot import Snapshot, load_snapshot
 
 __all__ = [
     "Column",
@@ -26,16 +28,14 @@ __all__ = [
     "history",
     "load_snapshot",
     "optimize",
-    "read_table",
     "vacuum",
 ]
 
 _WHERE = {
     "Column": "schema",
     "TableSchema": "schema",
-    "Snapshot": "reader",
-    "load_snapshot": "reader",
-    "read_table": "reader",
+    "Snapshot": "snapshot",
+    "load_snapshot": "snapshot",
     "TableStats": "maintenance",
     "describe": "maintenance",
     "history": "maintenance",

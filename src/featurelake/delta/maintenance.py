@@ -1,19 +1,26 @@
 """Keeping Delta tables healthy: history, describe, optimize, z-order, vacuum.
 
-Plain delta-rs on the driver; no Spark needed.
+``optimize`` and ``vacuum`` are Delta Lake's own ``OPTIMIZE … ZORDER BY`` and
+``VACUUM`` run through Spark SQL on the driver. ``describe`` and ``history``
+only read the log (delta-rs), so ``featurelake tables`` starts no JVM.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from featurelake.delta.reader import open_table
+from featurelake.delta.snapshot import open_table
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 __all__ = [
     "MIN_VACUUM_HOURS",
     "TableStats",
+    "check_retention",
     "describe",
     "history",
     "optimize",
@@ -60,17 +67,31 @@ def history(path: str, limit: int | None = None) -> list[dict[str, Any]]:
     return list(open_table(path).history(limit))
 
 
+def _quoted(path: str) -> str:
+    return "delta.`" + os.path.abspath(path).replace("`", "``") + "`"
+
+
 def optimize(
+    spark: SparkSession,
     path: str,
     *,
     zorder: list[str] | None = None,
-    target_size: int | None = None,
-    partition_filters: list[tuple[str, str, Any]] | None = None,
+    where: str | None = None,
 ) -> dict[str, Any]:
-    """Compact small files, or rewrite them z-ordered by ``zorder`` columns.
+    """Compact small files (Delta's ``OPTIMIZE``), or rewrite them z-ordered by ``zorder`` columns.
 
     Rows are unchanged; the commit is marked ``dataChange=false`` so streaming
     readers and concurrent overwrites of other partitions are unaffected.
+    Runs on the driver; the rewrite runs as a Spark job.
+
+    Args:
+        spark: featurelake's session (native Delta).
+        path: the table's folder.
+        zorder: data columns to cluster by.
+        where: a predicate over partition columns limiting the partitions rewritten.
+
+    Returns:
+        Delta's metrics (``numFilesAdded``, ``numFilesRemoved``, …).
 
     Raises:
         ValueError: a z-order column that is not in the table or is a partition column.
@@ -86,23 +107,63 @@ def optimize(
                 raise ValueError(
                     f"z-order column {col!r} is a partition column of {path}; pick a data column"
                 )
-        return dict(
-            table.optimize.z_order(zorder, partition_filters=partition_filters, target_size=target_size)
-        )
-    return dict(table.optimize.compact(partition_filters=partition_filters, target_size=target_size))
+    statement = f"OPTIMIZE {_quoted(path)}"
+    if where:
+        statement += f" WHERE {where}"
+    if zorder:
+        statement += " ZORDER BY (" + ", ".join(f"`{c}`" for c in zorder) + ")"
+    metrics = spark.sql(statement).collect()[0]["metrics"].asDict()
+    return {k: v for k, v in metrics.items() if isinstance(v, int | float | str)}
 
 
 def vacuum(
+    spark: SparkSession,
     path: str,
     *,
     retention_hours: int = MIN_VACUUM_HOURS,
     dry_run: bool = False,
     force: bool = False,
 ) -> list[str]:
-    """Delete files no snapshot within ``retention_hours`` needs; returns their paths.
+    """Delete files no snapshot within ``retention_hours`` needs (Delta's ``VACUUM``).
+
+    Returns:
+        The deleted (or, with ``dry_run``, deletable) files' paths.
 
     Raises:
-        ValueError: ``retention_hours`` below :data:`MIN_VACUUM_HOURS` without ``force``.
+        ValueError: ``retention_hours`` below :data:`MIN_VACUUM_HOURS` without ``force``,
+            checked before anything else runs.
+    """
+    check_retention(retention_hours, force=force)
+    statement = f"VACUUM {_quoted(path)} RETAIN {int(retention_hours)} HOURS"
+    if dry_run:
+        return [r[0] for r in spark.sql(statement + " DRY RUN").collect()]
+    before = {f.path for f in _files_on_disk(path)}
+    # featurelake's own guard (above) replaces Delta's, which refuses anything under 168 h; and
+    # Delta 4.4 ignores RETAIN n HOURS (other than 0) unless told to honour the window it is given.
+    settings = {
+        "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+        "spark.databricks.delta.vacuum.retentionWindowIgnore.enabled": "false",
+    }
+    previous = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        spark.sql(statement).collect()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+    after = {f.path for f in _files_on_disk(path)}
+    return sorted(before - after)
+
+
+def check_retention(retention_hours: int, *, force: bool = False) -> None:
+    """Refuse a vacuum retention that can break running readers, unless forced.
+
+    Raises:
+        ValueError: negative, or below :data:`MIN_VACUUM_HOURS` without ``force``.
     """
     if retention_hours < 0:
         raise ValueError(f"retention_hours must be >= 0, got {retention_hours}")
@@ -111,7 +172,18 @@ def vacuum(
             f"vacuum retention of {retention_hours} h is below the {MIN_VACUUM_HOURS} h guard: it can delete "
             "files that running readers and time travel still need; pass force=True (--force) to do it anyway"
         )
-    table = open_table(path)
-    return list(
-        table.vacuum(retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False)
-    )
+
+
+def _files_on_disk(path: str) -> list[os.DirEntry[str]]:
+    found: list[os.DirEntry[str]] = []
+    stack = [path]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.name.startswith(("_delta_log", ".", "_")):
+                    continue
+                if entry.is_dir():
+                    stack.append(entry.path)
+                elif entry.name.endswith(".parquet"):
+                    found.append(entry)
+    return found

@@ -155,9 +155,8 @@ def training_set(
             for req in requests:
                 source = req.view.batch_source
                 assert source is not None
-                from featurelake.delta.reader import read_table
-
-                tables[req.view.name] = read_table(spark, source.path)  # type: ignore[attr-defined]
+                path = source.path  # type: ignore[attr-defined]
+                tables[req.view.name] = spark.read.format("delta").load(path)
             return pit_join_spark(ent, requests, tables)
 
         if isinstance(entities, str):

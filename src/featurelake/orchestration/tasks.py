@@ -154,13 +154,17 @@ def materialize_days(start: str, end: str) -> dict[str, Any]:
 def maintain_table(name: str, *, vacuum_hours: int = 168, catalog: Catalog | None = None) -> dict[str, Any]:
     """Compact (z-ordered where the table has a natural clustering key) and vacuum one table."""
     from featurelake.delta import optimize, vacuum
+    from featurelake.delta.maintenance import check_retention
+    from featurelake.spark import get_spark
 
+    check_retention(vacuum_hours)
     catalog = catalog or Catalog()
     if not catalog.exists(name):
         return {"table": name, "skipped": "not created"}
     path = catalog.path(name)
-    metrics = optimize(path, zorder=_ZORDER.get(name))
-    removed = vacuum(path, retention_hours=vacuum_hours)
+    spark = get_spark("featurelake-maintain")
+    metrics = optimize(spark, path, zorder=_ZORDER.get(name))
+    removed = vacuum(spark, path, retention_hours=vacuum_hours)
     return {
         "table": name,
         "files_removed": int(metrics.get("numFilesRemoved", 0)),
