@@ -15,15 +15,16 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from featurelake.config import Settings, get_settings
 from featurelake.delta.schema import TableSchema
 from featurelake.errors import CommitConflictError, TableNotFoundError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["CHANGE_FEED_LAYERS", "LAYERS", "Catalog", "Layer", "TableSpec", "delta_ref"]
@@ -34,6 +35,9 @@ CHANGE_FEED_LAYERS: tuple[Layer, ...] = ("silver", "gold")
 """Layers whose tables record Delta's change data feed (incremental readers follow them)."""
 
 log = logging.getLogger(__name__)
+
+_checked: set[str] = set()
+"""Paths of existing tables whose properties this process has brought up to their declaration."""
 
 WRITE_ATTEMPTS = 4
 """Tries of one write that loses to concurrent commits (Delta's optimistic concurrency)."""
@@ -176,6 +180,8 @@ class Catalog:
         """
         path = self.path(name)
         if self.exists(name):
+            if spark is not None and path not in _checked:
+                self._upgrade(spark, name, path)
             return path
         if spark is None:
             from featurelake.spark import get_spark
@@ -193,7 +199,25 @@ class Catalog:
             return path
         for statement in statements[1:]:
             spark.sql(statement)
+        _checked.add(path)
         return path
+
+    def _upgrade(self, spark: SparkSession, name: str, path: str) -> None:
+        """Give a table an older featurelake created the change feed and constraints it now declares.
+
+        Once per table and process; each missing property or constraint is one Delta commit.
+        """
+        from deltalake import DeltaTable
+
+        spec = self.spec(name)
+        config = DeltaTable(path).metadata().configuration
+        ref = delta_ref(path)
+        if spec.change_feed and config.get("delta.enableChangeDataFeed") != "true":
+            spark.sql(f"ALTER TABLE {ref} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
+        for constraint, condition in spec.constraints:
+            if f"delta.constraints.{constraint.lower()}" not in config:
+                spark.sql(f"ALTER TABLE {ref} ADD CONSTRAINT {constraint} CHECK ({condition})")
+        _checked.add(path)
 
     def read(
         self,
@@ -273,3 +297,39 @@ class Catalog:
                     "%s: retrying a write that lost to a concurrent commit (%s)", name, type(e).__name__
                 )
                 time.sleep(0.2 * attempt)
+
+    def frame(
+        self, spark: SparkSession, name: str, rows: Sequence[Mapping[str, Any]] | pa.Table
+    ) -> DataFrame:
+        """Driver-side rows (dicts or an Arrow table) as a DataFrame with table ``name``'s columns.
+
+        Columns are nullable here; Delta checks ``NOT NULL`` and constraints on write.
+        """
+        spec = self.spec(name)
+        ddl = spec.schema.to_spark_ddl().replace(" NOT NULL", "")
+        if isinstance(rows, Sequence):
+            return spark.createDataFrame([dict(r) for r in rows], ddl)
+        table = rows.select(spec.schema.names).cast(spec.schema.to_arrow())
+        return spark.createDataFrame(table).select(*[f"`{n}`" for n in spec.schema.names])
+
+    def append_rows(
+        self,
+        spark: SparkSession,
+        name: str,
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
+        *,
+        mode: Literal["append", "overwrite"] = "append",
+        txn: tuple[str, int] | None = None,
+    ) -> bool:
+        """Append (or overwrite with) small driver-side ``rows`` in one native Delta commit.
+
+        With ``txn``, a repeat of an already committed ``(app id, version)`` writes nothing.
+
+        Returns:
+            Whether anything was written.
+        """
+        empty = len(rows) == 0 if isinstance(rows, Sequence) else rows.num_rows == 0
+        if empty and txn is None and mode == "append":
+            return False
+        self.write(self.frame(spark, name, rows), name, mode=mode, txn=txn)
+        return True

@@ -221,3 +221,32 @@ def test_conflict_error_names_the_table(spark, lake: Catalog) -> None:
     # a write to a table name the catalog does not declare is refused before Spark runs
     with pytest.raises(Exception, match=r"unknown table 'gold\.nope'"):
         lake.write(frame(spark, 1), "gold.nope")
+
+
+def test_a_table_an_older_featurelake_wrote_keeps_working_and_gains_the_feed(spark, lake: Catalog) -> None:
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    # what the previous release left: a delta-rs table with no change feed and no constraint
+    path = lake.path("silver.events")
+    old = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int64()),
+            "name": ["old", "old"],
+            "score": [1.0, 2.0],
+            "event_date": pa.array([dt.date(2024, 1, 1)] * 2, pa.date32()),
+        }
+    )
+    write_deltalake(path, old, partition_by=["event_date"])
+    assert "delta.enableChangeDataFeed" not in DeltaTable(path).metadata().configuration
+
+    lake.write(frame(spark, 3, start=10), "silver.events")
+    config = DeltaTable(path).metadata().configuration
+    assert config["delta.enableChangeDataFeed"] == "true"
+    assert config["delta.constraints.score_non_negative"] == "score >= 0"
+    assert sorted(r.id for r in lake.read(spark, "silver.events").collect()) == [1, 2, 10, 11, 12]
+    last = DeltaTable(path).version()
+    feed = (
+        spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", last).load(path)
+    )
+    assert sorted(r.id for r in feed.collect()) == [10, 11, 12]

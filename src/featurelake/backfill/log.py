@@ -53,10 +53,8 @@ def append_entries(catalog: Catalog, run_id: str, entries: list[LogEntry]) -> No
     """Append ``entries`` to the log in one commit."""
     if not entries:
         return
-    import pyarrow as pa
-    from deltalake import write_deltalake
+    from featurelake.spark import get_spark
 
-    path = catalog.ensure(LOG_TABLE)
     rows = [
         {
             "run_id": run_id,
@@ -75,8 +73,7 @@ def append_entries(catalog: Catalog, run_id: str, entries: list[LogEntry]) -> No
         }
         for e in entries
     ]
-    schema = catalog.spec(LOG_TABLE).schema.to_arrow()
-    write_deltalake(path, pa.Table.from_pylist(rows, schema=schema), mode="append")
+    catalog.append_rows(get_spark(), LOG_TABLE, rows)
 
 
 def latest_done(catalog: Catalog, tables: list[str] | None = None) -> dict[tuple[str, dt.date], DoneRecord]:

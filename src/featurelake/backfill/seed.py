@@ -78,14 +78,10 @@ def seed_bronze(
 ) -> int:
     """Append the raw ``dataset`` (event days [start, end)) to ``bronze.<dataset>``; returns rows.
 
-    Written with delta-rs, not Spark: this is test and benchmark set-up, and a
-    year of flights goes in in about a second this way.
+    Test and benchmark set-up: the rows go from Arrow into one native Delta commit.
     """
-    from deltalake import write_deltalake
+    from featurelake.spark import get_spark
 
-    table_name = f"bronze.{dataset}"
-    spec = catalog.spec(table_name)
     rows = bronze_rows(dataset, start=start, end=end)
-    data = rows.select(spec.schema.names).cast(spec.schema.to_arrow())
-    write_deltalake(catalog.ensure(table_name), data, mode="append")
-    return data.num_rows
+    catalog.append_rows(get_spark(), f"bronze.{dataset}", rows)
+    return rows.num_rows

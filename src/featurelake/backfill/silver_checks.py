@@ -152,8 +152,7 @@ class SilverChecks:
 
     def record(self, catalog: Catalog, results: list[CheckResult], *, outcome: str) -> None:
         """Append every check's result to ``ops.validation_results``."""
-        import pyarrow as pa
-        from deltalake import write_deltalake
+        from featurelake.spark import get_spark
 
         now = dt.datetime.now(dt.UTC)
         rows = [
@@ -175,5 +174,4 @@ class SilverChecks:
             }
             for r in results
         ]
-        schema = catalog.spec(RESULTS).schema.to_arrow()
-        write_deltalake(catalog.ensure(RESULTS), pa.Table.from_pylist(rows, schema=schema), mode="append")
+        catalog.append_rows(get_spark(), RESULTS, rows)

@@ -83,8 +83,6 @@ class CarrierDelay1h:
 
     def update(self, batch_id: int) -> pa.Table | None:
         """Compute, write and push ``carrier_delay_1h`` after bronze batch ``batch_id``."""
-        from deltalake import DeltaTable
-
         catalog = Catalog(settings=self.settings)
         if not catalog.exists("bronze.flights"):
             return None
@@ -121,23 +119,16 @@ class CarrierDelay1h:
             con.close()
         if rows.num_rows == 0:
             return rows
-        if (DeltaTable(gold_path).transaction_version(APP_ID) or -1) < batch_id:
-            self._write_offline(catalog, rows, batch_id)
+        self._write_offline(catalog, rows, batch_id)
         self._push(rows)
         return rows
 
     def _write_offline(self, catalog: Catalog, rows: pa.Table, batch_id: int) -> None:
-        from deltalake import CommitProperties, Transaction, write_deltalake
-
         from featurelake.features.testing import conform
+        from featurelake.spark import get_spark
 
-        table = conform(catalog, TABLE, rows)
-        write_deltalake(
-            catalog.path(TABLE),
-            table,
-            mode="append",
-            commit_properties=CommitProperties(app_transactions=[Transaction(APP_ID, batch_id)]),
-        )
+        # Delta's idempotent transaction: a bronze batch replayed after a crash writes nothing twice.
+        catalog.append_rows(get_spark(), TABLE, conform(catalog, TABLE, rows), txn=(APP_ID, batch_id))
 
     def _push(self, rows: pa.Table) -> None:
         from feast.data_source import PushMode

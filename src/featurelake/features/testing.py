@@ -56,10 +56,10 @@ def write_gold(
     mode: Literal["append", "overwrite"] = "append",
 ) -> int:
     """Append (or overwrite) ``rows`` to the gold table ``name``; returns the row count."""
-    from deltalake import write_deltalake
+    from featurelake.spark import get_spark
 
     table = conform(catalog, name, rows)
-    write_deltalake(catalog.ensure(name), table, mode=mode)
+    catalog.append_rows(get_spark(), name, table, mode=mode)
     return table.num_rows
 
 
