@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "FeaturelakeError",
     "SchemaError",
+    "SqlError",
     "TableNotFoundError",
     "ValidationFailedError",
     "WriteError",
@@ -44,6 +45,10 @@ class CommitConflictError(WriteError):
 
 class ValidationFailedError(FeaturelakeError):
     """A data-quality check with severity ``fail`` did not pass; nothing was written."""
+
+
+class SqlError(FeaturelakeError):
+    """A SQL statement did not parse, analyze or run (Spark's or Delta's error, in one line)."""
 
 
 class ClusterError(FeaturelakeError):

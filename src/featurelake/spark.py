@@ -154,7 +154,7 @@ def get_spark(
         _session = spark
         from featurelake.lakehouse import register_tables
 
-        register_tables(spark, settings)  # the lake's tables by name in Spark SQL (~10 ms a table)
+        register_tables(spark, settings)  # the lake's tables by name in Spark SQL (~20 ms a table)
         return spark
 
 

@@ -1,0 +1,123 @@
+"""``featurelake spark-sql``: Spark SQL (Delta's MERGE, UPDATE, time travel, ...) over the lake by name."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from featurelake.cli import friendly, main
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from featurelake.spark_sql import Outcome
+
+
+@contextmanager
+def _jvm_stderr(target: str | None) -> Iterator[None]:
+    """Point the file descriptor 2 that a JVM started inside inherits at ``target`` (None: leave it).
+
+    Spark's JVM writes its log (and the JDK its start-up notices) straight to fd 2, past any
+    Python setting; the JVM keeps the file it was started with. Python's own ``sys.stderr``
+    (warnings such as a skipped damaged table) stays on the terminal throughout.
+    """
+    if target is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    redirected = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        with open(saved, "w", closefd=False, encoding="utf-8", errors="replace") as terminal:
+            sys.stderr = terminal
+            os.dup2(redirected, 2)
+            try:
+                yield
+            finally:
+                terminal.flush()
+                sys.stderr = python_stderr
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(redirected)
+
+
+def _session(spark_log: str | None) -> SparkSession:
+    from pyspark.logger import PySparkLogger
+
+    from featurelake.spark import get_spark
+
+    # PySpark logs every SQL error with its JVM stack trace as JSON; the command prints one line.
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
+    with _jvm_stderr(spark_log):
+        return get_spark("featurelake-spark-sql")
+
+
+def _print(outcome: Outcome, fmt: str) -> bool:
+    """Show one statement's outcome; False when it failed."""
+    from featurelake import sql as lake_sql
+    from featurelake.errors import SqlError
+
+    if isinstance(outcome, SqlError):
+        click.echo(f"error: {' '.join(str(outcome).split())}", err=True)
+        return False
+    if outcome is not None:
+        lake_sql.render(outcome, fmt)  # type: ignore[arg-type]
+    return True
+
+
+@main.command("spark-sql")
+@click.argument("statement", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--spark-log",
+    type=click.Path(dir_okay=False),
+    default=os.devnull,
+    show_default=True,
+    help="Where Spark's own log goes (it stays off the terminal).",
+)
+@friendly
+def spark_sql(statement: str | None, fmt: str, spark_log: str) -> None:
+    """Run a Spark SQL statement over every table (bronze.flights, silver.*, gold.*, ...).
+
+    STATEMENT may hold several, separated by ';'; the first that fails ends the command.
+    Without STATEMENT, read statements from standard input, one a line or ;-terminated,
+    until end of input or `exit`. Statements without a result print nothing.
+    """
+    from featurelake import spark_sql as lake_spark_sql
+    from featurelake.lakehouse import register_tables
+
+    spark = _session(spark_log)
+    if statement is not None:
+        statements, rest = lake_spark_sql.split_statements(statement)
+        for each in [*statements, rest.strip()] if rest.strip() else statements:
+            # The first failure ends the command: one line on stderr, exit status 2.
+            _print(lake_spark_sql.run(spark, each), fmt)
+        return
+    shell = lake_spark_sql.Shell(spark, before_each=lambda: register_tables(spark))
+    interactive = sys.stdin.isatty()
+    failed = False
+    while not shell.done:
+        if interactive:
+            click.echo("spark-sql> " if not shell.pending else "        -> ", nl=False)
+        line = sys.stdin.readline()
+        outcomes = shell.feed(line.rstrip("\n")) if line else shell.finish()
+        for _, outcome in outcomes:
+            failed = not _print(outcome, fmt) or failed
+        if not line:
+            break
+    if failed:
+        sys.exit(2)
