@@ -59,9 +59,6 @@ class Settings(BaseModel):
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/featurelake"
     """PostgreSQL for the Feast registry and Airflow metadata in the ``prod`` profile."""
 
-    target_file_mb: int = 128
-    """Target size of each Parquet file the ``delta`` writer produces, in MiB."""
-
     jars: Path | None = None
     """Folder of the pinned Spark JARs (Delta, spark-avro, Kafka); ``<project>/.jars`` when unset."""
 
