@@ -1,41 +1,38 @@
-"""Avro event contracts: reader schemas, schema resolution, and decoding container files into Arrow.
+"""Avro event contracts: reader schemas, schema resolution, and checking container files.
 
 The reader schemas live in ``schemas/<dataset>.avsc``. A landed file carries
 its writer schema in its header; :func:`resolve` decides, by Avro's
 resolution rules for flat records, whether the file can be read through the
-reader schema, and :func:`decode_file` turns the file into one Arrow table
-with the reader's columns. One rule is deliberately relaxed: a writer field
+reader schema, and :func:`inspect_container` checks a file's framing (header,
+block counts, sync markers) without decoding a record. Spark's Avro reader
+decodes the records (:mod:`featurelake.ingest.decode`), given
+:func:`decoding_schema`. One rule is deliberately relaxed: a writer field
 that is nullable where the reader's is required is accepted, so that one
 ``null`` quarantines that record (the suites' not-null expectations catch
 it) instead of the whole file.
 
-Decoding runs on executors: everything here is plain data and functions.
-fastavro yields one ``dict`` per record; the columns are built from those
-dicts in one pass per field, which is the cheapest path fastavro offers.
+Everything here is plain data and functions; :func:`inspect_container` runs on executors.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from featurelake.errors import SchemaError
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = [
     "FILE_ERRORS",
     "AvroFileError",
+    "Container",
     "FileErrorReason",
     "Resolution",
-    "arrow_schema",
-    "decode_file",
+    "decoding_schema",
+    "inspect_container",
     "load_schema",
     "resolve",
     "schema_dir",
@@ -50,6 +47,7 @@ FILE_ERRORS: tuple[FileErrorReason, ...] = (
     "incompatible_schema",
 )
 MAGIC = b"Obj\x01"
+SYNC_SIZE = 16
 
 _PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 # Avro's promotions: writer type -> reader types it may be read as.
@@ -119,33 +117,25 @@ def _base(t: Any) -> tuple[str, str | None, bool]:
     return t, logical, nullable
 
 
-def _arrow_type(prim: str, logical: str | None) -> pa.DataType:
-    import pyarrow as pa
+def decoding_schema(reader: Mapping[str, Any]) -> dict[str, Any]:
+    """``reader`` with every field nullable: the schema a decoder resolves landed files to.
 
-    if logical in ("timestamp-millis", "timestamp-micros") and prim == "long":
-        return pa.timestamp("us", tz="UTC")
-    if logical == "date" and prim == "int":
-        return pa.date32()
-    return {
-        "boolean": pa.bool_(),
-        "int": pa.int32(),
-        "long": pa.int64(),
-        "float": pa.float32(),
-        "double": pa.float64(),
-        "string": pa.string(),
-        "bytes": pa.binary(),
-    }[prim]
-
-
-def arrow_schema(schema: Mapping[str, Any]) -> pa.Schema:
-    """The Arrow schema of a flat Avro record (timestamps as UTC microseconds, all nullable)."""
-    import pyarrow as pa
-
-    fields = []
-    for f in schema["fields"]:
-        prim, logical, _ = _base(f["type"])
-        fields.append(pa.field(f["name"], _arrow_type(prim, logical)))
-    return pa.schema(fields)
+    Avro's own resolution refuses a ``null`` where the reader wants a value, failing the
+    whole file; :func:`resolve` accepts it so that the record alone is quarantined by a
+    not-null expectation. A field with a non-null default keeps its type first, as Avro
+    requires of a union's default.
+    """
+    out = json.loads(json.dumps(dict(reader)))
+    for f in out["fields"]:
+        t = f["type"]
+        if isinstance(t, list):
+            continue
+        if f.get("default") is None:
+            f["type"] = ["null", t]
+            f["default"] = None
+        else:
+            f["type"] = [t, "null"]
+    return dict(out)
 
 
 @dataclass(frozen=True)
@@ -218,58 +208,50 @@ _LOGICAL_OK = {
 }
 
 
-@contextlib.contextmanager
-def _raw_timestamps() -> Iterator[None]:
-    """Let fastavro hand timestamps over as the raw longs (Arrow converts them ~10x cheaper).
+@dataclass(frozen=True)
+class Container:
+    """What an Avro container file's framing says, read without decoding a record."""
 
-    fastavro has no switch for this; its Cython reader looks the converter up in a
-    module-level dict per value, so removing the entries for the duration of one
-    decode is enough. Python workers decode one file at a time, so nothing else sees it.
-    """
-    try:
-        from fastavro import _read
-
-        table: dict[str, Any] = getattr(_read, "LOGICAL_READERS")  # noqa: B009 - absent in stubs
-    except (ImportError, AttributeError):  # pure-Python fastavro: keep datetimes
-        yield
-        return
-    keys = ("long-timestamp-millis", "long-timestamp-micros")
-    saved = {k: table.pop(k) for k in keys if k in table}
-    try:
-        yield
-    finally:
-        table.update(saved)
+    writer: dict[str, Any]
+    """The writer schema from the header."""
+    codec: str
+    records: int
+    """Records in the file: the sum of its blocks' counts."""
+    blocks: int
 
 
-def _column(values: list[Any], prim: str, logical: str | None, target: pa.DataType) -> pa.Array:
-    import pyarrow as pa
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    """One zig-zag varint ``long`` of the Avro binary encoding at ``pos``: (value, next position)."""
+    shift = 0
+    acc = 0
+    while True:
+        if pos >= len(data):
+            raise EOFError(f"end of data inside a varint at byte {pos}")
+        b = data[pos]
+        pos += 1
+        acc |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (acc >> 1) ^ -(acc & 1), pos
+        shift += 7
+        if shift > 63:
+            raise ValueError(f"varint longer than 10 bytes at byte {pos}")
 
-    if logical in ("timestamp-millis", "timestamp-micros"):
-        unit = "ms" if logical == "timestamp-millis" else "us"
-        arr = pa.array(values, type=pa.timestamp(unit, tz="UTC"))
-    else:
-        arr = pa.array(values, type=_arrow_type(prim, None if logical == "date" else logical))
-        if logical == "date":
-            arr = arr.cast(pa.date32())
-    return arr if arr.type == target else arr.cast(target)
 
+def inspect_container(content: bytes, reader: Mapping[str, Any]) -> Container:
+    """Check one Avro container file's framing and writer schema, without decoding its records.
 
-def decode_file(content: bytes, reader: Mapping[str, Any], target: pa.Schema | None = None) -> pa.Table:
-    """Decode one Avro container file into a table with the reader's columns.
-
-    Args:
-        content: the file's bytes.
-        reader: the reader schema (parsed JSON).
-        target: the Arrow schema to produce; :func:`arrow_schema` of ``reader`` when omitted.
+    The header is parsed (fastavro), the writer schema resolved against ``reader``
+    (:func:`resolve`), and every block's header walked: its record count, its byte size
+    and the sync marker after it. A file that passes can be handed to a decoder (Spark's
+    Avro reader) and must yield exactly :attr:`Container.records` records; one that yields
+    fewer is corrupt inside a block, which only decoding finds.
 
     Raises:
-        AvroFileError: with reason ``empty_file``, ``not_avro``, ``incompatible_schema``,
-            ``truncated_file`` or ``corrupt_file``.
+        AvroFileError: with reason ``empty_file``, ``not_avro``, ``truncated_file``,
+            ``corrupt_file`` or ``incompatible_schema``.
     """
     import fastavro
-    import pyarrow as pa
 
-    target = target if target is not None else arrow_schema(reader)
     if not content:
         raise AvroFileError("empty_file", "the file has no bytes")
     if content[:4] != MAGIC:
@@ -278,40 +260,39 @@ def decode_file(content: bytes, reader: Mapping[str, Any], target: pa.Schema | N
     try:
         avro_reader = fastavro.reader(buf)
         writer: Any = avro_reader.writer_schema
+        sync: Any = getattr(avro_reader, "_header", {}).get("sync")
+        codec = str(avro_reader.metadata.get("avro.codec", "null"))
     except Exception as e:  # header unreadable: fastavro raises several types here
         raise AvroFileError("truncated_file" if _is_eof(e) else "corrupt_file", f"header: {e}") from e
-    sync = getattr(avro_reader, "_header", {}).get("sync")
-    if isinstance(sync, bytes) and not content.endswith(sync):
-        # Every complete container file ends with the sync marker. Checked up front because a
-        # deflate block cut short can decode to fewer records without any error from fastavro.
+    if not isinstance(sync, bytes) or len(sync) != SYNC_SIZE:
+        raise AvroFileError("corrupt_file", "the header has no 16-byte sync marker")
+    if not content.endswith(sync):
+        # Every complete container file ends with the sync marker.
         raise AvroFileError("truncated_file", f"{len(content)} bytes do not end with the file's sync marker")
     try:
-        res = resolve(writer, reader)
+        resolve(writer, reader)
     except SchemaError as e:
         raise AvroFileError("incompatible_schema", str(e)) from e
+    pos, records, blocks = buf.tell(), 0, 0
     try:
-        with _raw_timestamps():
-            records: list[Any] = list(avro_reader)
-    except Exception as e:  # fastavro raises EOFError, ValueError, zlib.error, UnicodeDecodeError...
-        kind: FileErrorReason = "truncated_file" if _is_eof(e) else "corrupt_file"
-        raise AvroFileError(
-            kind, f"after {buf.tell()} of {len(content)} bytes: {type(e).__name__}: {e}"
-        ) from e
-    if buf.tell() < len(content):
-        raise AvroFileError("corrupt_file", f"{len(content) - buf.tell()} bytes after the last block")
-    defaults = dict(res.defaults)
-    n = len(records)
-    arrays = []
-    for (rname, wname, prim, logical), field in zip(res.sources, target, strict=True):
-        if wname is None:
-            values = [defaults[rname]] * n
-        else:
-            values = [r[wname] for r in records]
-        try:
-            arrays.append(_column(values, prim, logical, field.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-            raise AvroFileError("incompatible_schema", f"field {rname!r}: {e}") from e
-    return pa.Table.from_arrays(arrays, schema=target)
+        while pos < len(content):
+            count, pos = _varint(content, pos)
+            size, pos = _varint(content, pos)
+            if count < 0 or size < 0:
+                raise AvroFileError(
+                    "corrupt_file", f"block {blocks} at byte {pos}: count {count}, size {size}"
+                )
+            pos += size
+            if pos + SYNC_SIZE > len(content):
+                raise EOFError(f"block {blocks} ends past the end of the file")
+            if content[pos : pos + SYNC_SIZE] != sync:
+                raise AvroFileError("corrupt_file", f"block {blocks}: no sync marker at byte {pos}")
+            pos += SYNC_SIZE
+            records += count
+            blocks += 1
+    except (EOFError, ValueError) as e:
+        raise AvroFileError("truncated_file" if _is_eof(e) else "corrupt_file", str(e)) from e
+    return Container(dict(writer), codec, records, blocks)
 
 
 def _is_eof(e: BaseException) -> bool:

@@ -246,3 +246,56 @@ def test_cli_reports_a_failed_batch_in_one_line(spark: Any, settings: Settings, 
     assert "origin_in_nyc" in lines[0]
     assert "nothing was written" in lines[0]
     assert os.path.exists(settings.lake / "_checkpoints" / "ingest" / "flights")
+
+
+def _corrupt_inside_a_block(data: bytes) -> bytes:
+    """``data`` with bytes flipped inside its second block's compressed records; framing intact."""
+    buf = io.BytesIO(data)
+    fastavro.reader(buf)
+    pos, starts = buf.tell(), []
+    while pos < len(data):
+        _, pos = _varint(data, pos)
+        size, pos = _varint(data, pos)
+        starts.append((pos, size))
+        pos += size + 16
+    start, size = starts[1]
+    out = bytearray(data)
+    for i in range(start + size // 3, start + size // 3 + 40):
+        out[i] ^= 0x5A
+    return bytes(out)
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    shift = acc = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        acc |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (acc >> 1) ^ -(acc & 1), pos
+        shift += 7
+
+
+def test_a_file_corrupt_inside_a_block_is_quarantined_whole(spark: Any, settings: Settings) -> None:
+    import numpy as np
+
+    from featurelake.avro import inspect_container
+
+    schema = load_schema("flights")
+    folder = landing_folder("flights", settings)
+    records = synthetic_records("flights", 3_000, np.random.default_rng(8))
+    data = _corrupt_inside_a_block(avro_bytes(schema, records, codec="deflate"))
+    assert inspect_container(data, schema).records == 3_000  # the framing does not show it
+    land_bytes(folder, "corrupt-inside.avro", data)
+    land_bytes(folder, "fine.avro", avro_bytes(schema, records[:100]))
+    run = run_ingest("flights", settings=settings, spark=spark)
+    assert run.totals["records_in"] == 101
+    bronze = table(settings, "bronze.flights")
+    assert {Path(p).name for p in bronze["_source_file"].to_pylist()} == {"fine.avro"}
+    assert bronze.num_rows == 100
+    q = table(settings, "quarantine.records").to_pylist()
+    assert [(Path(r["source_file"]).name, r["reasons"]) for r in q] == [
+        ("corrupt-inside.avro", "corrupt_file")
+    ]
+    assert q[0]["payload"] == data
+    assert "decoded" in q[0]["detail"]

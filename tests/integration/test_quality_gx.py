@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
-from featurelake.avro import decode_file, load_schema
+from featurelake.avro import load_schema
+from featurelake.ingest.decode import read_records
 from featurelake.ingest.landing import avro_bytes
 from featurelake.ingest.synthetic import BAD_RECORD_KINDS, synthetic_records
 from featurelake.quality.checks import evaluate
@@ -21,8 +21,8 @@ from featurelake.quality.suites import load_suite
 pytestmark = pytest.mark.integration
 
 
-def _fixture(spark: Any) -> Any:
-    """300 flights with every kind of bad record planted, plus warn-level oddities."""
+def _fixture(spark: Any, folder: Path) -> Any:
+    """300 flights with every kind of bad record planted, plus warn-level oddities, decoded as ingest does."""
     rng = np.random.default_rng(21)
     records = synthetic_records("flights", 300, rng)
     kinds = list(BAD_RECORD_KINDS)
@@ -33,12 +33,16 @@ def _fixture(spark: Any) -> Any:
     records[252]["carrier"] = "X"  # too short
     writer = copy.deepcopy(load_schema("flights"))
     next(f for f in writer["fields"] if f["name"] == "carrier")["type"] = ["null", "string"]
-    table: pa.Table = decode_file(avro_bytes(writer, records), load_schema("flights"))
-    return spark.createDataFrame(table.to_pandas(), schema=None).select(*table.column_names)
+    path = folder / "fixture.avro"
+    path.write_bytes(avro_bytes(writer, records))
+    reader = load_schema("flights")
+    return read_records(spark, [str(path)], reader, "sched_dep_ts").select(
+        *[f["name"] for f in reader["fields"]]
+    )
 
 
 def test_spark_evaluation_agrees_with_gx_on_the_shipped_suite(spark: Any, tmp_path: Path) -> None:
-    df = _fixture(spark).persist()
+    df = _fixture(spark, tmp_path).persist()
     suite = load_suite("flights_bronze")
     ours = {r.check.name: (r.success, r.unexpected_count) for r in evaluate(df, suite)}
     theirs, index = gx_validate(df, suite, root=tmp_path / "gx", asset="flights")
@@ -60,7 +64,7 @@ def test_spark_evaluation_agrees_with_gx_on_the_shipped_suite(spark: Any, tmp_pa
 
 
 def test_other_supported_types_and_mostly_agree_with_gx(spark: Any, tmp_path: Path) -> None:
-    df = _fixture(spark)
+    df = _fixture(spark, tmp_path)
     suite_json = {
         "name": "extra",
         "expectations": [

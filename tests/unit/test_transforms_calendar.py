@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 import duckdb
+import pytest
 
 from featurelake.transforms.calendar import contiguous_runs, day_range, days_predicate, parse_day
 

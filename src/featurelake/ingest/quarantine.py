@@ -2,10 +2,11 @@
 
 A replay takes the pending rows (``replayed_at`` null) of one dataset and
 reason, runs them through the current schema and suite again, and moves the
-ones that now pass to bronze. Files quarantined whole are decoded again from
-their bytes; their records that still fail become ordinary pending record
-rows. Exactly once, across crashes, in two commits that share the
-transaction ``(replay:<dataset>, N)``:
+ones that now pass to bronze. Files quarantined whole are written back from
+their bytes to a scratch folder under the lake and go through the ingest's
+own inspection and Spark Avro decoding (:mod:`featurelake.ingest.checked`);
+their records that still fail become ordinary pending record rows. Exactly
+once, across crashes, in two commits that share the transaction ``(replay:<dataset>, N)``:
 
 1. ``quarantine.records``: the affected partitions are rewritten with the
    passing rows marked ``replayed_at``/``replay_id = N`` (plus new rows for
@@ -18,8 +19,11 @@ runs, from the marks step 1 left. Runs on the driver.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import shutil
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 from featurelake.avro import load_schema
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
-from featurelake.ingest._oplog import append_rows
-from featurelake.ingest.batch import JSON_TIMESTAMP_FORMAT, BatchProcessor
+from featurelake.ingest._oplog import append_rows, rows_frame, txn_version
+from featurelake.ingest.batch import BatchProcessor
+from featurelake.ingest.checked import JSON_TIMESTAMP_FORMAT, bronze_rows, flag
 from featurelake.ingest.contracts import contract
-from featurelake.ingest.decode import FILE_ROW, RECORD_ROW, record_columns
+from featurelake.ingest.decode import inspect_one, record_columns, record_ddl
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -116,13 +121,6 @@ def _app(dataset: str) -> str:
     return f"replay:{dataset}"
 
 
-def _txn_version(path: str, app: str) -> int | None:
-    from deltalake import DeltaTable
-
-    v = DeltaTable(path).transaction_version(app)
-    return None if v is None else int(v)
-
-
 def replay_quarantine(
     dataset: str,
     reason: str,
@@ -149,12 +147,12 @@ def replay_quarantine(
     settings = settings or get_settings()
     spark = spark or get_spark("featurelake-replay", settings=settings)
     catalog = Catalog(settings=settings)
-    qpath, bpath = catalog.ensure(QUARANTINE), catalog.ensure(c.bronze_table)
+    qpath, bpath = catalog.ensure(QUARANTINE, spark), catalog.ensure(c.bronze_table, spark)
     app = _app(dataset)
     proc = BatchProcessor(
         c, load_schema(dataset, schemas), load_suite(c.suite, expectations), catalog, f"replay_{dataset}", app
     )
-    done_q, done_b = _txn_version(qpath, app), _txn_version(bpath, app)
+    done_q, done_b = txn_version(spark, qpath, app), txn_version(spark, bpath, app)
     recovered = False
     if done_q is not None and (done_b is None or done_b < done_q):
         _write_bronze(spark, proc, done_q, dt.datetime.now(dt.UTC))
@@ -174,31 +172,40 @@ def replay_quarantine(
         result.candidates = pending.count()
         if not result.candidates:
             return result
-        records = proc.flag(
-            _records_from_json(pending.where(F.col("record_json").isNotNull()), proc)
-        ).persist()
+        records = flag(_records_from_json(pending.where(F.col("record_json").isNotNull()), proc), proc.suite)
+        records = records.persist()
         cached.append(records)
-        passing_records = records.where(F.col("_reasons") == "").select("_rid")
-        files = pending.where(F.col("payload").isNotNull())
-        decoded = proc.decode(_as_landed(files)).persist()
-        cached.append(decoded)
-        readable = decoded.where((F.col("_kind") == FILE_ROW) & F.col("_file_error").isNull())
-        readable_ids = readable.join(
-            files.select("_rid", F.col("source_file").alias("_source_file")), "_source_file"
-        ).select("_rid")
-        file_records = proc.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist()
-        cached.append(file_records)
-        new_bad = _rebatch(proc.quarantined_records(file_records, -1, now), files)
-        marks = passing_records.unionByName(readable_ids).distinct().persist()
-        cached.append(marks)
-        result.replayed = marks.count()
-        still_bad_new = new_bad.count()
-        readable_n = readable.count()
-        result.records_in = result.candidates - readable_n + file_records.count()
-        result.still_quarantined = result.candidates - result.replayed + still_bad_new
+        passing = [r["_rid"] for r in records.where(F.col("_reasons") == "").select("_rid").collect()]
+        whole = pending.where(F.col("payload").isNotNull()).select(
+            "_rid", "source_file", "batch_id", "payload"
+        )
+        with _staged_files(catalog, proc, n, whole.collect()) as (files, origin):
+            checked = proc.check(spark, files)
+        readable = [origin[p]["_rid"] for p in checked.good]
+        new_bad = [
+            {
+                **q,
+                "dataset": dataset,
+                "layer": "bronze",
+                "source_file": origin[q["source_file"]]["source_file"],
+                "batch_id": origin[q["source_file"]]["batch_id"],
+                "payload": None,
+                "detail": None,
+                "quarantined_at": now,
+                "replayed_at": None,
+                "replay_id": None,
+                "quarantine_date": now.date(),
+            }
+            for q in checked.quarantined
+        ]
+        marks_ids = sorted(set(passing) | set(readable))
+        result.replayed = len(marks_ids)
+        result.records_in = result.candidates - len(checked.good) + int(checked.values.get("_n") or 0)
+        result.still_quarantined = result.candidates - result.replayed + len(new_bad)
         if result.replayed:
+            marks = spark.createDataFrame([(r,) for r in marks_ids], "_rid string")
             dates = [r[0] for r in pending.join(marks, "_rid").select("quarantine_date").distinct().collect()]
-            if still_bad_new:
+            if new_bad:
                 dates.append(now.date())
             dates = sorted(set(dates))
             affected = table.where(F.col("quarantine_date").isin(dates)).join(
@@ -210,7 +217,7 @@ def replay_quarantine(
                 )
                 .withColumn("replay_id", F.when(F.col("_m"), F.lit(n)).otherwise(F.col("replay_id")))
                 .drop("_m", "_rid")
-                .unionByName(new_bad.withColumn("quarantine_date", F.lit(now.date())))
+                .unionByName(rows_frame(spark, catalog, QUARANTINE, new_bad))
             )
             where = "quarantine_date IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in dates) + ")"
             catalog.write(rewritten, QUARANTINE, mode="overwrite", replace_where=where, txn=(app, n))
@@ -218,7 +225,7 @@ def replay_quarantine(
     finally:
         for df in cached:
             df.unpersist()
-    _log(catalog, proc, result, now)
+    _log(spark, catalog, proc, result, now)
     return result
 
 
@@ -239,13 +246,12 @@ def _with_rid(df: DataFrame) -> DataFrame:
 
 
 def _records_from_json(rows: DataFrame, proc: BatchProcessor) -> DataFrame:
-    """Quarantined record rows back into typed records with the decoder's meta columns."""
+    """Quarantined record rows back into typed records, with ``event_date`` and their lineage."""
     from pyspark.sql import functions as F
 
-    from featurelake.ingest.decode import decoded_ddl
-
-    ddl = decoded_ddl(proc.reader).split(", event_date date")[0]
-    parsed = F.from_json(F.col("record_json"), ddl, {"timestampFormat": JSON_TIMESTAMP_FORMAT})
+    parsed = F.from_json(
+        F.col("record_json"), record_ddl(proc.reader), {"timestampFormat": JSON_TIMESTAMP_FORMAT}
+    )
     cols = [F.col("_r")[c].alias(c) for c in record_columns(proc.reader)]
     return rows.select("*", parsed.alias("_r")).select(
         *cols,
@@ -257,28 +263,31 @@ def _records_from_json(rows: DataFrame, proc: BatchProcessor) -> DataFrame:
     )
 
 
-def _as_landed(files: DataFrame) -> DataFrame:
-    """Whole-file quarantine rows in the ``binaryFile`` layout the decoder reads."""
-    from pyspark.sql import functions as F
+@contextlib.contextmanager
+def _staged_files(
+    catalog: Catalog, proc: BatchProcessor, n: int, rows: list[Any]
+) -> Iterator[tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]]:
+    """Whole-file quarantine rows written back to files, for the same inspect-and-decode path as ingest.
 
-    return files.select(
-        F.col("source_file").alias("path"),
-        F.col("quarantined_at").alias("modificationTime"),
-        F.length("payload").cast("bigint").alias("length"),
-        F.col("payload").alias("content"),
-    )
-
-
-def _rebatch(rows: DataFrame, files: DataFrame) -> DataFrame:
-    """Give records of re-decoded files their original batch id."""
-    from pyspark.sql import functions as F
-
-    origin = files.select(F.col("source_file").alias("_sf"), F.col("batch_id").alias("_ob"))
-    return (
-        rows.join(origin, rows["source_file"] == origin["_sf"], "left")
-        .withColumn("batch_id", F.col("_ob"))
-        .drop("_sf", "_ob")
-    )
+    Yields the inspected file rows and, per staged path, the quarantine row it came from.
+    The files live under ``<lake>/_tmp/replay-<dataset>-<n>`` until the block ends.
+    """
+    folder = Path(catalog.settings.lake).resolve() / "_tmp" / f"replay-{proc.contract.dataset}-{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    files: list[dict[str, Any]] = []
+    origin: dict[str, dict[str, Any]] = {}
+    try:
+        for i, row in enumerate(rows):
+            local = folder / f"file-{i:06d}.avro"
+            content = bytes(row["payload"])
+            local.write_bytes(content)
+            path = f"file:{local}"
+            origin[path] = row.asDict()
+            files.append(inspect_one(path, dt.datetime.now(dt.UTC), len(content), content, proc.reader))
+        yield files, origin
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _write_bronze(
@@ -290,31 +299,30 @@ def _write_bronze(
     table = _with_rid(proc.catalog.read(spark, QUARANTINE))
     marked = table.where((F.col("dataset") == proc.contract.dataset) & (F.col("replay_id") == n))
     records = _records_from_json(marked.where(F.col("record_json").isNotNull()), proc)
-    files = marked.where(F.col("payload").isNotNull())
-    decoded = proc.decode(_as_landed(files))
-    flagged = proc.flag(decoded.where(F.col("_kind") == RECORD_ROW)).persist()
-    file_records = flagged.where(F.col("_reasons") == "")
-    origin = files.select(F.col("source_file").alias("_source_file"), F.col("batch_id").alias("_orig_batch"))
-    cols = [*record_columns(proc.reader), "event_date", "_source_file"]
-    rows = records.select(*cols, "_orig_batch").unionByName(
-        file_records.join(origin, "_source_file").select(*cols, "_orig_batch")
-    )
-    out = rows.select(
-        *[F.col(f"`{c}`") for c in cols],
-        F.lit(now).cast("timestamp").alias("_ingested_at"),
-        F.col("_orig_batch").cast("bigint").alias("_batch_id"),
-    ).persist()
-    try:
-        dates = sorted(r[0] for r in out.select("event_date").distinct().collect())
-        count = out.count()
-        proc.catalog.write(out, proc.contract.bronze_table, txn=(proc.app_id, n))
-    finally:
-        out.unpersist()
-        flagged.unpersist()
+    passing = bronze_rows(flag(records, proc.suite), proc.reader, batch_id=F.col("_orig_batch"), now=now)
+    whole = marked.where(F.col("payload").isNotNull()).select("_rid", "source_file", "batch_id", "payload")
+    with _staged_files(proc.catalog, proc, n, whole.collect()) as (files, origin):
+        checked = proc.check(spark, files)
+        rows = passing
+        if checked.good:
+            pairs = [(p, origin[p]) for p in checked.good]
+            source = F.create_map(*[x for p, o in pairs for x in (F.lit(p), F.lit(o["source_file"]))])
+            batch = F.create_map(*[x for p, o in pairs for x in (F.lit(p), F.lit(o["batch_id"]))])
+            from_files = proc.bronze(spark, checked.good, batch_id=batch[F.col("_source_file")], now=now)
+            rows = rows.unionByName(from_files.withColumn("_source_file", source[F.col("_source_file")]))
+        out = rows.persist()
+        try:
+            dates = sorted(r[0] for r in out.select("event_date").distinct().collect())
+            count = out.count()
+            proc.catalog.write(out, proc.contract.bronze_table, txn=(proc.app_id, n))
+        finally:
+            out.unpersist()
     return count, dates
 
 
-def _log(catalog: Catalog, proc: BatchProcessor, result: ReplayResult, now: dt.datetime) -> None:
+def _log(
+    spark: SparkSession, catalog: Catalog, proc: BatchProcessor, result: ReplayResult, now: dt.datetime
+) -> None:
     if not result.candidates:
         return
     row = {
@@ -335,4 +343,4 @@ def _log(catalog: Catalog, proc: BatchProcessor, result: ReplayResult, now: dt.d
         "max_event_date": result.event_dates[-1] if result.event_dates else None,
         "event_dates": ",".join(d.isoformat() for d in result.event_dates) or None,
     }
-    append_rows(catalog, "ops.ingest_log", [row], txn=(proc.app_id, result.replay_id))
+    append_rows(spark, catalog, "ops.ingest_log", [row], txn=(proc.app_id, result.replay_id))

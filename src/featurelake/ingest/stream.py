@@ -8,6 +8,10 @@ landed under a new name are a new file: bronze keeps both copies (silver
 deduplicates) and ``ops.ingest_files.duplicate_of`` / ``ops.ingest_log.duplicate_files``
 say so.
 
+Each micro-batch's files go to :class:`featurelake.ingest.batch.BatchProcessor`
+(``foreachBatch``): inspected, decoded by Spark's Avro reader, checked with
+Spark expressions and written with native Delta in the batch's transaction.
+
 ``once`` processes what is there and stops (``availableNow``); ``continuous``
 polls on a processing-time trigger until stopped (SIGTERM or Ctrl-C stop it
 between batches). Checkpoints live in ``<lake>/_checkpoints/ingest/<dataset>``.
@@ -130,7 +134,6 @@ def run_ingest(
     schemas: str | Path | None = None,
     timeout_s: float | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
-    direct: bool = True,
 ) -> IngestRun:
     """Ingest ``landing/<dataset>/`` into ``bronze.<dataset>`` exactly once.
 
@@ -145,9 +148,6 @@ def run_ingest(
         schemas: folder of the Avro schemas (default: the repository's ``schemas/``).
         timeout_s: stop ``continuous`` after this many seconds (None: until SIGTERM/Ctrl-C).
         on_batch: called with each batch's report as it finishes.
-        direct: decode, check and write bronze in the same executor task where the suite allows
-            (:mod:`featurelake.ingest.bronze_task`); False: always decode into Spark rows and check
-            with Spark expressions (same results, slower; for comparisons).
 
     Returns:
         The batches this run processed.
@@ -170,7 +170,7 @@ def run_ingest(
     spark = spark or get_spark("featurelake-ingest", settings=settings)
     catalog = Catalog(settings=settings)
     for name in (c.bronze_table, "quarantine.records"):
-        catalog.ensure(name)
+        catalog.ensure(name, spark)
     name = query_name(dataset)
     checkpoint = checkpoint_dir(dataset, settings)
     processor = BatchProcessor(
@@ -181,7 +181,6 @@ def run_ingest(
         query_name=name,
         listed_files=lambda batch_id: batch_files(checkpoint, batch_id),
         on_report=on_batch,
-        direct=direct,
     )
     run = IngestRun(dataset, name, checkpoint)
 

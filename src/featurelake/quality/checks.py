@@ -5,8 +5,9 @@ for every micro-batch. The suite stays the single source of truth: each
 supported expectation type is translated here into a Spark condition that is
 true for exactly the rows GX counts as unexpected (nulls are ignored by
 column expectations, as GX does), and one aggregation computes every
-result. ``tests/integration/test_quality.py`` checks the translation against
-GX's own results on the same data.
+result. ``tests/integration/test_quality_gx.py`` checks the translation
+against GX's own results on the same data. Ingest evaluates every suite this
+way, on the records Spark's Avro reader decoded (:mod:`featurelake.ingest.checked`).
 
 Builds expressions on the driver; Spark evaluates them in the JVM.
 """
