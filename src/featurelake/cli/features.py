@@ -53,14 +53,24 @@ def materialize(start: str, end: str, views: tuple[str, ...]) -> None:
 
 
 @features.command("materialize-incremental")
-@click.option("--end", "end", required=True, help="Load up to this event time (ISO, UTC).")
+@click.option("--end", "end", required=True, help="Serve values up to this event time (ISO, UTC).")
 @click.option("--view", "views", multiple=True, help="Only this feature view (repeatable).")
 @friendly
 def materialize_incremental(end: str, views: tuple[str, ...]) -> None:
-    """Load each view from where its last materialization ended up to END."""
-    from featurelake.features import materialize_incremental as do
+    """Push only the entities whose gold rows changed since the last run (from Delta's change feed).
 
-    _print_stats(do(end, views=views or None))
+    The first run of a view pushes every entity; later runs read the gold table's change
+    data feed from the version the last run recorded.
+    """
+    import datetime as dt
+
+    from featurelake.features.incremental import materialize_changes
+
+    stats = materialize_changes(dt.datetime.fromisoformat(end), views=views or None)
+    _print_stats(stats)
+    for view, s in stats.items():
+        how = "all entities" if s.get("full") else f"{int(s.get('changed_entities', 0)):,} changed entities"
+        click.echo(f"{view:20s} {how}, gold table version {int(s.get('table_version', -1))}")
 
 
 @features.command()

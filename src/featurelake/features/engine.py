@@ -19,7 +19,8 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from feast import BatchFeatureView, Entity, FeatureView, OnDemandFeatureView, StreamFeatureView
 from feast.data_format import DeltaFormat
@@ -31,6 +32,9 @@ from feast.repo_config import FeastConfigBaseModel
 
 from featurelake.features.latest import UnsupportedSourceError, duckdb_connection, latest_rows
 from featurelake.features.writers import EncodedRows, UnsupportedStoreError, writer_for
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["FeaturelakeEngine", "FeaturelakeEngineConfig", "MaterializeStats"]
 
@@ -92,7 +96,33 @@ class FeaturelakeEngine(ComputeEngine):
 
     def materialize_view(self, task: MaterializationTask) -> MaterializeStats:
         """Materialize one task; returns its timings (raises the unsupported errors for fallback)."""
-        view = task.feature_view
+        return self.write_latest(task.feature_view, task.start_time, task.end_time)
+
+    def write_latest(
+        self,
+        view: FeatureView,
+        start: datetime,
+        end: datetime,
+        *,
+        only: pa.Table | None = None,
+    ) -> MaterializeStats:
+        """Write each entity's newest row with ``start <= ts <= end`` into the online store.
+
+        Runs in this process: one DuckDB query, then the bulk writer.
+
+        Args:
+            view: the feature view.
+            start: first event time (included).
+            end: last event time (included).
+            only: only these entities (a table of the source's join-key columns); all when None.
+
+        Returns:
+            Rows read, entities written, and the seconds spent querying, encoding, writing.
+
+        Raises:
+            UnsupportedSourceError: the view's source is not a Delta or Parquet file source.
+            UnsupportedStoreError: the online store has no bulk writer.
+        """
         writer = writer_for(self.repo_config, self.online_store)
         source = view.batch_source
         path = getattr(source, "path", "")
@@ -106,7 +136,7 @@ class FeaturelakeEngine(ComputeEngine):
             self._duckdb.execute("SET preserve_insertion_order = false")  # row order is irrelevant here
         con = self._duckdb.cursor()
         try:
-            rows = latest_rows(con, view, task.start_time, task.end_time)
+            rows = latest_rows(con, view, start, end, only=only)
         finally:
             con.close()
         t1 = time.perf_counter()

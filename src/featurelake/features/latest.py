@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from feast import FeatureView
 
-__all__ = ["UnsupportedSourceError", "duckdb_connection", "latest_rows", "scan_expression"]
+__all__ = [
+    "UnsupportedSourceError",
+    "duckdb_connection",
+    "latest_rows",
+    "scan_expression",
+    "source_join_keys",
+]
 
 
 class UnsupportedSourceError(Exception):
@@ -69,15 +75,32 @@ def _utc(ts: datetime) -> datetime:
     return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
+def source_join_keys(view: FeatureView) -> list[str]:
+    """The view's join keys as the source names them (``field_mapping`` undone)."""
+    source = view.batch_source
+    reverse = {v: k for k, v in ((source.field_mapping if source else None) or {}).items()}
+    return [reverse.get(c.name, c.name) for c in view.entity_columns]
+
+
 def latest_rows(
     con: duckdb.DuckDBPyConnection,
     view: FeatureView,
     start: datetime,
     end: datetime,
+    *,
+    only: pa.Table | None = None,
 ) -> pa.Table:
     """Join keys, features and the timestamp(s) of each entity's newest row with ``start <= ts <= end``.
 
     Columns carry the feature view's names (the source's ``field_mapping`` applied).
+
+    Args:
+        con: a connection from :func:`duckdb_connection`.
+        view: the feature view.
+        start: first event time (included).
+        end: last event time (included).
+        only: restrict to these entities: a table of the source's join-key columns
+            (:func:`source_join_keys`); every entity when None.
     """
     source = view.batch_source
     assert source is not None  # scan_expression raised otherwise
@@ -93,12 +116,22 @@ def latest_rows(
     keys = ", ".join(_quote(k) for k in join_keys)
     # Newest timestamp per key (a hash aggregate), then only those rows. Comparing the UTC
     # timestamps directly (no cast) keeps DuckDB's filter pushdown into the Delta scan.
-    window = f"SELECT {select} FROM {scan} WHERE {ts_col} BETWEEN $start AND $end"
+    window = f"SELECT {select} FROM {scan} AS __src WHERE {ts_col} BETWEEN $start AND $end"
+    if only is not None:
+        con.register("__only", only)
+        match = " AND ".join(
+            f"__src.{_quote(reverse.get(k, k))} IS NOT DISTINCT FROM o.{_quote(reverse.get(k, k))}"
+            for k in join_keys
+        )
+        window += f" AND EXISTS (SELECT 1 FROM __only o WHERE {match})"
     newest = f"SELECT {keys}, max({_quote(ts)}) AS __max FROM ({window}) GROUP BY ALL"
     on = " AND ".join(f"w.{_quote(k)} IS NOT DISTINCT FROM n.{_quote(k)}" for k in join_keys)
     sql = f"SELECT w.* FROM ({window}) w JOIN ({newest}) n ON {on} AND w.{_quote(ts)} = n.__max"
     if created:  # ties on the event timestamp: the newest created timestamp wins, as in Feast's dedup
         partition = ", ".join("w." + _quote(k) for k in join_keys)
         sql += f" QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY w.{_quote(created)} DESC) = 1"
-    rel = con.execute(sql, {"start": _utc(start), "end": _utc(end)})
-    return rel.to_arrow_table()
+    try:
+        return con.execute(sql, {"start": _utc(start), "end": _utc(end)}).to_arrow_table()
+    finally:
+        if only is not None:
+            con.unregister("__only")

@@ -4,6 +4,17 @@ Every table has ``event_timestamp`` (the time the row's values become
 known, UTC) and ``event_date`` (its UTC date, the partition column). Column
 names are the contract's feature names; entity keys are ``carrier``,
 ``origin``, (``origin``, ``dest``) and ``tailnum``.
+
+The contract is enforced by Delta at write time: key columns are ``NOT
+NULL`` and one ``CHECK`` constraint per table keeps counts non-negative,
+rates in [0, 1] and physical measures in range, so a job that breaks it
+fails its write and leaves the table as it was. Delta rejects a row whose
+``CHECK`` evaluates to NULL (unlike SQL's CHECK), so every rule on a
+nullable column is written ``coalesce(rule, true)``: a rate or mean over no
+rows, and an unobserved measure, are null by contract.
+One constraint per table, not one per rule: each ``ADD CONSTRAINT`` is a
+commit plus a scan when the table is created (Delta's error names the
+failing expression and the row's values either way).
 """
 
 from __future__ import annotations
@@ -27,6 +38,10 @@ GOLD_CARRIER_DELAY_7D = TableSpec.of(
     keys=["carrier", "event_date"],
     description="Per carrier and UTC day D (at D 00:00): flights, mean dep_delay and cancel rate "
     "over event_ts in [D-7d, D).",
+    constraints={
+        "carrier_delay_7d_contract": "flights_7d >= 0 AND coalesce(cancel_rate_7d BETWEEN 0 AND 1, true) "
+        "AND (flights_7d > 0 OR (cancel_rate_7d IS NULL AND dep_delay_avg_7d IS NULL))",
+    },
 )
 
 GOLD_ROUTE_DELAY_30D = TableSpec.of(
@@ -37,6 +52,9 @@ GOLD_ROUTE_DELAY_30D = TableSpec.of(
     keys=["origin", "dest", "event_date"],
     description="Per route (origin, dest) and UTC day D (at D 00:00): flights and mean arr_delay "
     "over event_ts in [D-30d, D).",
+    constraints={
+        "route_delay_30d_contract": "flights_30d >= 0 AND (flights_30d > 0 OR arr_delay_avg_30d IS NULL)",
+    },
 )
 
 GOLD_ORIGIN_WEATHER = TableSpec.of(
@@ -47,6 +65,12 @@ GOLD_ORIGIN_WEATHER = TableSpec.of(
     partition_by=["event_date"],
     keys=["origin", "event_timestamp"],
     description="Per origin, one row per hourly observation at obs_ts, values as observed (nulls kept).",
+    constraints={
+        "origin_weather_contract": "coalesce(humid BETWEEN 0 AND 100, true) "
+        "AND coalesce(wind_speed >= 0, true) "
+        "AND coalesce(wind_gust >= 0, true) AND coalesce(precip >= 0, true) "
+        "AND coalesce(pressure > 0, true) AND coalesce(visib >= 0, true)",
+    },
 )
 
 GOLD_PLANE = TableSpec.of(
@@ -56,6 +80,10 @@ GOLD_PLANE = TableSpec.of(
     partition_by=["event_date"],
     keys=["tailnum"],
     description="Per plane in silver.planes, known from 2013-01-01: age in 2013, seats, engines.",
+    constraints={
+        "plane_contract": "coalesce(plane_age_years >= 0, true) AND coalesce(seats >= 0, true) "
+        "AND coalesce(engines >= 0, true)"
+    },
 )
 
 GOLD_FLIGHT_LABELS = TableSpec.of(
@@ -67,6 +95,7 @@ GOLD_FLIGHT_LABELS = TableSpec.of(
     keys=["event_id"],
     description="One row per flight at its scheduled departure: arr_delay and is_delayed "
     "(arr_delay > 15), the training labels.",
+    constraints={"flight_labels_contract": "is_delayed <=> (arr_delay > 15)"},
 )
 
 GOLD_TABLES: tuple[TableSpec, ...] = (

@@ -22,6 +22,9 @@ GOLD_CARRIER_DELAY_1H = TableSpec.of(
     keys=["carrier", "event_timestamp"],
     description="Per carrier at the stream's event-time watermark T: flights and mean dep_delay "
     "over event_ts in [T-60min, T), written by each ingest micro-batch.",
+    constraints={
+        "carrier_delay_1h_contract": "flights_1h >= 0 AND (flights_1h > 0 OR dep_delay_avg_1h IS NULL)",
+    },
 )
 
 STREAMING_TABLES: tuple[TableSpec, ...] = (GOLD_CARRIER_DELAY_1H,)
