@@ -18,7 +18,7 @@ import click
 
 from featurelake.errors import FeaturelakeError
 
-__all__ = ["friendly", "main"]
+__all__ = ["format_option", "friendly", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +47,17 @@ def friendly(fn: F) -> F:
             raise
 
     return wrapper  # type: ignore[return-value]
+
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="How to print the result.",
+)
+"""The output format option of every command that prints a table of rows."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from featurelake.cli import friendly, main
+from featurelake.cli import format_option, friendly, main
 from featurelake.errors import FeaturelakeError
 
 
@@ -86,13 +86,7 @@ def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | Non
 
 @main.command()
 @click.argument("query")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),

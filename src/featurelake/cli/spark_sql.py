@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from featurelake.cli import friendly, main
+from featurelake.cli import format_option, friendly, main
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -75,13 +75,7 @@ def _print(outcome: Outcome, fmt: str) -> bool:
 
 @main.command("spark-sql")
 @click.argument("statement", required=False)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option
 @click.option(
     "--spark-log",
     type=click.Path(dir_okay=False),
