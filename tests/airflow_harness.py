@@ -50,6 +50,20 @@ def env_for(settings: Settings, home: Path, port: int = 8080) -> dict[str, str]:
     return airflow_env(s)
 
 
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+"""The PostgreSQL ``infra/services.sh`` starts (``make test`` runs it)."""
+
+
+def fresh_postgres_db(name: str) -> str:
+    """Drop and create database ``name`` on the test server; its ``postgresql://`` URL."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES_SERVER}/{name}"
+
+
 def dump_dags(env: dict[str, str]) -> dict[str, Any]:
     """Parse the project's DAG folder in a fresh interpreter and describe every DAG."""
     res = subprocess.run([sys.executable, "-c", DUMP], env=env, capture_output=True, text=True, timeout=300)

@@ -71,6 +71,11 @@ class Settings(BaseModel):
     airflow_port: int = 8080
     """Port of the Airflow UI and API server."""
 
+    airflow_db: str | None = None
+    """SQLAlchemy URL of Airflow's metadata database. Unset: SQLite in ``airflow_home`` (``local``),
+    database ``airflow`` on ``postgres_dsn``'s server (``prod``). SQLite serialises every write, so a
+    scheduler, API server and CLI writing at once can still fail with "database is locked"."""
+
     @property
     def landing_dir(self) -> Path:
         """The landing zone, defaulting to ``<lake>/landing``."""

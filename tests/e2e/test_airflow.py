@@ -1,8 +1,11 @@
 """Airflow end to end: dag.test() of daily_features, Airflow backfill against the CLI's, the UI.
 
 A small lake (the first week of January 2013 seeded into bronze) per test;
-Airflow runs with its own home, SQLite metadata and port, exactly as
-``make airflow`` configures it.
+Airflow runs with its own home and port, as ``make airflow`` configures it.
+``dag.test()`` keeps the local profile's SQLite metadata; the standalone
+server (scheduler, DAG processor, API server, and the CLI beside them) uses
+PostgreSQL, as in ``prod``: SQLite serialises their writes and a busy CI
+machine saw "database is locked" from ``airflow backfill create``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from airflow_harness import Standalone, env_for, free_port
+from airflow_harness import Standalone, env_for, free_port, fresh_postgres_db
 from deltalake import DeltaTable
 
 from featurelake.backfill.seed import seed_bronze
@@ -33,9 +36,11 @@ GOLD = ("gold.carrier_delay_7d", "gold.route_delay_30d", "gold.origin_weather", 
 
 
 def make_lake(
-    spark, root: Path, *, days: int = 7, airflow: bool = True
+    spark, root: Path, *, days: int = 7, airflow: bool = True, airflow_db: str | None = None
 ) -> tuple[Settings, Catalog, dict[str, str]]:
-    settings = Settings(lake=root / "lake", airflow_home=root / "home", airflow_port=free_port())
+    settings = Settings(
+        lake=root / "lake", airflow_home=root / "home", airflow_port=free_port(), airflow_db=airflow_db
+    )
     catalog = Catalog(settings=settings)
     end = dt.date(2013, 1, 1) + dt.timedelta(days=days)
     for dataset in ("flights", "weather"):
@@ -135,7 +140,7 @@ def _days(catalog: Catalog, table: str) -> set[dt.date]:
 @pytest.fixture(scope="module")
 def airflow_lake(spark, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("airflow-e2e")
-    settings, catalog, env = make_lake(spark, root)
+    settings, catalog, env = make_lake(spark, root, airflow_db=fresh_postgres_db("featurelake_airflow_e2e"))
     server = Standalone(env, root / "standalone.log")
     server.start()
     # DAGs start paused (make airflow too); backfill and manual runs need daily_features live.

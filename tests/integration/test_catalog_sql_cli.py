@@ -35,7 +35,6 @@ def test_catalog_creates_tables_with_their_partitioning(catalog: Catalog) -> Non
     path = catalog.ensure("bronze.flights")
     meta = DeltaTable(path).metadata()
     assert meta.partition_columns == ["event_date"]
-    assert meta.name == "bronze.flights"
     assert "departures" in meta.description
     assert path == str(catalog.settings.lake / "bronze" / "flights")
     assert catalog.ensure("bronze.flights") == path  # idempotent

@@ -43,6 +43,8 @@ def admin_password(home: Path) -> str:
 
 
 def _metadata_db(settings: Settings) -> str:
+    if settings.airflow_db:
+        return settings.airflow_db.replace("postgresql://", "postgresql+psycopg://", 1)
     if settings.profile == "prod":
         dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/airflow"
         return dsn.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -80,9 +82,16 @@ def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None
                 home / "simple_auth_manager_passwords.json"
             ),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _metadata_db(settings),
+            # Airflow 3 also opens an async engine; left to itself it maps postgresql to asyncpg,
+            # which is not installed. psycopg 3 (the sync driver) is async as well.
+            **(
+                {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _metadata_db(settings)}
+                if _metadata_db(settings).startswith("postgresql+psycopg")
+                else {}
+            ),
             **(
                 {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": f"{__name__}.SQLITE_CONNECT_ARGS"}
-                if settings.profile != "prod"
+                if _metadata_db(settings).startswith("sqlite")
                 else {}
             ),
             "AIRFLOW__API__PORT": str(settings.airflow_port),
