@@ -9,15 +9,16 @@ STAMP := $(VENV)/.featurelake-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt infra/jars.lock | check-python check-java
+$(STAMP): pyproject.toml constraints.txt infra/jars.lock infra/kafka.lock | check-python check-java
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	@# pyspark and pyspark-client (needed by the Spark provider) ship the same files: reinstall the full one last
 	$(BIN)/python -m pip install -q --no-deps --force-reinstall -c constraints.txt pyspark
 	$(BIN)/python -c "import featurelake.sql as s; s.install_delta_extension()"
-	@# Delta Lake, spark-avro and the Kafka source for Spark: fetched once, checked against
-	@# infra/jars.lock, never downloaded at run time (FEATURELAKE_MAVEN_REPO names a mirror)
+	@# Delta Lake, spark-avro and the Kafka source for Spark (infra/jars.lock), and the Kafka
+	@# broker (infra/kafka.lock, into .jars/kafka): fetched once, checked against the locks,
+	@# never downloaded at run time (FEATURELAKE_MAVEN_REPO names a mirror)
 	$(BIN)/python -m featurelake.jars fetch
 	@touch $(STAMP)
 

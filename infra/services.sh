@@ -1,14 +1,40 @@
 #!/usr/bin/env bash
-# Make sure Redis and PostgreSQL answer on 127.0.0.1 at their standard ports.
-# A service that is missing is installed from Debian's packages (as root, with
-# apt-get); one that is installed but down is started. The tests of the prod
-# profile need both; the embedded default needs neither.
+# Make sure Redis, PostgreSQL and the Kafka broker answer on 127.0.0.1 at their standard ports
+# (6379, 5432, 9092). A service that is missing is installed from Debian's packages (as root, with
+# apt-get); one that is installed but down is started. Kafka runs from the JARs `make setup`
+# fetched (infra/kafka.lock), started by `featurelake services start kafka`
+# (src/featurelake/services/kafka.py), which also creates the topics. The tests of the prod
+# profile need Redis and PostgreSQL, the Kafka tests the broker; the embedded default needs none.
 #
-#   infra/services.sh          check, install and start what is down, create the databases
-#   infra/services.sh --check  only check; exit 1 when one is down
+#   infra/services.sh [SERVICE...]          check, install and start what is down, create the databases
+#   infra/services.sh --check [SERVICE...]  only check; exit 1 when one is down
+#   infra/services.sh --stop [SERVICE...]   stop them
+# SERVICE is redis, postgres or kafka; all three when none is named.
 set -u
-check_only=0
-[ "${1:-}" = "--check" ] && check_only=1
+mode=start
+case "${1:-}" in
+  --check) mode=check; shift ;;
+  --stop) mode=stop; shift ;;
+esac
+root="$(cd "$(dirname "$0")/.." && pwd)"
+services=()
+for name in "${@:-redis postgres kafka}"; do
+  for svc in $name; do
+    case "$svc" in
+      redis|kafka) services+=("$svc") ;;
+      postgres|pg) services+=(pg) ;;
+      *) echo "unknown service $svc: use redis, postgres or kafka"; exit 2 ;;
+    esac
+  done
+done
+wants() { [[ " ${services[*]} " == *" $1 "* ]]; }
+
+featurelake() {
+  # The project's own CLI: the one implementation of the Kafka broker's start, stop and status.
+  local cli="$root/.venv/bin/featurelake"
+  [ -x "$cli" ] || { echo "no $cli: run make setup first"; return 1; }
+  "$cli" "$@"
+}
 
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -59,10 +85,26 @@ start_pg() {
     || pg_ctlcluster --skip-systemctl-redirect "$v" main reload 2>/dev/null || true
 }
 
+stop_redis() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'SHUTDOWN NOSAVE\r\n' >&3) 2>/dev/null; }
+stop_pg() {
+  local v
+  v=$(pg_version)
+  [ -n "$v" ] && pg_ctlcluster --skip-systemctl-redirect "$v" main stop 2>/dev/null
+}
+
 status=0
 for svc in redis pg; do
+  wants $svc || continue
+  if [ $mode = stop ]; then
+    ${svc}_up || continue
+    echo "stopping $svc"
+    stop_$svc
+    for _ in $(seq 1 60); do ${svc}_up || break; sleep 0.5; done
+    ! ${svc}_up || { echo "$svc did not stop"; status=1; }
+    continue
+  fi
   if ! ${svc}_up; then
-    if [ $check_only = 1 ]; then echo "$svc is down"; status=1; continue; fi
+    if [ $mode = check ]; then echo "$svc is down"; status=1; continue; fi
     echo "starting $svc"
     start_$svc || status=1
     for _ in $(seq 1 60); do ${svc}_up && break; sleep 0.5; done
@@ -70,7 +112,7 @@ for svc in redis pg; do
   fi
 done
 
-if [ $status = 0 ] && [ $check_only = 0 ]; then
+if wants pg && [ $status = 0 ] && [ $mode = start ]; then
   if ! psql -h 127.0.0.1 -U postgres -tAc "select 1" >/dev/null 2>&1; then
     # up, but the loopback rule was not there when it started (it was already running)
     pg_trust_loopback "$(pg_version)" && pg_ctlcluster --skip-systemctl-redirect "$(pg_version)" main reload 2>/dev/null
@@ -83,6 +125,17 @@ if [ $status = 0 ] && [ $check_only = 0 ]; then
     psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db'" 2>/dev/null | grep -q 1 \
       || psql -h 127.0.0.1 -U postgres -qc "create database $db" >/dev/null 2>&1 || true
   done
-  echo "redis and postgres are up"
+fi
+
+if wants kafka; then
+  case $mode in
+    start) featurelake services start kafka || { echo "kafka did not come up"; status=1; } ;;
+    check) featurelake services status kafka >/dev/null || { echo "kafka is down"; status=1; } ;;
+    stop) featurelake services stop kafka || status=1 ;;
+  esac
+fi
+
+if [ $status = 0 ] && [ $mode = start ]; then
+  echo "up: ${services[*]/pg/postgres}"
 fi
 exit $status

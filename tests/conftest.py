@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
+from featurelake.errors import ConfigError
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +58,33 @@ def require_service(name: str, port: int) -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Settings:
+    """The local broker, started when it is down (the JARs come from `make setup`)."""
+    from featurelake.services import start
+
+    settings = get_settings()
+    try:
+        start(["kafka"], settings)
+    except ConfigError as e:  # the broker's JARs were never fetched
+        if os.environ.get("CI"):
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+    return settings
+
+
+@pytest.fixture
+def topic(kafka: Settings) -> Iterator[str]:
+    """A fresh 4-partition topic, deleted after the test."""
+    from confluent_kafka.admin import AdminClient
+
+    from featurelake.ingest.topics import ensure_topics
+
+    name = f"featurelake-test-{uuid.uuid4().hex[:8]}"
+    assert ensure_topics(kafka, {name: 4}) == {name: "created"}
+    yield name
+    admin = AdminClient({"bootstrap.servers": kafka.kafka_bootstrap})
+    for future in admin.delete_topics([name], operation_timeout=30).values():
+        future.result(timeout=30)

@@ -36,6 +36,7 @@ __all__ = [
     "load_schema",
     "resolve",
     "schema_dir",
+    "schema_fingerprint",
 ]
 
 FileErrorReason = Literal["empty_file", "not_avro", "truncated_file", "corrupt_file", "incompatible_schema"]
@@ -115,6 +116,16 @@ def _base(t: Any) -> tuple[str, str | None, bool]:
     if not isinstance(t, str) or t not in _PRIMITIVES:
         raise SchemaError(f"field type {t!r} is not a flat primitive")
     return t, logical, nullable
+
+
+def schema_fingerprint(schema: Mapping[str, Any]) -> str:
+    """The ``schema_version`` header: CRC-64-AVRO of the schema's Parsing Canonical Form, 16 hex digits.
+
+    Docs, defaults and aliases are not part of the canonical form: only what changes the bytes does.
+    """
+    from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+    return str(fingerprint(to_parsing_canonical_form(dict(schema)), "CRC-64-AVRO"))
 
 
 def decoding_schema(reader: Mapping[str, Any]) -> dict[str, Any]:

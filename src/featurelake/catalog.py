@@ -203,15 +203,23 @@ class Catalog:
         return path
 
     def _upgrade(self, spark: SparkSession, name: str, path: str) -> None:
-        """Give a table an older featurelake created the change feed and constraints it now declares.
+        """Give a table an older featurelake created the columns, change feed and constraints it now declares.
 
-        Once per table and process; each missing property or constraint is one Delta commit.
+        Once per table and process; the missing columns (nullable ones only: a declared
+        column is never dropped or narrowed here) are one commit, each missing property or
+        constraint one more.
         """
         from deltalake import DeltaTable
 
         spec = self.spec(name)
-        config = DeltaTable(path).metadata().configuration
+        table = DeltaTable(path)
+        config = table.metadata().configuration
         ref = delta_ref(path)
+        have = set(TableSchema.from_delta_json(table.schema().to_json()).names)
+        missing = [c for c in spec.schema.columns if c.name not in have and c.nullable]
+        if missing:
+            added = ", ".join(f"`{c.name}` {c.spark_type()}" for c in missing)
+            spark.sql(f"ALTER TABLE {ref} ADD COLUMNS ({added})")
         if spec.change_feed and config.get("delta.enableChangeDataFeed") != "true":
             spark.sql(f"ALTER TABLE {ref} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
         for constraint, condition in spec.constraints:
@@ -303,12 +311,18 @@ class Catalog:
     ) -> DataFrame:
         """Driver-side rows (dicts or an Arrow table) as a DataFrame with table ``name``'s columns.
 
-        Columns are nullable here; Delta checks ``NOT NULL`` and constraints on write.
+        Columns are nullable here; Delta checks ``NOT NULL`` and constraints on write. A
+        nullable column the rows leave out is null.
         """
         spec = self.spec(name)
         ddl = spec.schema.to_spark_ddl().replace(" NOT NULL", "")
         if isinstance(rows, Sequence):
             return spark.createDataFrame([dict(r) for r in rows], ddl)
+        import pyarrow as pa
+
+        for c in spec.schema.columns:  # as with dicts, a nullable column left out is null
+            if c.name not in rows.column_names and c.nullable:
+                rows = rows.append_column(c.name, pa.nulls(rows.num_rows, c.arrow_type()))
         table = rows.select(spec.schema.names).cast(spec.schema.to_arrow())
         return spark.createDataFrame(table).select(*[f"`{n}`" for n in spec.schema.names])
 

@@ -59,6 +59,11 @@ class Settings(BaseModel):
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/featurelake"
     """PostgreSQL for the Feast registry and Airflow metadata in the ``prod`` profile."""
 
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Kafka bootstrap servers (``host:port[,host:port...]``) the producers and Kafka ingest use.
+    On this machine's loopback, ``featurelake services start`` runs the broker there itself
+    (KRaft, data in ``<project>/.services/kafka``); anywhere else (``prod``) it is any broker."""
+
     jars: Path | None = None
     """Folder of the pinned Spark JARs (Delta, spark-avro, Kafka); ``<project>/.jars`` when unset."""
 

@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "FeaturelakeError",
     "SchemaError",
+    "ServiceError",
     "SqlError",
     "TableNotFoundError",
     "ValidationFailedError",
@@ -53,3 +54,7 @@ class SqlError(FeaturelakeError):
 
 class ClusterError(FeaturelakeError):
     """The local Spark standalone cluster could not be started, reached or stopped."""
+
+
+class ServiceError(FeaturelakeError):
+    """A service (Redis, PostgreSQL, the Kafka broker) could not be started, reached or stopped."""

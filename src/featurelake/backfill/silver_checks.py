@@ -152,26 +152,10 @@ class SilverChecks:
 
     def record(self, catalog: Catalog, results: list[CheckResult], *, outcome: str) -> None:
         """Append every check's result to ``ops.validation_results``."""
+        from featurelake.ingest.batch import validation_rows
         from featurelake.spark import get_spark
 
         now = dt.datetime.now(dt.UTC)
-        rows = [
-            {
-                "dataset": self.dataset,
-                "suite": self.suite.name,
-                "run": f"backfill:{self.run_id}",
-                "batch_id": int(self.start.strftime("%Y%m%d")),
-                "expectation": r.check.name,
-                "expectation_type": r.check.type,
-                "column_name": r.check.column,
-                "severity": r.severity,
-                "success": r.success,
-                "element_count": r.element_count,
-                "unexpected_count": r.unexpected_count,
-                "unexpected_percent": r.unexpected_percent,
-                "outcome": outcome,
-                "validated_at": now,
-            }
-            for r in results
-        ]
+        run, batch = f"backfill:{self.run_id}", int(self.start.strftime("%Y%m%d"))
+        rows = validation_rows(results, self.dataset, self.suite.name, run, batch, outcome, now)
         catalog.append_rows(get_spark(), RESULTS, rows)

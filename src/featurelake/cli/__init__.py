@@ -75,6 +75,7 @@ def _register() -> None:
         lake,  # noqa: F401
         models,  # noqa: F401
         orchestration,  # noqa: F401
+        services,  # noqa: F401
         spark_sql,  # noqa: F401
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 
@@ -10,29 +10,107 @@ from featurelake.cli import friendly, main
 
 if TYPE_CHECKING:
     from featurelake.ingest.batch import BatchReport
+    from featurelake.ingest.kafka_producer import KafkaProduceResult
 
 _DATASETS = click.Choice(["flights", "weather"])
 
 
 @main.group()
 def produce() -> None:
-    """Land Avro event files in the landing zone (real replay or synthetic)."""
+    """Publish events: Avro files in the landing zone, or one Kafka message per event (--to kafka)."""
+
+
+_SINKS = ("landing", "kafka")
+
+_TO = click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="landing|kafka|DATE",
+    help="Where the events go: `landing` (Avro files, the default) or `kafka` (one message each, "
+    "topic = dataset, FEATURELAKE_KAFKA_BOOTSTRAP); any other value is the first event time excluded "
+    "(UTC) [default: after the last event of 2013]. Give it twice for both: --to kafka --to 2013-02-01.",
+)
+_RATE = click.option("--rate", type=float, help="Pace the events at this many per second.")
+
+
+def _sink_and_end(values: tuple[str, ...]) -> tuple[str, str | None]:
+    """Split ``--to`` values into the sink (``landing`` or ``kafka``) and the end time, at most one each."""
+    sinks = [v for v in values if v in _SINKS]
+    ends = [v for v in values if v not in _SINKS]
+    if len(sinks) > 1 or len(ends) > 1:
+        raise click.UsageError(
+            f"--to takes one sink ({' or '.join(_SINKS)}) and one end time at most, got {', '.join(values)}"
+        )
+    return (sinks[0] if sinks else "landing"), (ends[0] if ends else None)
+
+
+def _print_kafka(r: KafkaProduceResult) -> None:
+    bad = sum(r.bad.values())
+    kinds = f" ({', '.join(f'{k} {n:,}' for k, n in sorted(r.bad.items()))})" if bad else ""
+    click.echo(
+        f"{r.dataset}: {r.messages:,} messages -> Kafka {r.bootstrap} topic {r.topic}: "
+        f"{r.good:,} good, {bad:,} bad{kinds}, in {r.duration_s:.1f} s"
+    )
 
 
 def _replay_command(dataset: str) -> None:
     @produce.command(
-        name=dataset, help=f"Replay the real {dataset} events of [--from, --to) in event-time order."
+        name=dataset,
+        help=f"Replay the real {dataset} events of [--from, --to) in event-time order (default: all of "
+        "them) into the landing zone, or with --to kafka as Kafka messages.",
     )
-    @click.option("--from", "start", required=True, help="First event time included (UTC date or ISO time).")
-    @click.option("--to", "end", required=True, help="First event time excluded (UTC).")
-    @click.option("--records-per-file", type=int, default=5000, show_default=True)
-    @click.option("--rate", type=float, help="Pace the files at this many events per second.")
-    @click.option("--codec", type=click.Choice(["deflate", "null"]), default="deflate", show_default=True)
+    @click.option(
+        "--from", "start", help="First event time included (UTC date or ISO time) [default: 2013-01-01]."
+    )
+    @_TO
+    @click.option("--records-per-file", type=int, default=5000, show_default=True, help="Landing only.")
+    @_RATE
+    @click.option(
+        "--codec",
+        type=click.Choice(["deflate", "null"]),
+        default="deflate",
+        show_default=True,
+        help="Landing only.",
+    )
+    @click.option(
+        "--bad-rate",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help="Kafka only: share of events sent as bad messages (junk bytes, truncated Avro, wrong schema).",
+    )
+    @click.option("--seed", type=int, default=0, show_default=True, help="Kafka only: which events go bad.")
     @friendly
-    def command(start: str, end: str, records_per_file: int, rate: float | None, codec: str) -> None:
-        from featurelake.ingest.producers import produce_replay
+    def command(
+        start: str | None,
+        to: tuple[str, ...],
+        records_per_file: int,
+        rate: float | None,
+        codec: str,
+        bad_rate: float,
+        seed: int,
+    ) -> None:
+        sink, end = _sink_and_end(to)
+        if sink == "kafka":
+            from featurelake.ingest.kafka_producer import produce_replay_to_kafka
 
-        r = produce_replay(dataset, start, end, records_per_file=records_per_file, rate=rate, codec=codec)
+            _print_kafka(
+                produce_replay_to_kafka(dataset, start, end, rate=rate, bad_rate=bad_rate, seed=seed)
+            )
+            return
+        if bad_rate:
+            raise click.UsageError("--bad-rate needs --to kafka; `produce synthetic` lands bad files")
+        from featurelake.ingest.producers import REPLAY_RANGE, produce_replay
+
+        r = produce_replay(
+            dataset,
+            start or REPLAY_RANGE[0],
+            end or REPLAY_RANGE[1],
+            records_per_file=records_per_file,
+            rate=rate,
+            codec=codec,
+        )
         folder = r.files[0].parent if r.files else "-"
         click.echo(f"{dataset}: {r.events:,} events in {len(r.files)} files -> {folder}")
 
@@ -43,15 +121,43 @@ _replay_command("weather")
 
 @produce.command()
 @click.option("--dataset", type=_DATASETS, required=True)
-@click.option("--events", type=int, required=True, help="Records in readable files.")
+@click.option("--events", type=int, required=True, help="Records in readable files, or messages.")
 @click.option(
-    "--bad-rate", type=float, default=0.0, show_default=True, help="Share of bad records and files."
+    "--bad-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of bad records and files (landing) or of bad messages (kafka).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--records-per-file", type=int, default=10_000, show_default=True)
+@click.option("--records-per-file", type=int, default=10_000, show_default=True, help="Landing only.")
+@click.option(
+    "--to",
+    "sink",
+    type=click.Choice(_SINKS),
+    default="landing",
+    show_default=True,
+    help="Avro files in the landing zone, or one Kafka message per event.",
+)
+@_RATE
 @friendly
-def synthetic(dataset: str, events: int, bad_rate: float, seed: int, records_per_file: int) -> None:
+def synthetic(
+    dataset: str,
+    events: int,
+    bad_rate: float,
+    seed: int,
+    records_per_file: int,
+    sink: str,
+    rate: float | None,
+) -> None:
     """Synthetic events with the real schema, any volume, bad input mixed in."""
+    if sink == "kafka":
+        from featurelake.ingest.kafka_producer import produce_synthetic_to_kafka
+
+        _print_kafka(produce_synthetic_to_kafka(dataset, events, rate=rate, bad_rate=bad_rate, seed=seed))
+        return
+    if rate is not None:
+        raise click.UsageError("--rate needs --to kafka")
     from featurelake.ingest.synthetic import produce_synthetic
 
     r = produce_synthetic(dataset, events, bad_rate=bad_rate, seed=seed, records_per_file=records_per_file)
@@ -64,21 +170,55 @@ def synthetic(dataset: str, events: int, bad_rate: float, seed: int, records_per
 
 def _print_batch(b: BatchReport) -> None:
     dates = f" dates {b.event_dates[0]}..{b.event_dates[-1]}" if b.event_dates else ""
+    if b.offsets is not None:
+        read = ", ".join(
+            f"{topic}/{p} {first}..{last}"
+            for topic, parts in sorted(b.offsets.items())
+            for p, (first, last) in sorted(parts.items(), key=lambda kv: int(kv[0]))
+        )
+        source = f"offsets {read or 'none'}, "
+    else:
+        source = f"{b.files} files ({b.files_quarantined} quarantined, {b.duplicate_files} duplicate), "
     click.echo(
-        f"batch {b.batch_id}: {b.files} files "
-        f"({b.files_quarantined} quarantined, {b.duplicate_files} duplicate), "
+        f"batch {b.batch_id}: {source}"
         f"{b.records_in:,} in = {b.bronze_rows:,} bronze + {b.quarantined_rows:,} quarantined, "
         f"{b.warned_rows:,} warned,{dates} in {b.duration_s:.1f}s"
         + ("" if b.written else " (already written)")
     )
 
 
-@main.command()
+class _IngestGroup(click.Group):
+    """``featurelake ingest DATASET ...`` runs an ingest; ``featurelake ingest status`` reports."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_IngestGroup)
+def ingest() -> None:
+    """Ingest a dataset into bronze (`ingest DATASET`), or show every source's state (`ingest status`)."""
+
+
+@ingest.command("run")
 @click.argument("dataset", type=_DATASETS)
+@click.option(
+    "--source",
+    type=click.Choice(["landing", "kafka"]),
+    default="landing",
+    show_default=True,
+    help="Avro files in landing/DATASET, or the DATASET topic of FEATURELAKE_KAFKA_BOOTSTRAP.",
+)
 @click.option("--once", "mode", flag_value="once", default=True, help="Ingest what has landed, then stop.")
 @click.option("--continuous", "mode", flag_value="continuous", help="Keep ingesting until stopped.")
-@click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between polls.")
-@click.option("--max-files-per-batch", type=int, help="Files per micro-batch (default: all).")
+@click.option(
+    "--interval", type=float, help="Seconds between micro-batches of --continuous [landing: 5, kafka: 1]."
+)
+@click.option("--max-files-per-batch", type=int, help="Landing: files per micro-batch (default: all).")
+@click.option(
+    "--max-offsets-per-trigger", type=int, help="Kafka: messages per micro-batch at most (default: all)."
+)
 @click.option("--timeout", type=float, help="Stop --continuous after this many seconds.")
 @click.option(
     "--data-docs/--no-data-docs", default=True, show_default=True, help="Build GX Data Docs after --once."
@@ -93,18 +233,20 @@ def _print_batch(b: BatchReport) -> None:
     help="Push carrier_delay_1h online and offline after each batch (default: flights --continuous).",
 )
 @friendly
-def ingest(
+def run(
     dataset: str,
+    source: str,
     mode: str,
-    interval: float,
+    interval: float | None,
     max_files_per_batch: int | None,
+    max_offsets_per_trigger: int | None,
     timeout: float | None,
     data_docs: bool,
     expectations: str | None,
     schemas: str | None,
     online_features: bool | None,
 ) -> None:
-    """Ingest landing/DATASET into bronze.DATASET (quarantine for what fails), exactly once."""
+    """Ingest DATASET into bronze.DATASET (quarantine for what fails), exactly once."""
     from featurelake.ingest.stream import run_ingest
 
     on_batch = _print_batch
@@ -117,22 +259,44 @@ def ingest(
             _print_batch(b)
             hook(b)
 
-    run = run_ingest(
-        dataset,
-        mode="continuous" if mode == "continuous" else "once",
-        interval_s=interval,
-        max_files_per_batch=max_files_per_batch,
-        timeout_s=timeout,
-        expectations=expectations,
-        schemas=schemas,
-        on_batch=on_batch,
-    )
-    t = run.totals
+    how: Literal["once", "continuous"] = "continuous" if mode == "continuous" else "once"
+    if source == "kafka":
+        if max_files_per_batch is not None:
+            raise click.UsageError(
+                "--max-files-per-batch is for --source landing; use --max-offsets-per-trigger"
+            )
+        from featurelake.ingest.kafka import run_kafka_ingest
+
+        result = run_kafka_ingest(
+            dataset,
+            mode=how,
+            interval_s=interval or 1.0,
+            max_offsets_per_trigger=max_offsets_per_trigger,
+            timeout_s=timeout,
+            expectations=expectations,
+            schemas=schemas,
+            on_batch=on_batch,
+        )
+    else:
+        if max_offsets_per_trigger is not None:
+            raise click.UsageError("--max-offsets-per-trigger is for --source kafka")
+        result = run_ingest(
+            dataset,
+            mode=how,
+            interval_s=interval or 5.0,
+            max_files_per_batch=max_files_per_batch,
+            timeout_s=timeout,
+            expectations=expectations,
+            schemas=schemas,
+            on_batch=on_batch,
+        )
+    t = result.totals
+    files = f"{t['files']} files, " if source == "landing" else ""
     click.echo(
-        f"{dataset}: {len(run.batches)} batches, {t['files']} files, {t['records_in']:,} records in = "
+        f"{dataset} from {source}: {len(result.batches)} batches, {files}{t['records_in']:,} records in = "
         f"{t['bronze_rows']:,} bronze + {t['quarantined_rows']:,} quarantined"
     )
-    if data_docs and mode == "once" and run.batches:
+    if data_docs and mode == "once" and result.batches:
         from featurelake.quality.docs import build_data_docs
 
         docs = build_data_docs(dataset, expectations=expectations, schemas=schemas)
@@ -208,3 +372,27 @@ def docs(dataset: str, batch: int | None, sample: int) -> None:
         ok, n = r.gx[name]
         mark = "" if r.ours.get(name) == (ok, n) else f"   featurelake says {r.ours.get(name)}"
         click.echo(f"  {'ok  ' if ok else 'FAIL'} {name}: {n} unexpected{mark}")
+
+
+@ingest.command("status")
+@click.option("--no-kafka", is_flag=True, help="Skip the Kafka sources (no broker is asked).")
+@friendly
+def status(no_kafka: bool) -> None:
+    """Each source's backlog (landing files waiting, Kafka consumer lag) and its last batch."""
+    from featurelake.ingest.status import ingest_status
+
+    for s in ingest_status(kafka=not no_kafka):
+        if s.error is not None:
+            waiting = f"unknown ({s.error})"
+        elif s.source == "landing":
+            waiting = f"{s.waiting:,} file(s) waiting"
+        else:
+            parts = " ".join(f"p{p}={n:,}" for p, n in sorted(s.lag.items(), key=lambda kv: int(kv[0])))
+            waiting = f"lag {s.waiting:,} message(s)" + (f" ({parts})" if parts else " (no topic)")
+        last = (
+            f"last batch {s.last_batch} at {s.last_finished:%Y-%m-%d %H:%M:%S} UTC, "
+            f"{s.last_records:,} records"
+            if s.last_batch is not None and s.last_finished is not None
+            else "no batch yet"
+        )
+        click.echo(f"{s.dataset:<8} {s.source:<8} {waiting}; {last}")

@@ -55,7 +55,16 @@ from featurelake.quality.suites import Suite
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["JSON_TIMESTAMP_FORMAT", "BatchProcessor", "BatchReport", "crashpoint"]
+__all__ = [
+    "JSON_TIMESTAMP_FORMAT",
+    "BatchProcessor",
+    "BatchReport",
+    "crashpoint",
+    "failure_message",
+    "record_log",
+    "record_results",
+    "validation_rows",
+]
 
 CRASH_ENV = "FEATURELAKE_CRASH_AT"
 
@@ -90,6 +99,8 @@ class BatchReport:
     """Seconds per step: inspect, decode_check (decode + every check), bronze, quarantine, ops."""
     written: bool = True
     """False when the batch's transaction was already committed (a replay after a crash)."""
+    offsets: dict[str, dict[str, list[int]]] | None = None
+    """Kafka: the first and last offset read per topic and partition (None for landed files)."""
 
 
 @dataclass
@@ -159,7 +170,7 @@ class BatchProcessor:
         failed = [r for r in results if r.severity == "fail" and not r.success]
         if failed:
             self._record_results(spark, results, batch_id, started, outcome="batch_failed", txn=None)
-            self.failure = ValidationFailedError(_failure_message(self.contract.dataset, batch_id, failed))
+            self.failure = ValidationFailedError(failure_message(self.contract.dataset, batch_id, failed))
             raise self.failure
         if report.bronze_rows:
             rows = self.bronze(spark, checked.good, batch_id=batch_id, now=started)
@@ -247,26 +258,18 @@ class BatchProcessor:
         outcome: str,
         txn: tuple[str, int] | None,
     ) -> None:
-        rows = [
-            {
-                "dataset": self.contract.dataset,
-                "suite": self.suite.name,
-                "run": self.query_name,
-                "batch_id": batch_id,
-                "expectation": r.check.name,
-                "expectation_type": r.check.type,
-                "column_name": r.check.column,
-                "severity": r.severity,
-                "success": r.success,
-                "element_count": r.element_count,
-                "unexpected_count": r.unexpected_count,
-                "unexpected_percent": r.unexpected_percent,
-                "outcome": outcome,
-                "validated_at": now,
-            }
-            for r in results
-        ]
-        append_rows(spark, self.catalog, "ops.validation_results", rows, txn=txn)
+        record_results(
+            spark,
+            self.catalog,
+            self.contract,
+            self.suite,
+            self.query_name,
+            results,
+            batch_id,
+            now,
+            outcome,
+            txn,
+        )
 
     def _record_files(
         self,
@@ -331,29 +334,95 @@ class BatchProcessor:
     def _record_log(
         self, spark: SparkSession, report: BatchReport, started: dt.datetime, txn: tuple[str, int]
     ) -> bool:
-        dates = sorted(report.event_dates)
-        row = {
-            "dataset": self.contract.dataset,
-            "query_name": self.query_name,
-            "batch_id": report.batch_id,
-            "started_at": started,
-            "finished_at": dt.datetime.now(dt.UTC),
-            "duration_s": report.duration_s,
-            "files": report.files,
-            "files_quarantined": report.files_quarantined,
-            "duplicate_files": report.duplicate_files,
-            "records_in": report.records_in,
-            "bronze_rows": report.bronze_rows,
-            "quarantined_rows": report.quarantined_rows,
-            "warned_rows": report.warned_rows,
-            "min_event_date": dates[0] if dates else None,
-            "max_event_date": dates[-1] if dates else None,
-            "event_dates": ",".join(d.isoformat() for d in dates) or None,
+        return record_log(spark, self.catalog, self.contract, self.query_name, report, started, txn)
+
+
+def record_results(
+    spark: SparkSession,
+    catalog: Catalog,
+    contract: Contract,
+    suite: Suite,
+    query_name: str,
+    results: list[CheckResult],
+    batch_id: int,
+    now: dt.datetime,
+    outcome: str,
+    txn: tuple[str, int] | None,
+) -> None:
+    """Append a batch's check results to ``ops.validation_results`` (``outcome``: written | batch_failed)."""
+    rows = validation_rows(results, contract.dataset, suite.name, query_name, batch_id, outcome, now)
+    append_rows(spark, catalog, "ops.validation_results", rows, txn=txn)
+
+
+def validation_rows(
+    results: list[CheckResult],
+    dataset: str,
+    suite: str,
+    run: str,
+    batch_id: int,
+    outcome: str,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """``ops.validation_results`` rows: one per check of a run's batch."""
+    return [
+        {
+            "dataset": dataset,
+            "suite": suite,
+            "run": run,
+            "batch_id": batch_id,
+            "expectation": r.check.name,
+            "expectation_type": r.check.type,
+            "column_name": r.check.column,
+            "severity": r.severity,
+            "success": r.success,
+            "element_count": r.element_count,
+            "unexpected_count": r.unexpected_count,
+            "unexpected_percent": r.unexpected_percent,
+            "outcome": outcome,
+            "validated_at": now,
         }
-        return append_rows(spark, self.catalog, "ops.ingest_log", [row], txn=txn)
+        for r in results
+    ]
 
 
-def _failure_message(dataset: str, batch_id: int, failed: list[CheckResult]) -> str:
+def record_log(
+    spark: SparkSession,
+    catalog: Catalog,
+    contract: Contract,
+    query_name: str,
+    report: BatchReport,
+    started: dt.datetime,
+    txn: tuple[str, int],
+) -> bool:
+    """Append the batch's ``ops.ingest_log`` row, last of its writes; False when already there."""
+    import json
+
+    dates = sorted(report.event_dates)
+    row = {
+        "dataset": contract.dataset,
+        "query_name": query_name,
+        "batch_id": report.batch_id,
+        "started_at": started,
+        "finished_at": dt.datetime.now(dt.UTC),
+        "duration_s": report.duration_s,
+        "files": report.files,
+        "files_quarantined": report.files_quarantined,
+        "duplicate_files": report.duplicate_files,
+        "records_in": report.records_in,
+        "bronze_rows": report.bronze_rows,
+        "quarantined_rows": report.quarantined_rows,
+        "warned_rows": report.warned_rows,
+        "min_event_date": dates[0] if dates else None,
+        "max_event_date": dates[-1] if dates else None,
+        "event_dates": ",".join(d.isoformat() for d in dates) or None,
+        "source": "landing" if report.offsets is None else "kafka",
+        "offsets": None if report.offsets is None else json.dumps(report.offsets, sort_keys=True),
+    }
+    return append_rows(spark, catalog, "ops.ingest_log", [row], txn=txn)
+
+
+def failure_message(dataset: str, batch_id: int, failed: list[CheckResult]) -> str:
+    """The one-line error of a batch a ``fail`` check stopped."""
     parts = [f"{r.check.name} ({r.unexpected_count} of {r.element_count} records unexpected)" for r in failed]
     return (
         f"{dataset} batch {batch_id} stopped by fail-severity expectation "

@@ -23,7 +23,10 @@ from featurelake.config import Settings
 from featurelake.ingest.contracts import contract
 from featurelake.ingest.landing import avro_bytes, land_bytes, landing_folder, new_run_id
 
-__all__ = ["ProduceResult", "events", "parse_utc", "produce_replay"]
+__all__ = ["REPLAY_RANGE", "ProduceResult", "event_records", "events", "parse_utc", "produce_replay"]
+
+REPLAY_RANGE = (dt.date(2013, 1, 1), dt.date(2014, 1, 2))
+"""Every event of the reference data: New York's 2013, whose last evening is 2014-01-01 in UTC."""
 
 
 @dataclass
@@ -101,7 +104,8 @@ def events(dataset: str, start: dt.datetime, end: dt.datetime) -> pa.Table:
     return table.select(names)
 
 
-def _records(table: pa.Table) -> list[dict[str, object]]:
+def event_records(table: pa.Table) -> list[dict[str, object]]:
+    """Rows of an :func:`events` table as Avro records; timestamps as epoch milliseconds."""
     # fastavro takes timestamp-millis as integers: skip building datetimes.
     cols = {}
     for name in table.column_names:
@@ -159,7 +163,7 @@ def produce_replay(
         first = chunk[c.event_time][0].as_py()
         name = f"{dataset}-{first:%Y%m%dT%H%M%SZ}-{run}-{seq:05d}.avro"
         sync = hashlib.sha256(name.encode()).digest()[:16]
-        data = avro_bytes(schema, _records(chunk), codec=codec, sync_marker=sync)
+        data = avro_bytes(schema, event_records(chunk), codec=codec, sync_marker=sync)
         result.files.append(land_bytes(folder, name, data))
         result.events += chunk.num_rows
         if rate is not None:

@@ -26,12 +26,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from featurelake.avro import load_schema
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
-from featurelake.errors import FeaturelakeError
+from featurelake.errors import FeaturelakeError, ValidationFailedError
 from featurelake.ingest.batch import BatchProcessor, BatchReport
 from featurelake.ingest.contracts import contract
 from featurelake.ingest.landing import landing_folder
@@ -39,13 +39,16 @@ from featurelake.quality.suites import load_suite
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import StreamingQuery
 
 __all__ = [
     "BINARY_FILE_SCHEMA",
     "IngestError",
     "IngestRun",
+    "await_query",
     "batch_files",
     "checkpoint_dir",
+    "query_id",
     "query_name",
     "run_ingest",
 ]
@@ -90,7 +93,8 @@ def checkpoint_dir(dataset: str, settings: Settings | None = None) -> Path:
     return (settings or get_settings()).lake / "_checkpoints" / "ingest" / dataset
 
 
-def _query_id(checkpoint: Path) -> str:
+def query_id(checkpoint: Path) -> str:
+    """The streaming query's id, which Spark keeps in its checkpoint for the checkpoint's life."""
     # Spark writes {"id": ...} when the query first starts; the id lives as long as the checkpoint.
     with open(checkpoint / "metadata") as f:
         return str(json.loads(f.readline())["id"])
@@ -157,8 +161,6 @@ def run_ingest(
         IngestError: the query failed for another reason.
         ValueError: bad arguments.
     """
-    from pyspark.errors import StreamingQueryException
-
     from featurelake.spark import get_spark
 
     c = contract(dataset)
@@ -186,7 +188,7 @@ def run_ingest(
 
     def process(df: DataFrame, batch_id: int) -> None:
         if not processor.app_id:
-            processor.app_id = f"{name}@{_query_id(checkpoint)}"
+            processor.app_id = f"{name}@{query_id(checkpoint)}"
         processor(df, batch_id)
 
     reader = spark.readStream.format("binaryFile").schema(BINARY_FILE_SCHEMA)
@@ -202,9 +204,30 @@ def run_ingest(
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=f"{int(interval_s * 1000)} milliseconds")
-    query = writer.start()
+    try:
+        await_query(writer.start(), dataset, processor, continuous=mode == "continuous", timeout_s=timeout_s)
+    finally:
+        run.batches = list(processor.reports)
+    return run
+
+
+class _Processor(Protocol):
+    failure: ValidationFailedError | None
+
+
+def await_query(
+    query: StreamingQuery, dataset: str, processor: _Processor, *, continuous: bool, timeout_s: float | None
+) -> None:
+    """Wait for an ingest query: to its end (``once``), or until SIGTERM/Ctrl-C or ``timeout_s``.
+
+    Raises:
+        ValidationFailedError: the processor stopped a batch on a ``fail`` check.
+        IngestError: the query failed for another reason.
+    """
+    from pyspark.errors import StreamingQueryException
+
     stop = threading.Event()
-    restore = _stop_on_signals(stop) if mode == "continuous" else {}
+    restore = _stop_on_signals(stop) if continuous else {}
     try:
         waited = 0
         while query.isActive:
@@ -221,10 +244,8 @@ def run_ingest(
     finally:
         for sig, handler in restore.items():
             signal.signal(sig, handler)
-        run.batches = list(processor.reports)
     if processor.failure is not None:
         raise processor.failure
-    return run
 
 
 def _stop_on_signals(stop: threading.Event) -> dict[Any, Any]:

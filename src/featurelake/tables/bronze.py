@@ -3,7 +3,10 @@
 Columns mirror the Avro contracts in ``schemas/`` (timestamps as UTC
 microseconds), then ``event_date`` (the UTC date of the event time, the
 partition column) and the lineage columns ``_source_file``, ``_ingested_at``
-and ``_batch_id``. Bronze keeps duplicates; silver removes them.
+and ``_batch_id``, then for events read from Kafka ``_kafka_topic``,
+``_kafka_partition`` and ``_kafka_offset`` (null for landed files, whose
+``_source_file`` is the file; a Kafka row's is ``kafka://<topic>/<partition>``).
+Bronze keeps duplicates; silver removes them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from featurelake.catalog import TableSpec
 
 __all__ = ["BRONZE_FLIGHTS", "BRONZE_WEATHER", "LINEAGE_COLUMNS"]
 
-LINEAGE_COLUMNS = "_source_file string not null, _ingested_at timestamp not null, _batch_id bigint not null"
+LINEAGE_COLUMNS = (
+    "_source_file string not null, _ingested_at timestamp not null, _batch_id bigint not null, "
+    "_kafka_topic string, _kafka_partition int, _kafka_offset bigint"
+)
 
 BRONZE_FLIGHTS = TableSpec.of(
     "bronze.flights",

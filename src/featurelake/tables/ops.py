@@ -16,11 +16,14 @@ INGEST_LOG = TableSpec.of(
     "started_at timestamp not null, finished_at timestamp not null, duration_s double not null, "
     "files int not null, files_quarantined int not null, duplicate_files int not null, "
     "records_in bigint not null, bronze_rows bigint not null, quarantined_rows bigint not null, "
-    "warned_rows bigint not null, min_event_date date, max_event_date date, event_dates string",
+    "warned_rows bigint not null, min_event_date date, max_event_date date, event_dates string, "
+    "source string, offsets string",
     keys=["query_name", "batch_id"],
     description=(
         "One row per ingest micro-batch: files, records in = bronze rows + quarantined rows, duration, "
-        "and the event dates it touched (comma-separated) so late partitions can be refreshed."
+        "and the event dates it touched (comma-separated) so late partitions can be refreshed; "
+        "source is landing or kafka, offsets the Kafka offsets the batch read as JSON "
+        '{"<topic>": {"<partition>": [first, last]}}.'
     ),
 )
 
