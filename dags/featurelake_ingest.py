@@ -1,4 +1,10 @@
-"""ingest: every 5 minutes, ingest what has landed for each dataset into bronze (exactly once)."""
+"""ingest: every 5 minutes, ingest each dataset's landed files and Kafka topic into bronze (exactly once).
+
+Each source is a ``trigger(availableNow=True)`` run: it reads what is there and stops. The
+continuous Kafka ingest (``featurelake ingest DATASET --source kafka --continuous``) is a
+long-lived service, run beside Airflow, not by it; the two must not share a checkpoint, so run
+one or the other for a given lake.
+"""
 
 from __future__ import annotations
 
@@ -23,15 +29,14 @@ DATASETS = ("flights", "weather")
 )
 def ingest() -> None:
     for dataset in DATASETS:
+        outlets = [
+            table_asset(f"bronze.{dataset}"),
+            table_asset("quarantine.records"),
+            table_asset("ops.ingest_log"),
+        ]
+        spark_job(f"ingest_{dataset}", "ingest.py", [dataset, "--once"], outlets=outlets)
         spark_job(
-            f"ingest_{dataset}",
-            "ingest.py",
-            [dataset, "--once"],
-            outlets=[
-                table_asset(f"bronze.{dataset}"),
-                table_asset("quarantine.records"),
-                table_asset("ops.ingest_log"),
-            ],
+            f"ingest_{dataset}_kafka", "ingest.py", [dataset, "--source", "kafka", "--once"], outlets=outlets
         )
 
 

@@ -35,6 +35,7 @@ for dag in bag.dags.values():
                 "inlets": sorted(getattr(a, "name", str(a)) for a in t.inlets),
                 "outlets": sorted(getattr(a, "name", str(a)) for a in t.outlets),
                 "application": getattr(t, "application", None),
+                "args": list(getattr(t, "application_args", None) or []),
                 "conn_id": getattr(t, "conn_id", getattr(t, "_conn_id", None)),
             }
             for t in dag.tasks

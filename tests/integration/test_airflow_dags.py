@@ -38,12 +38,21 @@ def test_ingest_runs_every_five_minutes_and_produces_bronze(dags: dict[str, Any]
     dag = dags["dags"]["ingest"]
     assert dag["timetable"] == "DeltaTriggerTimetable"
     assert dag["schedule"] == "0:05:00"
-    assert set(dag["tasks"]) == {"ingest_flights", "ingest_weather"}
-    for ds in ("flights", "weather"):
-        t = dag["tasks"][f"ingest_{ds}"]
+    assert set(dag["tasks"]) == {
+        "ingest_flights",
+        "ingest_weather",
+        "ingest_flights_kafka",
+        "ingest_weather_kafka",
+    }
+    for task in dag["tasks"]:
+        ds = task.split("_")[1]
+        t = dag["tasks"][task]
         assert t["type"] == "SparkSubmitOperator"
         assert t["conn_id"] == "spark_featurelake"
         assert Path(t["application"]).name == "ingest.py"
+        assert t["args"][:1] == [ds]
+        assert ("--source" in t["args"]) == task.endswith("_kafka")
+        assert "--once" in t["args"]  # availableNow: read what is there, then stop
         assert f"bronze.{ds}" in t["outlets"]
         assert "quarantine.records" in t["outlets"]
 

@@ -219,6 +219,9 @@ def ingest() -> None:
 @click.option(
     "--max-offsets-per-trigger", type=int, help="Kafka: messages per micro-batch at most (default: all)."
 )
+@click.option(
+    "--topic", help="Kafka: read this topic instead of DATASET's own (its messages must be DATASET's)."
+)
 @click.option("--timeout", type=float, help="Stop --continuous after this many seconds.")
 @click.option(
     "--data-docs/--no-data-docs", default=True, show_default=True, help="Build GX Data Docs after --once."
@@ -240,6 +243,7 @@ def run(
     interval: float | None,
     max_files_per_batch: int | None,
     max_offsets_per_trigger: int | None,
+    topic: str | None,
     timeout: float | None,
     data_docs: bool,
     expectations: str | None,
@@ -272,14 +276,15 @@ def run(
             mode=how,
             interval_s=interval or 1.0,
             max_offsets_per_trigger=max_offsets_per_trigger,
+            topic=topic,
             timeout_s=timeout,
             expectations=expectations,
             schemas=schemas,
             on_batch=on_batch,
         )
     else:
-        if max_offsets_per_trigger is not None:
-            raise click.UsageError("--max-offsets-per-trigger is for --source kafka")
+        if max_offsets_per_trigger is not None or topic is not None:
+            raise click.UsageError("--max-offsets-per-trigger and --topic are for --source kafka")
         result = run_ingest(
             dataset,
             mode=how,

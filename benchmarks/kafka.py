@@ -1,0 +1,243 @@
+"""Kafka -> bronze with every check, against a bare Kafka -> Delta passthrough; and freshness.
+
+Throughput: ``--events`` synthetic flights (``--bad-rate`` of them bad) are
+published once to a fresh topic, then read from it, in the same run, by:
+
+- ``passthrough``: Spark's Kafka source with ``availableNow`` -> ``foreachBatch``
+  -> the raw messages (key, value, topic, partition, offset) appended to a
+  Delta table: no decoding, no checks, no quarantine, no ops tables;
+- ``ingest``: ``featurelake ingest flights --source kafka --once`` (decode with
+  ``from_avro``, the full ``flights_bronze`` suite, bronze + quarantine + ops
+  tables, each in the batch's Delta transaction).
+
+Both use the same ``--max-offsets-per-trigger``; each figure is the median of
+``--repeats`` runs on a fresh lake and checkpoint, after an unmeasured warm-up.
+Goal (issue 13, item 7): ingest >= 0.8x passthrough.
+
+Freshness (``--freshness-seconds`` > 0): a producer publishes at ``--rate``
+events/s while ``featurelake ingest --continuous`` runs with the
+``carrier_delay_1h`` online push after each batch. Per event, freshness is the
+time from its produce timestamp (the broker's CreateTime) to the end of the
+online push of the batch that carried it; the figures are p50/p95/p99 over
+every event after the first batch. Goal: p95 <= 3 s at 2,000 events/s.
+
+    python -m benchmarks.kafka [--events 500000] [--repeats 3] [--freshness-seconds 120 --rate 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import emit, median
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _delete_topic(settings: Any, topic: str) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--bad-rate", type=float, default=0.001)
+    parser.add_argument("--max-offsets-per-trigger", type=int, default=200_000)
+    parser.add_argument("--freshness-seconds", type=float, default=120.0)
+    parser.add_argument("--rate", type=float, default=2000.0)
+    args = parser.parse_args()
+
+    from featurelake.config import get_settings
+    from featurelake.ingest.kafka import run_kafka_ingest
+    from featurelake.ingest.kafka_producer import produce_synthetic_to_kafka
+    from featurelake.ingest.topics import ensure_topics
+    from featurelake.spark import get_spark
+
+    work = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
+    base = get_settings().model_copy(update={"lake": work / "home"})
+    topic = f"bench-flights-{uuid.uuid4().hex[:6]}"
+    ensure_topics(base, {topic: 4})
+    spark = get_spark("bench-kafka", settings=base)
+    loads: dict[str, list[float]] = {}
+    try:
+        started = time.perf_counter()
+        produced = produce_synthetic_to_kafka(
+            "flights", args.events, settings=base, topic=topic, bad_rate=args.bad_rate, seed=42
+        )
+        produce_s = time.perf_counter() - started
+
+        def passthrough(run: int | str) -> float:
+            out = work / f"passthrough-{run}"
+            loads.setdefault("passthrough", []).append(round(os.getloadavg()[0], 2))
+
+            def write(df: Any, batch_id: int) -> None:
+                df.select("key", "value", "topic", "partition", "offset").write.format("delta").mode(
+                    "append"
+                ).option("txnAppId", "passthrough").option("txnVersion", batch_id).save(str(out / "table"))
+
+            t = time.perf_counter()
+            query = (
+                spark.readStream.format("kafka")
+                .option("kafka.bootstrap.servers", base.kafka_bootstrap)
+                .option("subscribe", topic)
+                .option("startingOffsets", "earliest")
+                .option("maxOffsetsPerTrigger", str(args.max_offsets_per_trigger))
+                .load()
+                .writeStream.option("checkpointLocation", str(out / "checkpoint"))
+                .foreachBatch(write)
+                .trigger(availableNow=True)
+                .start()
+            )
+            query.awaitTermination()
+            seconds = time.perf_counter() - t
+            shutil.rmtree(out, ignore_errors=True)
+            return seconds
+
+        phases: dict[str, list[float]] = {}
+
+        def ingest(run: int | str) -> tuple[float, dict[str, int]]:
+            settings = base.model_copy(update={"lake": work / f"lake-{run}"})
+            loads.setdefault("ingest", []).append(round(os.getloadavg()[0], 2))
+            t = time.perf_counter()
+            result = run_kafka_ingest(
+                "flights",
+                settings=settings,
+                spark=spark,
+                topic=topic,
+                max_offsets_per_trigger=args.max_offsets_per_trigger,
+            )
+            seconds = time.perf_counter() - t
+            if run != "warm":
+                for b in result.batches:
+                    for k, v in b.phases.items():
+                        phases.setdefault(k, []).append(v)
+            shutil.rmtree(settings.lake, ignore_errors=True)
+            return seconds, result.totals
+
+        passthrough("warm")
+        ingest("warm")
+        loads.clear()
+        times: dict[str, list[float]] = {"passthrough": [], "ingest": []}
+        totals: dict[str, int] = {}
+        for run in range(args.repeats):
+            times["passthrough"].append(passthrough(run))
+            seconds, totals = ingest(run)
+            times["ingest"].append(seconds)
+        med = {k: median(v) for k, v in times.items()}
+        eps = {k: produced.messages / v for k, v in med.items()}
+        result: dict[str, Any] = {
+            "messages": produced.messages,
+            "bronze_rows": totals.get("bronze_rows"),
+            "quarantined_rows": totals.get("quarantined_rows"),
+            "repeats": args.repeats,
+            "max_offsets_per_trigger": args.max_offsets_per_trigger,
+            "seconds_median": {k: round(v, 2) for k, v in med.items()},
+            "seconds_all": {k: [round(x, 2) for x in v] for k, v in times.items()},
+            "events_per_s": {k: round(v) for k, v in eps.items()},
+            "ratio_ingest_to_passthrough": round(eps["ingest"] / eps["passthrough"], 3),
+            "ingest_phase_seconds_per_run": {k: round(sum(v) / args.repeats, 2) for k, v in phases.items()},
+            "load_average_1m_at_start": loads,
+            "produce_seconds": round(produce_s, 1),
+            "goals": {"ratio": 0.8, "freshness_p95_s": 3.0},
+        }
+        if args.freshness_seconds > 0:
+            result["freshness"] = _freshness(spark, base, work, args.rate, args.freshness_seconds)
+        emit("kafka", result)
+    finally:
+        _delete_topic(base, topic)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _freshness(spark: Any, base: Any, work: Path, rate: float, seconds: float) -> dict[str, Any]:
+    """Produce at ``rate`` for ``seconds`` while ingesting continuously with the online push."""
+    from confluent_kafka import Consumer, TopicPartition
+    from deltalake import DeltaTable
+
+    from featurelake.catalog import Catalog
+    from featurelake.features.streaming import CarrierDelay1h
+    from featurelake.ingest.kafka import run_kafka_ingest
+    from featurelake.ingest.kafka_producer import produce_synthetic_to_kafka
+    from featurelake.ingest.topics import ensure_topics
+
+    topic = f"bench-fresh-{uuid.uuid4().hex[:6]}"
+    ensure_topics(base, {topic: 4})
+    settings = base.model_copy(update={"lake": work / "fresh"})
+    pushed: dict[int, float] = {}
+    hook = CarrierDelay1h(settings=settings)
+
+    def on_batch(report: Any) -> None:
+        hook(report)
+        pushed[int(report.batch_id)] = time.time()
+
+    producer = threading.Thread(
+        target=produce_synthetic_to_kafka,
+        args=("flights", int(rate * seconds)),
+        kwargs={"settings": base, "topic": topic, "rate": rate, "seed": 7},
+        daemon=True,
+    )
+    producer.start()
+    run_kafka_ingest(
+        "flights", settings=settings, spark=spark, topic=topic, mode="continuous", timeout_s=seconds + 15
+    )
+    producer.join()
+    # (partition, offset) -> produce time, from the broker; -> batch, from bronze
+    consumer = Consumer(
+        {"bootstrap.servers": base.kafka_bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:6]}"}
+    )
+    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in parts])
+    produced_at: dict[tuple[int, int], float] = {}
+    idle = 0
+    while idle < 5:
+        msgs = consumer.consume(num_messages=10_000, timeout=1.0)
+        idle = 0 if msgs else idle + 1
+        for m in msgs:
+            produced_at[(m.partition(), m.offset())] = m.timestamp()[1] / 1000
+    consumer.close()
+    bronze = DeltaTable(Catalog(settings=settings).path("bronze.flights")).to_pyarrow_table(
+        columns=["_kafka_partition", "_kafka_offset", "_batch_id"]
+    )
+    first = min(pushed) if pushed else 0
+    lags = [
+        pushed[b] - produced_at[(p, o)]
+        for p, o, b in zip(
+            bronze.column("_kafka_partition").to_pylist(),
+            bronze.column("_kafka_offset").to_pylist(),
+            bronze.column("_batch_id").to_pylist(),
+            strict=True,
+        )
+        if b in pushed and b != first and (p, o) in produced_at
+    ]
+    _delete_topic(base, topic)
+    if not lags:
+        return {"events": 0}
+    return {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "events": len(lags),
+        "batches": len(pushed),
+        "p50_s": round(_percentile(lags, 0.50), 3),
+        "p95_s": round(_percentile(lags, 0.95), 3),
+        "p99_s": round(_percentile(lags, 0.99), 3),
+        "mean_s": round(statistics.fmean(lags), 3),
+    }
+
+
+if __name__ == "__main__":
+    main()

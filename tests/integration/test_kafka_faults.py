@@ -1,0 +1,196 @@
+"""Kafka ingest under faults, against the real broker: SIGKILLs, a broker restart, a 10 MB message.
+
+The accounting after each: every message of the topic is in bronze or in
+quarantine exactly once (by partition and offset), bronze holds each good
+event once, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+from deltalake import DeltaTable
+
+from featurelake.avro import load_schema
+from featurelake.catalog import Catalog
+from featurelake.config import Settings
+from featurelake.ingest.kafka import run_kafka_ingest
+from featurelake.ingest.kafka_producer import (
+    KafkaProduceResult,
+    encode,
+    message_headers,
+    produce_synthetic_to_kafka,
+)
+from featurelake.ingest.producers import event_records, events, parse_utc
+from featurelake.services import start, stop
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
+
+
+def _rows(catalog: Catalog, name: str, columns: list[str]) -> list[dict[str, Any]]:
+    if not catalog.exists(name):
+        return []
+    return DeltaTable(catalog.path(name)).to_pyarrow_table(columns=columns).to_pylist()
+
+
+def _high_watermarks(settings: Settings, topic: str) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "featurelake-test-hw"})
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+    finally:
+        consumer.close()
+
+
+def _assert_accounted(settings: Settings, catalog: Catalog, topic: str, sent: KafkaProduceResult) -> None:
+    """Every message in bronze or quarantine exactly once; bronze = the good ones, each once."""
+    bronze = _rows(catalog, "bronze.flights", ["event_id", "_kafka_partition", "_kafka_offset"])
+    quarantined = _rows(catalog, "quarantine.records", ["kafka_partition", "kafka_offset", "reasons"])
+    assert len(bronze) == sent.good, "bronze must hold every good message, once"
+    assert len({r["event_id"] for r in bronze}) == sent.good, "a good event was written twice"
+    assert len(quarantined) == sum(sent.bad.values())
+    seen = [(r["_kafka_partition"], r["_kafka_offset"]) for r in bronze]
+    seen += [(r["kafka_partition"], r["kafka_offset"]) for r in quarantined]
+    assert len(set(seen)) == len(seen), "a message landed twice"
+    everything = {(p, o) for p, high in _high_watermarks(settings, topic).items() for o in range(high)}
+    assert set(seen) == everything, f"{len(everything - set(seen))} message(s) lost"
+
+
+def _start_ingest(settings: Settings, topic: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "FEATURELAKE_LAKE": str(settings.lake),
+        "FEATURELAKE_SPARK_MASTER": "local[2]",
+        "FEATURELAKE_SHUFFLE_PARTITIONS": "4",
+        "FEATURELAKE_SPARK_DRIVER_MEMORY": "1g",
+    }
+    cmd = [FEATURELAKE, "ingest", "flights", "--source", "kafka", "--topic", topic, "--continuous"]
+    cmd += ["--interval", "1", "--max-offsets-per-trigger", "2000", "--no-online-features"]
+    with open(log, "ab") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=60)
+
+
+class _Producing(threading.Thread):
+    """Synthetic flights at a fixed rate, with bad messages, in the background."""
+
+    def __init__(self, settings: Settings, topic: str, events: int, rate: float) -> None:
+        super().__init__(daemon=True)
+        self.args = (settings, topic, events, rate)
+        self.result: KafkaProduceResult | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        settings, topic, n, rate = self.args
+        try:
+            self.result = produce_synthetic_to_kafka(
+                "flights", n, settings=settings, topic=topic, rate=rate, bad_rate=0.03, seed=11, timeout_s=30
+            )
+        except BaseException as e:  # reported by the test
+            self.error = e
+
+
+def _drain(spark, settings: Settings, topic: str) -> None:
+    run_kafka_ingest("flights", settings=settings, spark=spark, topic=topic)
+
+
+def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
+    spark, kafka: Settings, topic: str, settings: Settings, catalog: Catalog, tmp_path: Path
+) -> None:
+    producing = _Producing(kafka, topic, events=40_000, rate=150)
+    producing.start()
+    rng = random.Random(5)
+    log = tmp_path / "ingest.log"
+    kills = 0
+    batches_seen = 0
+    while kills < 20:
+        proc = _start_ingest(settings, topic, log)
+        time.sleep(rng.uniform(3.0, 22.0))  # startup, mid-batch, between batches: anywhere
+        assert proc.poll() is None, f"ingest exited on its own:\n{log.read_text()[-3000:]}"
+        _kill(proc)
+        kills += 1
+        batches_seen = log.read_text().count("batch ")
+    producing.join(timeout=600)
+    assert producing.error is None, producing.error
+    assert producing.result is not None
+    _drain(spark, settings, topic)
+    _assert_accounted(kafka, catalog, topic, producing.result)
+    # the kills fell inside the work, not only in JVM start-ups
+    assert batches_seen >= 5, log.read_text()[-3000:]
+
+
+def test_broker_restart_during_ingest_loses_nothing(
+    spark, kafka: Settings, topic: str, settings: Settings, catalog: Catalog, tmp_path: Path
+) -> None:
+    producing = _Producing(kafka, topic, events=6_000, rate=200)
+    producing.start()
+    log = tmp_path / "ingest.log"
+    proc = _start_ingest(settings, topic, log)
+    try:
+        deadline = time.monotonic() + 180
+        while "batch " not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(1)
+        assert "batch " in log.read_text(), log.read_text()[-3000:]
+        (down,) = stop(["kafka"], kafka)
+        assert not down.up
+        time.sleep(5)
+        start(["kafka"], kafka)
+        producing.join(timeout=300)
+        assert producing.error is None, producing.error
+        assert producing.result is not None
+        time.sleep(5)
+    finally:
+        _kill(proc)  # it may have stopped on its own when the broker went away: that is fine
+    _drain(spark, settings, topic)
+    _assert_accounted(kafka, catalog, topic, producing.result)
+
+
+def test_a_ten_megabyte_message_is_quarantined_and_holds_nothing_up(
+    spark, kafka: Settings, topic: str, settings: Settings, catalog: Catalog
+) -> None:
+    # The broker's default refuses values over 1 MiB at the producer ("Message size too
+    # large"); this topic takes up to 16 MiB, so the message reaches the ingest.
+    admin = AdminClient({"bootstrap.servers": kafka.kafka_bootstrap})
+    allow = ConfigResource(ResourceType.TOPIC, topic, set_config={"max.message.bytes": str(16 * 1024 * 1024)})
+    for future in admin.alter_configs([allow]).values():
+        future.result(timeout=30)
+    schema = load_schema("flights")
+    parsed = fastavro.parse_schema(schema)
+    good = event_records(events("flights", parse_utc("2013-01-01"), parse_utc("2013-01-02")))[:20]
+    huge = encode(parsed, good[0]) + os.urandom(10 * 1024 * 1024)
+    producer = Producer({"bootstrap.servers": kafka.kafka_bootstrap, "message.max.bytes": 16 * 1024 * 1024})
+    headers = message_headers("flights", schema)
+    for i, record in enumerate(good):
+        producer.produce(
+            topic, value=encode(parsed, record), key=record["event_id"], headers=headers, partition=0
+        )
+        if i == 5:
+            producer.produce(topic, value=huge, key=b"huge", headers=headers, partition=0)
+    assert producer.flush(60) == 0
+    run = run_kafka_ingest("flights", settings=settings, spark=spark, topic=topic)
+    assert run.totals["bronze_rows"] == len(good)
+    (q,) = _rows(catalog, "quarantine.records", ["reasons", "payload", "kafka_offset"])
+    assert q["reasons"] == "trailing_bytes"
+    assert q["kafka_offset"] == 6
+    assert len(q["payload"]) == len(huge)
