@@ -47,8 +47,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy src
 
+# Two workers: most of the suite waits on JVM start-ups, Delta commits and services, not on the CPU.
+PYTEST_WORKERS ?= 2
+
 pytest: setup services
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: setup services lint typecheck pytest
 

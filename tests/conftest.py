@@ -1,4 +1,11 @@
-"""Shared fixtures: one SparkSession for the whole run, a fresh lake per test."""
+"""Shared fixtures: one SparkSession per test process, a fresh lake per test.
+
+``make test`` runs the suite in two pytest-xdist workers (``--dist loadgroup``).
+Every test file is one group, so a module's fixtures are built once; files that
+share a service's state (the Kafka broker, which one test restarts; the
+PostgreSQL database and Redis of the prod-profile tests) share a group, so
+they never run at the same time.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +48,13 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def catalog(settings: Settings) -> Catalog:
     """The project's catalog over this test's lake."""
     return Catalog(settings=settings)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every test without an ``xdist_group`` mark in its file's group."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 def service_available(host: str, port: int) -> bool:
