@@ -1,13 +1,33 @@
-"""Deduplication on an event key: the latest ingested copy of each event wins."""
+"""Deduplication on an event key (the latest ingested copy of each event wins), and the lineage it keeps."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
-__all__ = ["latest_per_key"]
+__all__ = ["LINEAGE", "latest_per_key", "lineage"]
+
+LINEAGE = {
+    "_source_file": "string",
+    "_ingested_at": "timestamp",
+    "_batch_id": "bigint",
+    "_kafka_topic": "string",
+    "_kafka_partition": "int",
+    "_kafka_offset": "bigint",
+}
+"""Where a bronze row came from, carried into silver: the file or Kafka message, the batch."""
+
+
+def lineage(df: DataFrame) -> list[Column]:
+    """The :data:`LINEAGE` columns of ``df``; one a bronze table older than Kafka lacks is null."""
+    from pyspark.sql import functions as F
+
+    return [
+        F.col(name) if name in df.columns else F.lit(None).cast(kind).alias(name)
+        for name, kind in LINEAGE.items()
+    ]
 
 
 def latest_per_key(df: DataFrame, key: str) -> DataFrame:

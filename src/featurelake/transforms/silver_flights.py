@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from featurelake.transforms.dedup import latest_per_key
+from featurelake.transforms.dedup import latest_per_key, lineage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -52,9 +52,7 @@ def silver_flights(bronze: DataFrame) -> DataFrame:
         *_EVENT_COLUMNS[1:],
         F.col("dep_time").isNull().alias("is_cancelled"),
         "event_date",
-        "_source_file",
-        "_ingested_at",
-        "_batch_id",
+        *lineage(latest),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from featurelake.transforms.dedup import latest_per_key
+from featurelake.transforms.dedup import latest_per_key, lineage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -40,7 +40,5 @@ def silver_weather(bronze: DataFrame) -> DataFrame:
         "hour",
         *_MEASURES,
         "event_date",
-        "_source_file",
-        "_ingested_at",
-        "_batch_id",
+        *lineage(latest),
     )
