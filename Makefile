@@ -51,7 +51,7 @@ typecheck: setup
 PYTEST_WORKERS ?= 2
 
 pytest: setup services
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: setup services lint typecheck pytest
 

@@ -45,7 +45,7 @@ from featurelake.config import Settings, get_settings
 from featurelake.content import BACKFILL_TABLES as BUILT
 from featurelake.content import arrow_digest, lake_digests
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("services")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RUN = Path(__file__).with_name("cluster_run.py")
 REDIS_URL = "redis://127.0.0.1:6379/12"

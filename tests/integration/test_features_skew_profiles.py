@@ -18,7 +18,7 @@ from featurelake.config import Settings, get_settings
 from featurelake.features.store import close_store, repo_config_dict
 from featurelake.features.testing import day, tiny_gold
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("services")]
+pytestmark = pytest.mark.integration
 
 
 def carrier_key(carrier: str) -> bytes:

@@ -33,7 +33,7 @@ from featurelake.ingest.producers import event_records, events, parse_utc
 from featurelake.ingest.topics import TOPICS, check_broker, ensure_topics
 from featurelake.services import status
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("kafka")]
+pytestmark = pytest.mark.integration
 
 
 def _consume_all(settings: Settings, topic: str, expected: int, timeout_s: float = 60.0) -> list[Any]:

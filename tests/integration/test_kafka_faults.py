@@ -36,7 +36,7 @@ from featurelake.ingest.kafka_producer import (
 from featurelake.ingest.producers import event_records, events, parse_utc
 from featurelake.services import start, stop
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("kafka")]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
 

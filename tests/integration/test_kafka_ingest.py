@@ -23,7 +23,7 @@ from featurelake.ingest.kafka_producer import encode, message_headers, produce_r
 from featurelake.ingest.producers import event_records, events, parse_utc
 from featurelake.ingest.status import committed_offsets
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("kafka")]
+pytestmark = pytest.mark.integration
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
 

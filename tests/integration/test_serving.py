@@ -22,7 +22,7 @@ from featurelake.config import Settings, get_settings
 from featurelake.features.store import close_store
 from featurelake.features.testing import day, tiny_gold
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("services")]
+pytestmark = pytest.mark.integration
 
 ROWS = {
     "carrier": ["UA", "AA", "ZZ"],

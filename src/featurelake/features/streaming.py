@@ -77,21 +77,28 @@ class CarrierDelay1h:
     def __call__(self, report: Any) -> None:
         """Update the feature for one committed ingest batch (a ``BatchReport``)."""
         try:
-            self.update(int(report.batch_id))
+            self.update(int(report.batch_id), source="landing" if report.offsets is None else "kafka")
         except Exception:  # a feature update must not stop ingestion; the next batch catches up
             log.exception("carrier_delay_1h: batch %s not pushed", getattr(report, "batch_id", "?"))
 
-    def update(self, batch_id: int) -> pa.Table | None:
-        """Compute, write and push ``carrier_delay_1h`` after bronze batch ``batch_id``."""
+    def update(self, batch_id: int, source: str = "landing") -> pa.Table | None:
+        """Compute, write and push ``carrier_delay_1h`` after bronze batch ``batch_id`` of ``source``.
+
+        ``source`` (``landing`` or ``kafka``) says which ingest query's batch it was: each
+        numbers its batches from 0, so the batch's rows are told apart by ``_kafka_topic``
+        and the offline write's transaction by its app id.
+        """
         catalog = Catalog(settings=self.settings)
         if not catalog.exists("bronze.flights"):
             return None
         gold_path = catalog.ensure(TABLE)
         bronze = catalog.path("bronze.flights").replace("'", "''")
+        mine = "_kafka_topic IS NOT NULL" if source == "kafka" else "_kafka_topic IS NULL"
         con = duckdb_connection()
         try:
             newest = con.execute(
-                f"SELECT max(sched_dep_ts) FROM delta_scan('{bronze}') WHERE _batch_id = $b", {"b": batch_id}
+                f"SELECT max(sched_dep_ts) FROM delta_scan('{bronze}') WHERE _batch_id = $b AND {mine}",
+                {"b": batch_id},
             ).fetchone()
             if self.clock is None:
                 prior = con.execute(f"SELECT max(event_timestamp) FROM delta_scan('{gold_path}')").fetchone()
@@ -119,16 +126,16 @@ class CarrierDelay1h:
             con.close()
         if rows.num_rows == 0:
             return rows
-        self._write_offline(catalog, rows, batch_id)
+        self._write_offline(catalog, rows, batch_id, APP_ID if source == "landing" else f"{APP_ID}:{source}")
         self._push(rows)
         return rows
 
-    def _write_offline(self, catalog: Catalog, rows: pa.Table, batch_id: int) -> None:
+    def _write_offline(self, catalog: Catalog, rows: pa.Table, batch_id: int, app_id: str) -> None:
         from featurelake.features.testing import conform
         from featurelake.spark import get_spark
 
         # Delta's idempotent transaction: a bronze batch replayed after a crash writes nothing twice.
-        catalog.append_rows(get_spark(), TABLE, conform(catalog, TABLE, rows), txn=(APP_ID, batch_id))
+        catalog.append_rows(get_spark(), TABLE, conform(catalog, TABLE, rows), txn=(app_id, batch_id))
 
     def _push(self, rows: pa.Table) -> None:
         from feast.data_source import PushMode
