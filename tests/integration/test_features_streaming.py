@@ -1,4 +1,4 @@
-"""Streaming features end to end: a landed flights file reaches carrier_delay_1h online and offline.
+"""Streaming features end to end: landed flights reach carrier_delay_1h and origin_departures_1h online.
 
 ``run_ingest(mode="continuous")`` runs in a thread with the ``CarrierDelay1h``
 hook; the test lands Avro files, polls the online store through Feast until
@@ -28,27 +28,38 @@ from featurelake.ingest.synthetic import synthetic_records
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def expected(records: list[dict[str, Any]], clock_ms: int) -> dict[str, tuple[int, float | None]]:
+def expected(
+    records: list[dict[str, Any]], clock_ms: int, key: str = "carrier"
+) -> dict[str, tuple[int, float | None]]:
     out: dict[str, tuple[int, float | None]] = {}
     start = clock_ms - 3_600_000
-    for c in {r["carrier"] for r in records if clock_ms - 7_200_000 <= r["sched_dep_ts"] < clock_ms}:
-        window = [r for r in records if r["carrier"] == c and start <= r["sched_dep_ts"] < clock_ms]
+    for c in {r[key] for r in records if clock_ms - 7_200_000 <= r["sched_dep_ts"] < clock_ms}:
+        window = [r for r in records if r[key] == c and start <= r["sched_dep_ts"] < clock_ms]
         delays = [r["dep_delay"] for r in window if r["dep_delay"] is not None]
         out[c] = (len(window), float(np.mean(delays)) if delays else None)
     return out
 
 
-def wait_online(settings: Settings, want: dict[str, tuple[int, float | None]], timeout: float) -> float:
+VIEWS = {
+    "carrier": ("carrier_delay_1h", "flights_1h", "dep_delay_avg_1h"),
+    "origin": ("origin_departures_1h", "departures_1h", "origin_dep_delay_avg_1h"),
+}
+
+
+def wait_online(
+    settings: Settings, want: dict[str, tuple[int, float | None]], timeout: float, key: str = "carrier"
+) -> float:
+    view, count, mean = VIEWS[key]
     store = feature_store(settings)
     try:
         deadline = time.monotonic() + timeout
         carriers = sorted(want)
         while time.monotonic() < deadline:
             got = store.get_online_features(
-                features=["carrier_delay_1h:flights_1h", "carrier_delay_1h:dep_delay_avg_1h"],
-                entity_rows=[{"carrier": c} for c in carriers],
+                features=[f"{view}:{count}", f"{view}:{mean}"],
+                entity_rows=[{key: c} for c in carriers],
             ).to_dict()
-            seen = {c: (got["flights_1h"][i], got["dep_delay_avg_1h"][i]) for i, c in enumerate(carriers)}
+            seen = {c: (got[count][i], got[mean][i]) for i, c in enumerate(carriers)}
             if all(
                 seen[c][0] == want[c][0]
                 and (want[c][1] is None or (seen[c][1] is not None and abs(seen[c][1] - want[c][1]) < 1e-9))
@@ -96,6 +107,8 @@ def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, se
         clock = max(r["sched_dep_ts"] for r in seen)
         readable = wait_online(settings, expected(seen, clock), timeout=120)
         freshness.append(readable - landed)
+        # the same batch's departures per airport, from the same hook
+        wait_online(settings, expected(seen, clock, "origin"), timeout=60, key="origin")
     for query in spark.streams.active:  # stop the continuous ingest now that both batches are seen
         query.stop()
     thread.join(timeout=60)

@@ -50,6 +50,7 @@ FEATURE_TABLES = (
     "gold.origin_weather",
     "gold.plane",
     "gold.carrier_delay_1h",
+    "gold.origin_departures_1h",
 )
 """The gold tables the feature views read."""
 
@@ -107,6 +108,8 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
     plane_src = _delta_source(catalog, "gold.plane")
     stream_batch = _delta_source(catalog, "gold.carrier_delay_1h")
     push = PushSource(name=PUSH_SOURCE, batch_source=stream_batch)
+    origin_batch = _delta_source(catalog, "gold.origin_departures_1h")
+    origin_push = PushSource(name="origin_departures_1h_push", batch_source=origin_batch)
 
     carrier_delay_7d = FeatureView(
         name="carrier_delay_7d",
@@ -171,6 +174,19 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
         source=push,
         description="Carrier departures in the last 60 minutes of event time, pushed by the ingest stream.",
     )
+    origin_departures_1h = FeatureView(
+        name="origin_departures_1h",
+        entities=[origin],
+        ttl=STREAM_TTL,
+        schema=[
+            Field(name="origin", dtype=String),
+            Field(name="departures_1h", dtype=Int64),
+            Field(name="origin_dep_delay_avg_1h", dtype=Float64),
+        ],
+        source=origin_push,
+        description="Departures from the airport in the last 60 minutes of event time, and their mean "
+        "dep_delay, pushed by the ingest stream.",
+    )
     service = FeatureService(
         name=FEATURE_SERVICE,
         features=[carrier_delay_7d, route_delay_30d, origin_weather, plane_fv],
@@ -178,7 +194,23 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
     )
     return Definitions(
         entities=(carrier, origin, dest, plane),
-        feature_views=(carrier_delay_7d, route_delay_30d, origin_weather, plane_fv, carrier_delay_1h),
+        feature_views=(
+            carrier_delay_7d,
+            route_delay_30d,
+            origin_weather,
+            plane_fv,
+            carrier_delay_1h,
+            origin_departures_1h,
+        ),
         feature_services=(service,),
-        sources=(carrier_src, route_src, weather_src, plane_src, stream_batch, push),
+        sources=(
+            carrier_src,
+            route_src,
+            weather_src,
+            plane_src,
+            stream_batch,
+            push,
+            origin_batch,
+            origin_push,
+        ),
     )

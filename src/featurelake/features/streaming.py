@@ -1,4 +1,4 @@
-"""Streaming features: each ingest micro-batch updates ``carrier_delay_1h`` online and offline.
+"""Streaming features: each ingest micro-batch updates ``carrier_delay_1h`` and ``origin_departures_1h``.
 
 Hooked into ``featurelake ingest flights --continuous`` through the ingest
 query's existing per-batch callback (``run_ingest(on_batch=...)``): after a
@@ -8,17 +8,18 @@ driver:
 1. event-time clock: ``T`` = the newest ``sched_dep_ts`` seen so far (this
    batch's newest, never moving backwards; recovered from the gold table on
    restart). The watermark is ``T - lateness``.
-2. features at ``T``, per carrier with flights in the last two hours: flights
-   and mean ``dep_delay`` over ``event_ts`` in ``[T - 60 min, T)``, from
+2. features at ``T``, per carrier (``carrier_delay_1h``) and per departure
+   airport (``origin_departures_1h``) with departures in the last two hours:
+   departures and mean ``dep_delay`` over ``event_ts`` in ``[T - 60 min, T)``, from
    bronze deduplicated on ``event_id`` (DuckDB over the Delta table), so a
    late event still inside the window counts. Events older than the
    watermark's window (``event_ts < T - lateness - 60 min``) can no longer
    change an emitted value and are ignored.
-3. offline: the rows are appended to ``gold.carrier_delay_1h`` in a Delta
-   transaction tagged ``(carrier_delay_1h, batch_id)``, so a replayed batch
-   writes nothing twice;
-4. online: the same rows go through the Feast push source
-   ``carrier_delay_1h_push`` (``PushMode.ONLINE``): Feast's own write path.
+3. offline: the rows are appended to ``gold.<view>`` in a Delta transaction
+   tagged ``(<view>[:kafka], batch_id)``, so a replayed batch writes nothing
+   twice (the landing and Kafka queries each number their batches from 0);
+4. online: the same rows go through the Feast push source ``<view>_push``
+   (``PushMode.ONLINE``): Feast's own write path.
 """
 
 from __future__ import annotations
@@ -43,6 +44,31 @@ log = logging.getLogger(__name__)
 
 APP_ID = "carrier_delay_1h"
 TABLE = "gold.carrier_delay_1h"
+
+
+@dataclass(frozen=True)
+class StreamView:
+    """One feature the hook keeps fresh: departures in the hour before T per ``key``, and their mean delay."""
+
+    name: str
+    key: str
+    table: str
+    push_source: str
+    count: str
+    mean: str
+
+
+CARRIER_VIEW = StreamView("carrier_delay_1h", "carrier", TABLE, PUSH_SOURCE, "flights_1h", "dep_delay_avg_1h")
+ORIGIN_VIEW = StreamView(
+    "origin_departures_1h",
+    "origin",
+    "gold.origin_departures_1h",
+    "origin_departures_1h_push",
+    "departures_1h",
+    "origin_dep_delay_avg_1h",
+)
+VIEWS = (CARRIER_VIEW, ORIGIN_VIEW)
+"""Every streaming feature, in the order the hook writes them."""
 
 
 @dataclass
@@ -92,6 +118,7 @@ class CarrierDelay1h:
         if not catalog.exists("bronze.flights"):
             return None
         gold_path = catalog.ensure(TABLE)
+        catalog.ensure(ORIGIN_VIEW.table)
         bronze = catalog.path("bronze.flights").replace("'", "''")
         mine = "_kafka_topic IS NOT NULL" if source == "kafka" else "_kafka_topic IS NULL"
         con = duckdb_connection()
@@ -108,38 +135,47 @@ class CarrierDelay1h:
                 return None
             self.clock = max(candidates)
             t = self.clock
-            rows = con.execute(
-                f"""
-                WITH f AS (
-                    SELECT carrier, sched_dep_ts AS event_ts, dep_delay FROM delta_scan('{bronze}')
-                    WHERE sched_dep_ts >= $since AND sched_dep_ts < $t AND carrier IS NOT NULL
-                    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _ingested_at DESC) = 1
-                )
-                SELECT carrier, $t AS event_timestamp,
-                       count(*) FILTER (WHERE event_ts >= $start) AS flights_1h,
-                       avg(dep_delay) FILTER (WHERE event_ts >= $start) AS dep_delay_avg_1h
-                FROM f GROUP BY carrier ORDER BY carrier
-                """,
-                {"t": t, "start": t - self.window, "since": t - 2 * self.window},
-            ).to_arrow_table()
+            computed = {view.name: self._compute(con, bronze, view, t) for view in VIEWS}
         finally:
             con.close()
-        if rows.num_rows == 0:
-            return rows
-        self._write_offline(catalog, rows, batch_id, APP_ID if source == "landing" else f"{APP_ID}:{source}")
-        self._push(rows)
-        return rows
+        suffix = "" if source == "landing" else f":{source}"
+        for view in VIEWS:
+            rows = computed[view.name]
+            if rows.num_rows:
+                self._write_offline(catalog, view.table, rows, batch_id, view.name + suffix)
+                self._push(view, rows)
+        return computed[CARRIER_VIEW.name]
 
-    def _write_offline(self, catalog: Catalog, rows: pa.Table, batch_id: int, app_id: str) -> None:
+    def _compute(self, con: Any, bronze: str, view: StreamView, t: dt.datetime) -> pa.Table:
+        """``view`` at ``t``: per key with departures in the last two hours, those of the last hour."""
+        return con.execute(
+            f"""
+            WITH f AS (
+                SELECT {view.key} AS k, sched_dep_ts AS event_ts, dep_delay FROM delta_scan('{bronze}')
+                WHERE sched_dep_ts >= $since AND sched_dep_ts < $t AND {view.key} IS NOT NULL
+                QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _ingested_at DESC) = 1
+            )
+            SELECT k AS {view.key}, $t AS event_timestamp,
+                   count(*) FILTER (WHERE event_ts >= $start) AS {view.count},
+                   avg(dep_delay) FILTER (WHERE event_ts >= $start) AS {view.mean}
+            FROM f GROUP BY k ORDER BY k
+            """,
+            {"t": t, "start": t - self.window, "since": t - 2 * self.window},
+        ).to_arrow_table()
+
+    def _write_offline(
+        self, catalog: Catalog, table: str, rows: pa.Table, batch_id: int, app_id: str
+    ) -> None:
         from featurelake.features.testing import conform
         from featurelake.spark import get_spark
 
         # Delta's idempotent transaction: a bronze batch replayed after a crash writes nothing twice.
-        catalog.append_rows(get_spark(), TABLE, conform(catalog, TABLE, rows), txn=(app_id, batch_id))
+        catalog.append_rows(get_spark(), table, conform(catalog, table, rows), txn=(app_id, batch_id))
 
-    def _push(self, rows: pa.Table) -> None:
+    def _push(self, view: StreamView, rows: pa.Table) -> None:
         from feast.data_source import PushMode
 
         df = rows.to_pandas()
-        self.pushed = df.to_dict("records")
-        self._feature_store().push(PUSH_SOURCE, df, to=PushMode.ONLINE)
+        if view is CARRIER_VIEW:
+            self.pushed = df.to_dict("records")
+        self._feature_store().push(view.push_source, df, to=PushMode.ONLINE)
