@@ -20,7 +20,7 @@ from typing import Any
 import fastavro
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 from deltalake import DeltaTable
 
 from featurelake.avro import load_schema
@@ -123,21 +123,21 @@ def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
     rng = random.Random(5)
     log = tmp_path / "ingest.log"
     kills = 0
-    batches_seen = 0
     while kills < 20:
         proc = _start_ingest(settings, topic, log)
         time.sleep(rng.uniform(3.0, 22.0))  # startup, mid-batch, between batches: anywhere
         assert proc.poll() is None, f"ingest exited on its own:\n{log.read_text()[-3000:]}"
         _kill(proc)
         kills += 1
-        batches_seen = log.read_text().count("batch ")
+    # batches the killed runs committed (their printed lines die in the stdout buffer with them)
+    batches_seen = len(_rows(catalog, "ops.ingest_log", ["batch_id"]))
     producing.join(timeout=600)
     assert producing.error is None, producing.error
     assert producing.result is not None
     _drain(spark, settings, topic)
     _assert_accounted(kafka, catalog, topic, producing.result)
     # the kills fell inside the work, not only in JVM start-ups
-    assert batches_seen >= 5, log.read_text()[-3000:]
+    assert batches_seen >= 5, f"only {batches_seen} batches committed between the kills"
 
 
 def test_broker_restart_during_ingest_loses_nothing(
@@ -172,8 +172,11 @@ def test_a_ten_megabyte_message_is_quarantined_and_holds_nothing_up(
     # The broker's default refuses values over 1 MiB at the producer ("Message size too
     # large"); this topic takes up to 16 MiB, so the message reaches the ingest.
     admin = AdminClient({"bootstrap.servers": kafka.kafka_bootstrap})
-    allow = ConfigResource(ResourceType.TOPIC, topic, set_config={"max.message.bytes": str(16 * 1024 * 1024)})
-    for future in admin.alter_configs([allow]).values():
+    entry = ConfigEntry(
+        "max.message.bytes", str(16 * 1024 * 1024), incremental_operation=AlterConfigOpType.SET
+    )
+    allow = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
+    for future in admin.incremental_alter_configs([allow]).values():
         future.result(timeout=30)
     schema = load_schema("flights")
     parsed = fastavro.parse_schema(schema)
