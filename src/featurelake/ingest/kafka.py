@@ -114,6 +114,13 @@ def _header(name: str) -> Column:
     return F.expr(f"cast(try_element_at(filter(headers, h -> h.key = '{name}'), 1).value as string)")
 
 
+def _kafka_uri() -> Column:
+    """``kafka://<topic>/<partition>``: where a message came from, as bronze and quarantine name it."""
+    from pyspark.sql import functions as F
+
+    return F.concat(F.lit("kafka://"), F.col("_kafka_topic"), F.lit("/"), F.col("_kafka_partition"))
+
+
 @dataclass
 class Decoded:
     """How to decode one batch's messages: the reader schema and every known writer schema."""
@@ -289,9 +296,7 @@ class KafkaBatchProcessor:
         return flagged.where(F.col("_reasons") == "").select(
             *[F.col(f"`{c}`") for c in record_columns(self.decoded.reader)],
             "event_date",
-            F.concat(F.lit("kafka://"), F.col("_kafka_topic"), F.lit("/"), F.col("_kafka_partition")).alias(
-                "_source_file"
-            ),
+            _kafka_uri().alias("_source_file"),
             F.lit(now).cast("timestamp").alias("_ingested_at"),
             F.lit(batch_id).cast("bigint").alias("_batch_id"),
             "_kafka_topic",
@@ -324,9 +329,7 @@ class KafkaBatchProcessor:
         return flagged.where(F.col("_reasons") != "").select(
             F.lit(self.contract.dataset).alias("dataset"),
             F.lit("bronze").alias("layer"),
-            F.concat(F.lit("kafka://"), F.col("_kafka_topic"), F.lit("/"), F.col("_kafka_partition")).alias(
-                "source_file"
-            ),
+            _kafka_uri().alias("source_file"),
             F.lit(batch_id).cast("bigint").alias("batch_id"),
             F.lit(None).cast("int").alias("record_index"),
             F.when(checked, F.col("event_id").cast("string")).alias("event_id"),
