@@ -25,7 +25,7 @@ _defs = build_definitions(_catalog)
 
 # Feast finds objects as module attributes.
 carrier, origin, dest, plane_entity = _defs.entities
-carrier_delay_7d, route_delay_30d, origin_weather, plane, carrier_delay_1h = _defs.feature_views
+carrier_delay_7d, route_delay_30d, origin_weather, plane, carrier_delay_1h, origin_departures_1h = _defs.feature_views
 (delay_model_v1,) = _defs.feature_services
 (
     gold_carrier_delay_7d,
@@ -34,4 +34,6 @@ carrier_delay_7d, route_delay_30d, origin_weather, plane, carrier_delay_1h = _de
     gold_plane,
     gold_carrier_delay_1h,
     carrier_delay_1h_push,
+    gold_origin_departures_1h,
+    origin_departures_1h_push,
 ) = _defs.sources
