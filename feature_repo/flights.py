@@ -25,7 +25,14 @@ _defs = build_definitions(_catalog)
 
 # Feast finds objects as module attributes.
 carrier, origin, dest, plane_entity = _defs.entities
-carrier_delay_7d, route_delay_30d, origin_weather, plane, carrier_delay_1h, origin_departures_1h = _defs.feature_views
+(
+    carrier_delay_7d,
+    route_delay_30d,
+    origin_weather,
+    plane,
+    carrier_delay_1h,
+    origin_departures_1h,
+) = _defs.feature_views
 (delay_model_v1,) = _defs.feature_services
 (
     gold_carrier_delay_7d,

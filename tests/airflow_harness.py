@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,7 @@ class Standalone:
             data=json.dumps({"username": user, "password": password}).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return str(json.load(r)["access_token"])
+        return str(_patiently(req)["access_token"])
 
     def api(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
         req = urllib.request.Request(
@@ -146,5 +146,20 @@ class Standalone:
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.load(r)
+        if method != "GET":
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return json.load(r)
+        return _patiently(req)
+
+
+def _patiently(req: urllib.request.Request, attempts: int = 4) -> Any:
+    """An idempotent request, tried again when a loaded machine makes the API server slow to answer."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return json.load(r)
+        except (TimeoutError, urllib.error.URLError) as e:
+            if (isinstance(e, urllib.error.HTTPError) and e.code < 500) or attempt == attempts:
+                raise
+            time.sleep(5 * attempt)
+    raise AssertionError("unreachable")

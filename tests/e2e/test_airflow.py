@@ -238,7 +238,7 @@ def test_ui_requires_login_lists_dags_and_runs_daily_features(airflow_lake) -> N
         link.wait_for(timeout=60_000)
         link.click()
         page.wait_for_url("**/assets/**", timeout=60_000)
-        page.locator(".react-flow__node").first.wait_for(timeout=60_000)  # the lineage graph
+        page.locator(".react-flow__node").first.wait_for(timeout=120_000)  # the lineage graph
         page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "airflow-asset-graph.png"), full_page=True)
 

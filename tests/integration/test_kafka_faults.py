@@ -77,11 +77,19 @@ def _start_ingest(settings: Settings, topic: str, log: Path) -> subprocess.Popen
         "FEATURELAKE_SPARK_MASTER": "local[2]",
         "FEATURELAKE_SHUFFLE_PARTITIONS": "4",
         "FEATURELAKE_SPARK_DRIVER_MEMORY": "1g",
+        "PYTHONUNBUFFERED": "1",
     }
     cmd = [FEATURELAKE, "ingest", "flights", "--source", "kafka", "--topic", topic, "--continuous"]
     cmd += ["--interval", "1", "--max-offsets-per-trigger", "2000", "--no-online-features"]
     with open(log, "ab") as out:
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _batch_lines(log: Path) -> int:
+    """Batches the runs logged so far (their output is unbuffered, so a killed run's lines are there)."""
+    if not log.exists():
+        return 0
+    return sum(line.startswith(b"batch ") for line in log.read_bytes().splitlines())
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -122,14 +130,18 @@ def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
     producing.start()
     rng = random.Random(5)
     log = tmp_path / "ingest.log"
-    kills = 0
-    while kills < 20:
+    for kill in range(20):
+        printed = _batch_lines(log)
         proc = _start_ingest(settings, topic, log)
-        time.sleep(rng.uniform(3.0, 22.0))  # startup, mid-batch, between batches: anywhere
+        if kill % 4 != 1:  # anywhere from JVM start-up into the first batch (~25 s in)
+            time.sleep(rng.uniform(2.0, 35.0))
+        else:  # surely inside the work: once this run has committed a batch, mid-batch or between
+            deadline = time.monotonic() + 120
+            while _batch_lines(log) == printed and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(rng.uniform(0.0, 4.0))
         assert proc.poll() is None, f"ingest exited on its own:\n{log.read_text()[-3000:]}"
         _kill(proc)
-        kills += 1
-    # batches the killed runs committed (their printed lines die in the stdout buffer with them)
     batches_seen = len(_rows(catalog, "ops.ingest_log", ["batch_id"]))
     producing.join(timeout=600)
     assert producing.error is None, producing.error

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -22,6 +24,7 @@ from featurelake import transforms
 from featurelake.backfill._io import read_days, read_whole
 from featurelake.backfill.silver_checks import SilverChecks
 from featurelake.backfill.universe import EntityKind, Universe
+from featurelake.delta.maintenance import log_version, sweep_strays
 from featurelake.errors import ValidationFailedError
 from featurelake.transforms import carrier_delay, route_delay
 from featurelake.transforms.calendar import days_predicate
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["JOBS", "JobContext", "TableJob", "job"]
 
 _DAY = dt.timedelta(days=1)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,25 @@ class JobContext:
         meta = json.dumps({"job": "backfill", "run_id": self.run_id, "days": f"{start}..{end}"})
         # One task per day writes that day's rows: one file per partition instead of one per task.
         by_day = df.repartition("event_date")
-        self.catalog.write(
-            by_day, table, mode="overwrite", replace_where=days_predicate(start, end), user_metadata=meta
-        )
+        path = self.catalog.ensure(table, self.spark)
+        before, since = log_version(path), time.time()
+        try:
+            self.catalog.write(
+                by_day, table, mode="overwrite", replace_where=days_predicate(start, end), user_metadata=meta
+            )
+        finally:
+            # A lost executor's first attempts at a task leave files no commit names; the job owns
+            # these days, so it removes them now rather than leave them for VACUUM.
+            days = (start + i * _DAY for i in range((end - start).days + 1))
+            strays = sweep_strays(
+                path,
+                after_version=before,
+                since=since,
+                until=time.time(),
+                partitions=[f"event_date={d.isoformat()}" for d in days],
+            )
+            if strays:
+                log.info("%s %s..%s: removed %d lost attempt file(s)", table, start, end, len(strays))
 
 
 Builder = Callable[[JobContext, dt.date, dt.date], None]

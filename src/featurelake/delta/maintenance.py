@@ -1,16 +1,20 @@
-"""Keeping Delta tables healthy: history, describe, optimize, z-order, vacuum.
+"""Keeping Delta tables healthy: history, describe, optimize, z-order, vacuum, stray files.
 
 ``optimize`` and ``vacuum`` are Delta Lake's own ``OPTIMIZE … ZORDER BY`` and
 ``VACUUM`` run through Spark SQL on the driver. ``describe`` and ``history``
 only read the log (delta-rs), so ``featurelake tables`` starts no JVM.
+``sweep_strays`` removes what a write's lost task attempts left behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from featurelake.delta.snapshot import open_table
 
@@ -23,7 +27,9 @@ __all__ = [
     "check_retention",
     "describe",
     "history",
+    "log_version",
     "optimize",
+    "sweep_strays",
     "vacuum",
 ]
 
@@ -187,3 +193,77 @@ def _files_on_disk(path: str) -> list[os.DirEntry[str]]:
                 elif entry.name.endswith(".parquet"):
                     found.append(entry)
     return found
+
+
+def log_version(path: str) -> int:
+    """The table's latest committed version from its log folder (-1: no table yet)."""
+    try:
+        names = os.listdir(os.path.join(path, "_delta_log"))
+    except FileNotFoundError:
+        return -1
+    versions = [int(n[:20]) for n in names if len(n) == 25 and n.endswith(".json") and n[:20].isdigit()]
+    return max(versions, default=-1)
+
+
+def _committed_since(path: str, version: int) -> set[str]:
+    """Relative paths of the files any commit after ``version`` adds or removes."""
+    log_dir = os.path.join(path, "_delta_log")
+    named: set[str] = set()
+    for v in range(version + 1, log_version(path) + 1):
+        with open(os.path.join(log_dir, f"{v:020d}.json"), encoding="utf-8") as f:
+            for line in f:
+                action = json.loads(line)
+                for kind in ("add", "remove"):
+                    if kind in action:
+                        named.add(os.path.normpath(unquote(action[kind]["path"])))
+    return named
+
+
+def sweep_strays(
+    path: str,
+    *,
+    after_version: int,
+    since: float,
+    until: float,
+    partitions: Iterable[str] | None = None,
+) -> list[str]:
+    """Delete the data files a write left behind that no commit names: its lost task attempts.
+
+    Spark writes each task's files straight into the table; when an executor dies after
+    writing but before its task is committed, the task runs again elsewhere and the first
+    attempt's files stay on disk, in no commit. ``VACUUM`` would remove them only after the
+    retention window. This removes them now: files under ``partitions`` (folders relative to
+    the table, e.g. ``event_date=2013-01-01``; the whole table when omitted) modified between
+    ``since`` and ``until`` (the write's start and end, epoch seconds) that no commit after
+    ``after_version`` (the version before the write) adds or removes, with their ``.crc``.
+
+    The caller must own those partitions for that window: a concurrent writer's files not yet
+    committed look the same. The backfill owns the days it rewrites.
+
+    Returns:
+        The deleted files' paths.
+    """
+    folders = [os.path.join(path, p) for p in partitions] if partitions is not None else [path]
+    candidates: list[str] = []
+    for folder in folders:
+        if not os.path.isdir(folder):
+            continue
+        for entry in _files_on_disk(folder):
+            mtime = entry.stat().st_mtime
+            if since <= mtime <= until:
+                candidates.append(entry.path)
+    if not candidates:
+        return []
+    named = _committed_since(path, after_version)  # read after listing: a file committed by now is named
+    deleted: list[str] = []
+    for file in candidates:
+        if os.path.normpath(os.path.relpath(file, path)) in named:
+            continue
+        head, tail = os.path.split(file)
+        for victim in (file, os.path.join(head, f".{tail}.crc")):
+            try:
+                os.remove(victim)
+            except FileNotFoundError:
+                continue
+        deleted.append(file)
+    return deleted
