@@ -3,7 +3,8 @@
 Each source is a ``trigger(availableNow=True)`` run: it reads what is there and stops. The
 continuous Kafka ingest (``featurelake ingest DATASET --source kafka --continuous``) is a
 long-lived service, run beside Airflow, not by it; the two must not share a checkpoint, so run
-one or the other for a given lake.
+one or the other for a given lake. ``stream_silver_flights`` then merges what the flights runs
+landed into ``silver.flights`` (``featurelake stream-silver --once``).
 """
 
 from __future__ import annotations
@@ -34,10 +35,19 @@ def ingest() -> None:
             table_asset("quarantine.records"),
             table_asset("ops.ingest_log"),
         ]
-        spark_job(f"ingest_{dataset}", "ingest.py", [dataset, "--once"], outlets=outlets)
-        spark_job(
+        files = spark_job(f"ingest_{dataset}", "ingest.py", [dataset, "--once"], outlets=outlets)
+        kafka = spark_job(
             f"ingest_{dataset}_kafka", "ingest.py", [dataset, "--source", "kafka", "--once"], outlets=outlets
         )
+        if dataset == "flights":
+            # silver.flights current between the daily rebuilds: merge what both sources just landed
+            silver = spark_job(
+                "stream_silver_flights",
+                "silver_stream.py",
+                ["--once"],
+                outlets=[table_asset("silver.flights"), table_asset("quarantine.records")],
+            )
+            [files, kafka] >> silver
 
 
 ingest()

@@ -27,7 +27,16 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["CHANGE_FEED_LAYERS", "LAYERS", "Catalog", "Layer", "TableSpec", "delta_ref"]
+__all__ = [
+    "CHANGE_FEED_LAYERS",
+    "LAYERS",
+    "WRITE_ATTEMPTS",
+    "Catalog",
+    "Layer",
+    "TableSpec",
+    "commit_conflicts",
+    "delta_ref",
+]
 
 Layer = Literal["bronze", "silver", "gold", "quarantine", "ops"]
 LAYERS: tuple[Layer, ...] = ("bronze", "silver", "gold", "quarantine", "ops")
@@ -122,6 +131,21 @@ class TableSpec:
         if self.change_feed:
             create += " TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"
         return [create] + [f"ALTER TABLE {ref} ADD CONSTRAINT {n} CHECK ({c})" for n, c in self.constraints]
+
+
+def commit_conflicts() -> tuple[type[Exception], ...]:
+    """Delta's exceptions for a commit that lost to a concurrent one (worth trying again)."""
+    import delta.exceptions as conflicts
+
+    return (
+        conflicts.DeltaConcurrentModificationException,
+        conflicts.ConcurrentWriteException,
+        conflicts.ConcurrentAppendException,
+        conflicts.ConcurrentDeleteReadException,
+        conflicts.ConcurrentDeleteDeleteException,
+        conflicts.ConcurrentTransactionException,
+        conflicts.MetadataChangedException,
+    )
 
 
 class Catalog:
@@ -269,17 +293,7 @@ class Catalog:
         Raises:
             CommitConflictError: still conflicting after every try; the table keeps the winners.
         """
-        import delta.exceptions as conflicts
-
-        lost = (
-            conflicts.DeltaConcurrentModificationException,
-            conflicts.ConcurrentWriteException,
-            conflicts.ConcurrentAppendException,
-            conflicts.ConcurrentDeleteReadException,
-            conflicts.ConcurrentDeleteDeleteException,
-            conflicts.ConcurrentTransactionException,
-            conflicts.MetadataChangedException,
-        )
+        lost = commit_conflicts()
         path = self.ensure(name, df.sparkSession)
         writer = df.write.format("delta").mode(mode)
         if replace_where is not None:

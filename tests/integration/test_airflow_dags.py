@@ -43,8 +43,15 @@ def test_ingest_runs_every_five_minutes_and_produces_bronze(dags: dict[str, Any]
         "ingest_weather",
         "ingest_flights_kafka",
         "ingest_weather_kafka",
+        "stream_silver_flights",
     }
-    for task in dag["tasks"]:
+    silver = dag["tasks"]["stream_silver_flights"]
+    assert Path(silver["application"]).name == "silver_stream.py"
+    assert silver["args"] == ["--once"]
+    assert "silver.flights" in silver["outlets"]
+    assert dag["tasks"]["ingest_flights"]["downstream"] == ["stream_silver_flights"]
+    assert dag["tasks"]["ingest_flights_kafka"]["downstream"] == ["stream_silver_flights"]
+    for task in set(dag["tasks"]) - {"stream_silver_flights"}:
         ds = task.split("_")[1]
         t = dag["tasks"][task]
         assert t["type"] == "SparkSubmitOperator"

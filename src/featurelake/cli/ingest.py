@@ -309,6 +309,34 @@ def run(
         click.echo(f"data docs: {docs.index} (GX {agree} with featurelake on {docs.rows:,} records)")
 
 
+@main.command("stream-silver")
+@click.option("--once", "mode", flag_value="once", default=True, help="Merge what bronze holds, then stop.")
+@click.option("--continuous", "mode", flag_value="continuous", help="Keep merging until stopped.")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between micro-batches.")
+@click.option(
+    "--watermark", default="1 hour", show_default=True, help="How long copies of an event count as copies."
+)
+@click.option("--timeout", type=float, help="Stop --continuous after this many seconds.")
+@friendly
+def stream_silver(mode: str, interval: float, watermark: str, timeout: float | None) -> None:
+    """Keep silver.flights current from bronze.flights as a Delta stream (merge, latest ingest wins)."""
+    from featurelake.ingest.silver_stream import SilverBatch, run_silver_stream
+
+    def line(b: SilverBatch) -> None:
+        days = f" dates {b.event_dates[0]}..{b.event_dates[-1]}" if b.event_dates else ""
+        click.echo(
+            f"batch {b.batch_id}: {b.rows_in:,} in = {b.merged:,} merged + {b.quarantined:,} quarantined,"
+            f"{days} in {b.duration_s:.1f}s"
+        )
+
+    how: Literal["once", "continuous"] = "continuous" if mode == "continuous" else "once"
+    batches = run_silver_stream(
+        mode=how, interval_s=interval, watermark=watermark, timeout_s=timeout, on_batch=line
+    )
+    merged = sum(b.merged for b in batches)
+    click.echo(f"silver.flights: {merged:,} merged in {len(batches)} batch(es)")
+
+
 @main.group(invoke_without_command=True)
 @click.option("--dataset", type=_DATASETS, help="Only this dataset.")
 @click.option("--reason", help="Only this reason code.")
