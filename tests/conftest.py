@@ -51,12 +51,15 @@ def catalog(settings: Settings) -> Catalog:
 
 
 SHARED_STATE = {
-    "tests/integration/test_kafka_broker.py": "kafka",
-    "tests/integration/test_kafka_ingest.py": "kafka",
-    "tests/integration/test_kafka_faults.py": "kafka",
-    "tests/integration/test_serving.py": "postgres-redis",
-    "tests/integration/test_features_skew_profiles.py": "postgres-redis",
-    "tests/e2e/test_cluster.py": "postgres-redis",
+    path: "services"
+    for path in (
+        "tests/integration/test_kafka_broker.py",
+        "tests/integration/test_kafka_ingest.py",
+        "tests/integration/test_kafka_faults.py",  # stops and restarts the broker
+        "tests/integration/test_serving.py",
+        "tests/integration/test_features_skew_profiles.py",
+        "tests/e2e/test_cluster.py",  # PostgreSQL, Redis and a Kafka topic
+    )
 }
 """Test files that share a service's state, and the group that keeps them on one worker."""
 

@@ -8,8 +8,11 @@ The same code runs on ``local[2]`` and on the standalone cluster:
     python tests/e2e/cluster_run.py month OUT      # January 2013, landing to online store
     python tests/e2e/cluster_run.py backfill OUT   # silver + gold of what bronze holds, reporting progress
 
-``month``: flights and weather of the first ``INGEST_DAYS`` days are produced as
-Avro files and ingested (Structured Streaming, checks, quarantine); the rest of
+``month``: flights of the first ``INGEST_DAYS`` days are produced as Avro files
+and ingested (Structured Streaming, checks, quarantine); their weather is read
+from the Kafka topic ``CLUSTER_RUN_WEATHER_TOPIC`` names (filled once by the
+test with :func:`produce_weather_topic`, a few bad messages among them) with
+Spark's Kafka source; the rest of
 January is seeded into bronze directly (the ingest-independent part, fast);
 then reference dimensions, the silver/gold backfill, Feast apply and
 materialize, a training set (DuckDB and Spark joins) and online lookups.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import threading
 import time
@@ -38,6 +42,20 @@ END = dt.date(2013, 2, 1)
 INGEST_DAYS = 3
 TRAINING_FROM, TRAINING_TO = "2013-01-20", "2013-02-01"
 ONLINE_ENTITIES = 300
+WEATHER_TOPIC = "CLUSTER_RUN_WEATHER_TOPIC"
+"""The environment variable naming the Kafka topic the weather of the first days is read from."""
+
+
+def produce_weather_topic(settings: Any, topic: str) -> Any:
+    """Publish the weather of the first ``INGEST_DAYS`` days to ``topic``, a few bad messages among them."""
+    from featurelake.ingest.kafka_producer import produce_replay_to_kafka
+    from featurelake.ingest.topics import ensure_topics
+
+    ensure_topics(settings, {topic: 4})
+    end = FIRST + dt.timedelta(days=INGEST_DAYS)
+    return produce_replay_to_kafka(
+        "weather", FIRST, end, settings=settings, topic=topic, bad_rate=0.02, seed=3
+    )
 
 
 def online_entities() -> list[dict[str, str]]:
@@ -61,6 +79,7 @@ def month(out: Path) -> None:
     from featurelake.backfill.seed import seed_bronze
     from featurelake.catalog import Catalog
     from featurelake.config import get_settings
+    from featurelake.ingest.kafka import run_kafka_ingest
     from featurelake.ingest.producers import produce_replay
     from featurelake.ingest.stream import run_ingest
     from featurelake.reference import load_reference
@@ -80,10 +99,12 @@ def month(out: Path) -> None:
     spark = get_spark("featurelake-month")
     lap("session")
     ingest_end = FIRST + dt.timedelta(days=INGEST_DAYS)
-    for dataset in ("flights", "weather"):
-        # one run id: both runs land byte-identical files, as when two clusters read one landing zone
-        produce_replay(dataset, FIRST, ingest_end, settings=settings, records_per_file=2000, run_id="month")
-        run_ingest(dataset, settings=settings, spark=spark)
+    # one run id: both runs land byte-identical files, as when two clusters read one landing zone
+    produce_replay("flights", FIRST, ingest_end, settings=settings, records_per_file=2000, run_id="month")
+    run_ingest("flights", settings=settings, spark=spark)
+    # both runs read one topic the test filled (WEATHER_TOPIC), each from its own checkpoint,
+    # as two clusters would read one broker: the executors fetch the messages themselves
+    run_kafka_ingest("weather", settings=settings, spark=spark, topic=os.environ[WEATHER_TOPIC])
     lap("produce_ingest")
     seed_bronze(catalog, "flights", start=ingest_end, end=END)
     seed_bronze(catalog, "weather", start=ingest_end, end=END)

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from airflow_harness import free_port
+from cluster_run import WEATHER_TOPIC, produce_weather_topic
 from conftest import require_service
 from deltalake import DeltaTable
 
@@ -116,9 +118,13 @@ def prod_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def runs(
-    cluster: ClusterState, prod_services: None, tmp_path_factory: pytest.TempPathFactory
+    cluster: ClusterState, prod_services: None, kafka: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Run]:
     root = tmp_path_factory.mktemp("runs")
+    topic = f"cluster-weather-{uuid.uuid4().hex[:10]}"
+    sent = produce_weather_topic(kafka, topic)
+    assert sent.good > 0
+    assert sum(sent.bad.values()) > 0
     lakes = {name: root / name / "lake" for name in ("local", "prod")}
     local = Run(lakes["local"], root / "local" / "out", environment(lakes["local"], spark_master="local[2]"))
     prod = Run(
@@ -136,7 +142,7 @@ def runs(
     procs = {
         name: subprocess.Popen(
             [sys.executable, str(RUN), "month", str(run.out)],
-            env=run.env,
+            env={**run.env, WEATHER_TOPIC: topic},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -189,6 +195,16 @@ def test_every_table_is_identical_on_the_cluster(runs: dict[str, Run]) -> None:
     different = {t: (expected[t].rows, actual[t].rows) for t in expected if expected[t] != actual[t]}
     assert not different, f"tables whose content differs (local rows, cluster rows): {different}"
     assert expected["bronze.flights"].rows == 26_865
+    # the first days' weather came through Kafka on both, bad messages quarantined with their offsets
+    for run in (local, prod):
+        weather = DeltaTable(run.catalog.path("bronze.weather")).to_pyarrow_table(
+            columns=["_kafka_topic", "_kafka_offset"]
+        )
+        assert weather.column("_kafka_offset").null_count < weather.num_rows
+        refused = DeltaTable(run.catalog.path("quarantine.records")).to_pyarrow_table(
+            columns=["dataset", "kafka_offset"]
+        )
+        assert any(r["dataset"] == "weather" and r["kafka_offset"] is not None for r in refused.to_pylist())
     assert expected["silver.flights"].rows > 26_000
     assert expected["gold.route_delay_30d"].rows > 0
 
