@@ -193,7 +193,13 @@ def _freshness(spark: Any, base: Any, work: Path, rate: float, seconds: float) -
     )
     producer.start()
     run_kafka_ingest(
-        "flights", settings=settings, spark=spark, topic=topic, mode="continuous", timeout_s=seconds + 15
+        "flights",
+        settings=settings,
+        spark=spark,
+        topic=topic,
+        mode="continuous",
+        timeout_s=seconds + 15,
+        on_batch=on_batch,
     )
     producer.join()
     # (partition, offset) -> produce time, from the broker; -> batch, from bronze
