@@ -169,6 +169,7 @@ def _freshness(spark: Any, base: Any, work: Path, rate: float, seconds: float) -
     from confluent_kafka import Consumer, TopicPartition
     from deltalake import DeltaTable
 
+    from featurelake import features
     from featurelake.catalog import Catalog
     from featurelake.features.streaming import CarrierDelay1h
     from featurelake.ingest.kafka import run_kafka_ingest
@@ -178,6 +179,7 @@ def _freshness(spark: Any, base: Any, work: Path, rate: float, seconds: float) -
     topic = f"bench-fresh-{uuid.uuid4().hex[:6]}"
     ensure_topics(base, {topic: 4})
     settings = base.model_copy(update={"lake": work / "fresh"})
+    features.apply(settings)  # the push sources must be registered, or every push fails
     pushed: dict[int, float] = {}
     hook = CarrierDelay1h(settings=settings)
 
