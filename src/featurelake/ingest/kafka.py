@@ -54,7 +54,7 @@ from featurelake.ingest.batch import BatchReport, crashpoint, failure_message, r
 from featurelake.ingest.checked import JSON_TIMESTAMP_FORMAT, flag
 from featurelake.ingest.contracts import Contract, contract
 from featurelake.ingest.decode import record_columns
-from featurelake.ingest.stream import IngestRun, await_query, query_id
+from featurelake.ingest.stream import IngestRun, await_query, check_mode, query_id, with_trigger
 from featurelake.ingest.topics import check_broker, topic_for
 from featurelake.quality.checks import CheckResult, aggregates, results_from_row
 from featurelake.quality.suites import Suite, load_suite
@@ -436,10 +436,7 @@ def run_kafka_ingest(
 
     c = contract(dataset)
     topic = topic or topic_for(dataset)
-    if mode not in ("once", "continuous"):
-        raise ValueError(f"mode must be 'once' or 'continuous', got {mode!r}")
-    if interval_s <= 0:
-        raise ValueError(f"interval must be > 0 seconds, got {interval_s}")
+    check_mode(mode, interval_s)
     if max_offsets_per_trigger is not None and max_offsets_per_trigger < 1:
         raise ValueError(f"max offsets per trigger must be >= 1, got {max_offsets_per_trigger}")
     settings = settings or get_settings()
@@ -483,10 +480,7 @@ def run_kafka_ingest(
         .option("checkpointLocation", str(checkpoint))
         .foreachBatch(process)
     )
-    if mode == "once":
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{int(interval_s * 1000)} milliseconds")
+    writer = with_trigger(writer, mode, interval_s)
     try:
         await_query(writer.start(), dataset, processor, continuous=mode == "continuous", timeout_s=timeout_s)
     finally:

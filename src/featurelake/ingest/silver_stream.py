@@ -40,7 +40,7 @@ from featurelake.backfill.silver_checks import SilverChecks
 from featurelake.catalog import WRITE_ATTEMPTS, Catalog, commit_conflicts
 from featurelake.config import Settings, get_settings
 from featurelake.errors import CommitConflictError, ValidationFailedError
-from featurelake.ingest.stream import await_query
+from featurelake.ingest.stream import await_query, check_mode, with_trigger
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -195,10 +195,7 @@ def run_silver_stream(
     """
     from featurelake.spark import get_spark
 
-    if mode not in ("once", "continuous"):
-        raise ValueError(f"mode must be 'once' or 'continuous', got {mode!r}")
-    if interval_s <= 0:
-        raise ValueError(f"interval must be > 0 seconds, got {interval_s}")
+    check_mode(mode, interval_s)
     settings = settings or get_settings()
     spark = spark or get_spark("featurelake-silver-stream", settings=settings)
     catalog = Catalog(settings=settings)
@@ -213,10 +210,7 @@ def run_silver_stream(
         .option("checkpointLocation", str(silver_checkpoint_dir(settings)))
         .foreachBatch(merger)
     )
-    if mode == "once":
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{int(interval_s * 1000)} milliseconds")
+    writer = with_trigger(writer, mode, interval_s)
     continuous = mode == "continuous"
     await_query(writer.start(), "silver flights", merger, continuous=continuous, timeout_s=timeout_s)
     return list(merger.reports)

@@ -39,7 +39,7 @@ from featurelake.quality.suites import load_suite
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-    from pyspark.sql.streaming import StreamingQuery
+    from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
 __all__ = [
     "BINARY_FILE_SCHEMA",
@@ -47,10 +47,12 @@ __all__ = [
     "IngestRun",
     "await_query",
     "batch_files",
+    "check_mode",
     "checkpoint_dir",
     "query_id",
     "query_name",
     "run_ingest",
+    "with_trigger",
 ]
 
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
@@ -164,10 +166,7 @@ def run_ingest(
     from featurelake.spark import get_spark
 
     c = contract(dataset)
-    if mode not in ("once", "continuous"):
-        raise ValueError(f"mode must be 'once' or 'continuous', got {mode!r}")
-    if interval_s <= 0:
-        raise ValueError(f"interval must be > 0 seconds, got {interval_s}")
+    check_mode(mode, interval_s)
     settings = settings or get_settings()
     spark = spark or get_spark("featurelake-ingest", settings=settings)
     catalog = Catalog(settings=settings)
@@ -200,15 +199,31 @@ def run_ingest(
     writer = (
         stream.writeStream.queryName(name).option("checkpointLocation", str(checkpoint)).foreachBatch(process)
     )
-    if mode == "once":
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{int(interval_s * 1000)} milliseconds")
+    writer = with_trigger(writer, mode, interval_s)
     try:
         await_query(writer.start(), dataset, processor, continuous=mode == "continuous", timeout_s=timeout_s)
     finally:
         run.batches = list(processor.reports)
     return run
+
+
+def check_mode(mode: str, interval_s: float) -> None:
+    """Refuse a run mode other than ``once``/``continuous`` or a non-positive trigger interval.
+
+    Raises:
+        ValueError: naming the bad argument.
+    """
+    if mode not in ("once", "continuous"):
+        raise ValueError(f"mode must be 'once' or 'continuous', got {mode!r}")
+    if interval_s <= 0:
+        raise ValueError(f"interval must be > 0 seconds, got {interval_s}")
+
+
+def with_trigger(writer: DataStreamWriter, mode: str, interval_s: float) -> DataStreamWriter:
+    """``availableNow`` for ``once`` (what is there, then stop), a processing-time trigger otherwise."""
+    if mode == "once":
+        return writer.trigger(availableNow=True)
+    return writer.trigger(processingTime=f"{int(interval_s * 1000)} milliseconds")
 
 
 class _Processor(Protocol):
