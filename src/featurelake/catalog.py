@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,8 +34,8 @@ __all__ = [
     "Catalog",
     "Layer",
     "TableSpec",
-    "commit_conflicts",
     "delta_ref",
+    "retry_conflicts",
 ]
 
 Layer = Literal["bronze", "silver", "gold", "quarantine", "ops"]
@@ -133,11 +133,17 @@ class TableSpec:
         return [create] + [f"ALTER TABLE {ref} ADD CONSTRAINT {n} CHECK ({c})" for n, c in self.constraints]
 
 
-def commit_conflicts() -> tuple[type[Exception], ...]:
-    """Delta's exceptions for a commit that lost to a concurrent one (worth trying again)."""
+def retry_conflicts(commit: Callable[[], object], name: str, what: str) -> None:
+    """Run ``commit`` (one Delta commit to table ``name``), again when it loses to a concurrent one.
+
+    Delta's ``Concurrent*Exception``s are tried again up to :data:`WRITE_ATTEMPTS` times.
+
+    Raises:
+        CommitConflictError: still conflicting after every try; the table keeps the winners.
+    """
     import delta.exceptions as conflicts
 
-    return (
+    lost = (
         conflicts.DeltaConcurrentModificationException,
         conflicts.ConcurrentWriteException,
         conflicts.ConcurrentAppendException,
@@ -146,6 +152,18 @@ def commit_conflicts() -> tuple[type[Exception], ...]:
         conflicts.ConcurrentTransactionException,
         conflicts.MetadataChangedException,
     )
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            commit()
+            return
+        except lost as e:
+            if attempt == WRITE_ATTEMPTS:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise CommitConflictError(
+                    f"{name}: {what} lost to concurrent commits {attempt} times: {first}"
+                ) from e
+            log.warning("%s: retrying a write that lost to a concurrent commit (%s)", name, type(e).__name__)
+            time.sleep(0.2 * attempt)
 
 
 class Catalog:
@@ -293,7 +311,6 @@ class Catalog:
         Raises:
             CommitConflictError: still conflicting after every try; the table keeps the winners.
         """
-        lost = commit_conflicts()
         path = self.ensure(name, df.sparkSession)
         writer = df.write.format("delta").mode(mode)
         if replace_where is not None:
@@ -304,21 +321,8 @@ class Catalog:
             writer = writer.option("mergeSchema", "true")
         if user_metadata is not None:
             writer = writer.option("userMetadata", user_metadata)
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                writer.save(path)
-                return
-            except lost as e:
-                if attempt == WRITE_ATTEMPTS:
-                    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                    where = f" where {replace_where}" if replace_where else ""
-                    raise CommitConflictError(
-                        f"{name}: {mode}{where} lost to concurrent commits {attempt} times: {first}"
-                    ) from e
-                log.warning(
-                    "%s: retrying a write that lost to a concurrent commit (%s)", name, type(e).__name__
-                )
-                time.sleep(0.2 * attempt)
+        where = f" where {replace_where}" if replace_where else ""
+        retry_conflicts(lambda: writer.save(path), name, f"{mode}{where}")
 
     def frame(
         self, spark: SparkSession, name: str, rows: Sequence[Mapping[str, Any]] | pa.Table

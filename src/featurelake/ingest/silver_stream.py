@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Literal
 
 from featurelake import transforms
 from featurelake.backfill.silver_checks import SilverChecks
-from featurelake.catalog import WRITE_ATTEMPTS, Catalog, commit_conflicts
+from featurelake.catalog import Catalog, retry_conflicts
 from featurelake.config import Settings, get_settings
-from featurelake.errors import CommitConflictError, ValidationFailedError
+from featurelake.errors import ValidationFailedError
 from featurelake.ingest.stream import await_query, check_mode, with_trigger
 
 if TYPE_CHECKING:
@@ -139,16 +139,8 @@ class SilverMerger:
             .whenMatchedUpdateAll(condition="s._ingested_at > t._ingested_at")
             .whenNotMatchedInsertAll()
         )
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                merge.execute()
-                return
-            except commit_conflicts() as e:  # a batch rewrite of the same day won: merge again
-                if attempt == WRITE_ATTEMPTS:
-                    raise CommitConflictError(
-                        f"{SILVER}: merge lost to concurrent commits {attempt} times: {type(e).__name__}"
-                    ) from e
-                time.sleep(0.2 * attempt)
+        # a batch rewrite of the same days may win: merge again
+        retry_conflicts(merge.execute, SILVER, "merge")
 
 
 def _deduplicated(bronze: DataFrame, watermark: str) -> DataFrame:
