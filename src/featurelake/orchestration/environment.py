@@ -42,13 +42,21 @@ def admin_password(home: Path) -> str:
     return password
 
 
-def _metadata_db(settings: Settings) -> str:
+def _metadata_db(settings: Settings, *, driver: str = "psycopg2") -> str:
+    """Airflow's metadata database URL, with the SQLAlchemy driver named.
+
+    The sync engine uses psycopg2, the driver Airflow 3.3 is written against: under
+    ``postgresql+psycopg`` SQLAlchemy casts JSON paths to VARCHAR and the UI's lineage
+    graph (``/ui/dependencies``) fails with "operator does not exist: jsonb #> character
+    varying". The async engine uses psycopg 3 (asyncpg, Airflow's default, is not installed).
+    """
     if settings.airflow_db:
-        return settings.airflow_db.replace("postgresql://", "postgresql+psycopg://", 1)
-    if settings.profile == "prod":
+        dsn = settings.airflow_db
+    elif settings.profile == "prod":
         dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/airflow"
-        return dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"sqlite:///{settings.airflow_home / 'airflow.db'}"
+    else:
+        return f"sqlite:///{settings.airflow_home / 'airflow.db'}"
+    return dsn.replace("postgresql://", f"postgresql+{driver}://", 1)
 
 
 def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -82,11 +90,9 @@ def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None
                 home / "simple_auth_manager_passwords.json"
             ),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _metadata_db(settings),
-            # Airflow 3 also opens an async engine; left to itself it maps postgresql to asyncpg,
-            # which is not installed. psycopg 3 (the sync driver) is async as well.
             **(
-                {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _metadata_db(settings)}
-                if _metadata_db(settings).startswith("postgresql+psycopg")
+                {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _metadata_db(settings, driver="psycopg")}
+                if _metadata_db(settings).startswith("postgresql")
                 else {}
             ),
             **(
