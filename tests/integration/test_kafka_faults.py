@@ -133,8 +133,8 @@ def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
     for kill in range(20):
         printed = _batch_lines(log)
         proc = _start_ingest(settings, topic, log)
-        if kill % 4 != 1:  # anywhere from JVM start-up into the first batch (~25 s in)
-            time.sleep(rng.uniform(2.0, 35.0))
+        if kill % 5 != 1:  # anywhere from JVM start-up into the first batch (~25 s in)
+            time.sleep(rng.uniform(2.0, 28.0))
         else:  # surely inside the work: once this run has committed a batch, mid-batch or between
             deadline = time.monotonic() + 300  # start-up and a first batch take minutes on a busy CI box
             while _batch_lines(log) == printed and proc.poll() is None and time.monotonic() < deadline:
@@ -149,7 +149,7 @@ def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
     _drain(spark, settings, topic)
     _assert_accounted(kafka, catalog, topic, producing.result)
     # the kills fell inside the work, not only in JVM start-ups
-    assert batches_seen >= 5, f"only {batches_seen} batches committed between the kills"
+    assert batches_seen >= 4, f"only {batches_seen} batches committed between the kills"
 
 
 def test_broker_restart_during_ingest_loses_nothing(
