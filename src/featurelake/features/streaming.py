@@ -15,11 +15,11 @@ driver:
    late event still inside the window counts. Events older than the
    watermark's window (``event_ts < T - lateness - 60 min``) can no longer
    change an emitted value and are ignored.
-3. offline: the rows are appended to ``gold.<view>`` in a Delta transaction
+3. online: the rows go through the Feast push source ``<view>_push``
+   (``PushMode.ONLINE``), Feast's own write path, before any Delta commit;
+4. offline: the same rows are appended to ``gold.<view>`` in a Delta transaction
    tagged ``(<view>[:kafka], batch_id)``, so a replayed batch writes nothing
-   twice (the landing and Kafka queries each number their batches from 0);
-4. online: the same rows go through the Feast push source ``<view>_push``
-   (``PushMode.ONLINE``): Feast's own write path.
+   twice (the landing and Kafka queries each number their batches from 0).
 """
 
 from __future__ import annotations
@@ -139,11 +139,15 @@ class CarrierDelay1h:
         finally:
             con.close()
         suffix = "" if source == "landing" else f":{source}"
-        for view in VIEWS:
-            rows = computed[view.name]
-            if rows.num_rows:
-                self._write_offline(catalog, view.table, rows, batch_id, view.name + suffix)
+        ready = [(view, computed[view.name]) for view in VIEWS if computed[view.name].num_rows]
+        # online first: a Delta commit takes seconds, and freshness is what the online store serves
+        for view, rows in ready:
+            try:
                 self._push(view, rows)
+            except Exception:  # the offline history is still written; the next batch pushes again
+                log.exception("%s: batch %s not pushed online", view.name, batch_id)
+        for view, rows in ready:
+            self._write_offline(catalog, view.table, rows, batch_id, view.name + suffix)
         return computed[CARRIER_VIEW.name]
 
     def _compute(self, con: Any, bronze: str, view: StreamView, t: dt.datetime) -> pa.Table:
