@@ -184,8 +184,10 @@ def _freshness(spark: Any, base: Any, work: Path, rate: float, seconds: float) -
     hook = CarrierDelay1h(settings=settings)
 
     def on_batch(report: Any) -> None:
+        hook.pushed_at = None
         hook(report)
-        pushed[int(report.batch_id)] = time.time()
+        if hook.pushed_at is not None:  # readable online from then on (the offline commits follow)
+            pushed[int(report.batch_id)] = hook.pushed_at
 
     producer = threading.Thread(
         target=produce_synthetic_to_kafka,

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from deltalake import DeltaTable
 
 from featurelake import features
 from featurelake.avro import load_schema
@@ -72,6 +73,21 @@ def wait_online(
     raise AssertionError(f"online values did not reach {want} within {timeout}s")
 
 
+def _wait_offline(settings: Settings, stamp: dt.datetime, timeout: float = 120) -> None:
+    """Until ``gold.carrier_delay_1h`` holds rows at ``stamp``."""
+    catalog = Catalog(settings=settings)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if catalog.exists("gold.carrier_delay_1h"):
+            table = DeltaTable(catalog.path("gold.carrier_delay_1h")).to_pyarrow_table(
+                columns=["event_timestamp"]
+            )
+            if stamp in table.column("event_timestamp").to_pylist():
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"gold.carrier_delay_1h has no rows at {stamp} after {timeout} s")
+
+
 def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, settings: Settings) -> None:
     features.apply(settings)
     hook = CarrierDelay1h(settings=settings)
@@ -109,6 +125,8 @@ def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, se
         freshness.append(readable - landed)
         # the same batch's departures per airport, from the same hook
         wait_online(settings, expected(seen, clock, "origin"), timeout=60, key="origin")
+    # the offline rows are committed after the push: let the last batch's land before stopping
+    _wait_offline(settings, dt.datetime.fromtimestamp(max(r["sched_dep_ts"] for r in seen) / 1000, dt.UTC))
     for query in spark.streams.active:  # stop the continuous ingest now that both batches are seen
         query.stop()
     thread.join(timeout=60)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,8 @@ class CarrierDelay1h:
     """The stream's event time ``T`` (newest event seen)."""
     pushed: list[dict[str, Any]] = field(default_factory=list)
     """What the last batch pushed (for tests and logs)."""
+    pushed_at: float | None = None
+    """When (``time.time()``) the last batch's values became readable online."""
     _store: FeatureStore | None = None
 
     def _feature_store(self) -> FeatureStore:
@@ -144,6 +147,8 @@ class CarrierDelay1h:
         for view, rows in ready:
             try:
                 self._push(view, rows)
+                if view is CARRIER_VIEW:
+                    self.pushed_at = time.time()
             except Exception:  # the offline history is still written; the next batch pushes again
                 log.exception("%s: batch %s not pushed online", view.name, batch_id)
         for view, rows in ready:
