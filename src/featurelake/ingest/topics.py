@@ -129,4 +129,32 @@ def ensure_topics(
         except TimeoutError as e:
             raise ServiceError(f"Kafka did not create topic {name!r} within {timeout_s:g} s") from e
         result[name] = "created"
+    _await_metadata(settings, {n: p for n, p in wanted.items() if result[n] == "created"}, timeout_s)
     return result
+
+
+def _await_metadata(settings: Settings, topics: Mapping[str, int], timeout_s: float) -> None:
+    """Wait until the broker's metadata lists each new topic with a leader for every partition.
+
+    KRaft answers a creation before the broker's metadata cache has the topic; a client
+    asking for metadata in between is told it does not exist.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while topics:
+        listed = check_broker(settings, timeout_s=timeout_s).topics
+        ready = [
+            n
+            for n, p in topics.items()
+            if n in listed
+            and listed[n].error is None
+            and len(listed[n].partitions) == p
+            and all(part.leader >= 0 for part in listed[n].partitions.values())
+        ]
+        if len(ready) == len(topics):
+            return
+        if time.monotonic() > deadline:
+            waiting = sorted(set(topics) - set(ready))
+            raise ServiceError(f"Kafka created {waiting} but its metadata lacks them after {timeout_s:g} s")
+        time.sleep(0.2)
