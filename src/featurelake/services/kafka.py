@@ -312,4 +312,10 @@ def stop_kafka(*, timeout_s: float = 60.0) -> bool:
         (home / "kafka.pid").unlink(missing_ok=True)
         child = _CHILDREN.pop(pid, None)
         if child is not None:
-            child.poll()
+            # Reap it: /proc/<pid>/cmdline empties a moment before the exit completes, so the
+            # check above can see it gone while poll() would still find it running.
+            try:
+                child.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
