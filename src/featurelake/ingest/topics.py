@@ -11,6 +11,7 @@ Runs on the driver (plain Python, ``confluent-kafka``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from featurelake.config import Settings, get_settings
 from featurelake.errors import ServiceError
 
 if TYPE_CHECKING:
-    from confluent_kafka.admin import ClusterMetadata
+    from confluent_kafka.admin import AdminClient, ClusterMetadata
 
 __all__ = ["TOPICS", "check_broker", "client_config", "ensure_topics", "topic_for"]
 
@@ -129,21 +130,19 @@ def ensure_topics(
         except TimeoutError as e:
             raise ServiceError(f"Kafka did not create topic {name!r} within {timeout_s:g} s") from e
         result[name] = "created"
-    _await_metadata(settings, {n: p for n, p in wanted.items() if result[n] == "created"}, timeout_s)
+    _await_metadata(admin, {n: p for n, p in wanted.items() if result[n] == "created"}, timeout_s)
     return result
 
 
-def _await_metadata(settings: Settings, topics: Mapping[str, int], timeout_s: float) -> None:
+def _await_metadata(admin: AdminClient, topics: Mapping[str, int], timeout_s: float) -> None:
     """Wait until the broker's metadata lists each new topic with a leader for every partition.
 
     KRaft answers a creation before the broker's metadata cache has the topic; a client
     asking for metadata in between is told it does not exist.
     """
-    import time
-
     deadline = time.monotonic() + timeout_s
     while topics:
-        listed = check_broker(settings, timeout_s=timeout_s).topics
+        listed = admin.list_topics(timeout=timeout_s).topics
         ready = [
             n
             for n, p in topics.items()
