@@ -126,7 +126,8 @@ def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, se
         # the same batch's departures per airport, from the same hook
         wait_online(settings, expected(seen, clock, "origin"), timeout=60, key="origin")
     # the offline rows are committed after the push: let the last batch's land before stopping
-    _wait_offline(settings, dt.datetime.fromtimestamp(max(r["sched_dep_ts"] for r in seen) / 1000, dt.UTC))
+    last = dt.datetime.fromtimestamp(max(r["sched_dep_ts"] for r in seen) / 1000, dt.UTC)
+    _wait_offline(settings, last)
     for query in spark.streams.active:  # stop the continuous ingest now that both batches are seen
         query.stop()
     thread.join(timeout=60)
@@ -143,7 +144,6 @@ def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, se
         ).fetchall()
     ]
     con.close()
-    last = max(r["sched_dep_ts"] for r in seen)
-    assert stamps[-1] == dt.datetime.fromtimestamp(last / 1000, dt.UTC)
+    assert stamps[-1] == last
     assert len(stamps) >= 2
     hook.close()

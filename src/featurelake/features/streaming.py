@@ -147,8 +147,6 @@ class CarrierDelay1h:
         for view, rows in ready:
             try:
                 self._push(view, rows)
-                if view is CARRIER_VIEW:
-                    self.pushed_at = time.time()
             except Exception:  # the offline history is still written; the next batch pushes again
                 log.exception("%s: batch %s not pushed online", view.name, batch_id)
         for view, rows in ready:
@@ -188,3 +186,5 @@ class CarrierDelay1h:
         if view is CARRIER_VIEW:
             self.pushed = df.to_dict("records")
         self._feature_store().push(view.push_source, df, to=PushMode.ONLINE)
+        if view is CARRIER_VIEW:
+            self.pushed_at = time.time()
