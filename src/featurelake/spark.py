@@ -53,6 +53,9 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",
         "spark.log.structuredLogging.enabled": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # pools share the executors fairly: the online feature query's small jobs take the next
+        # free task slot instead of queueing behind a running ingest's (one FIFO pool by default)
+        "spark.scheduler.mode": "FAIR",
         # Delta replays a table's log with this many tasks (default 50) for every write that needs
         # the table's state (overwrites, txn-tagged appends). ops and quarantine tables get a commit
         # per batch, and 50 tiny tasks per snapshot made each small write ~4x slower; on one machine

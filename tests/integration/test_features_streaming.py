@@ -147,3 +147,92 @@ def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, se
     assert stamps[-1] == last
     assert len(stamps) >= 2
     hook.close()
+
+
+def test_kafka_flights_reach_online_from_the_online_query_and_match_the_offline_rows(
+    spark: Any, kafka: Settings, topic: str, settings: Settings
+) -> None:
+    """Seeded from bronze, then fed by the topic: the online values are the offline computation's."""
+    import fastavro
+    from confluent_kafka import Producer
+
+    from featurelake.features.online_stream import start_online_stream
+    from featurelake.ingest.kafka import run_kafka_ingest
+    from featurelake.ingest.kafka_producer import encode, message_headers
+
+    features.apply(settings)
+    schema = load_schema("flights")
+    parsed, headers = fastavro.parse_schema(schema), message_headers("flights", schema)
+    rng = np.random.default_rng(5)
+    first = synthetic_records("flights", 400, rng)
+    later = synthetic_records("flights", 300, rng, first=400)
+    # refused by the suite (origin outside NYC), and later than every good event: it must move
+    # neither the clock nor any value
+    outsider = {
+        **later[-1],
+        "event_id": "outsider",
+        "origin": "XXX",
+        "sched_dep_ts": later[-1]["sched_dep_ts"] + 600_000,
+    }
+
+    def send(records: list[dict[str, Any]], junk: bool = False) -> None:
+        producer = Producer({"bootstrap.servers": kafka.kafka_bootstrap})
+        for r in records:
+            producer.produce(topic, value=encode(parsed, r), key=r["event_id"].encode(), headers=headers)
+        if junk:
+            producer.produce(topic, value=b"\x00junk", key=b"junk", headers=headers)
+        assert producer.flush(30) == 0
+
+    send(first)
+    run_kafka_ingest("flights", settings=settings, spark=spark, topic=topic)  # bronze holds `first`
+    online = start_online_stream(spark, settings=settings, topic=topic)
+    assert online.processor.window.clock is not None  # seeded from bronze
+    hook = CarrierDelay1h(settings=settings, online=False)
+    errors: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            run_kafka_ingest(
+                "flights",
+                settings=settings,
+                spark=spark,
+                topic=topic,
+                mode="continuous",
+                timeout_s=150,
+                on_batch=hook,
+            )
+        except BaseException as e:  # surfaced by the assertion below
+            errors.append(e)
+
+    thread = threading.Thread(target=ingest, daemon=True)
+    thread.start()
+    try:
+        sent = time.monotonic()
+        send([*later, outsider], junk=True)
+        seen = first + later
+        clock = max(r["sched_dep_ts"] for r in seen)
+        readable = wait_online(settings, expected(seen, clock), timeout=90)
+        wait_online(settings, expected(seen, clock, "origin"), timeout=30, key="origin")
+        print(f"\nonline freshness from Kafka (sent -> readable): {readable - sent:.1f} s")
+        last = dt.datetime.fromtimestamp(clock / 1000, dt.UTC)
+        _wait_offline(settings, last)  # the ingest hook's offline rows, computed from bronze
+    finally:
+        online.stop()
+        for query in spark.streams.active:
+            query.stop()
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert online.processor.window.clock == last
+    con = features.latest.duckdb_connection()
+    path = Catalog(settings=settings).path("gold.carrier_delay_1h")
+    offline = con.execute(
+        f"SELECT carrier, flights_1h, dep_delay_avg_1h FROM delta_scan('{path}') WHERE event_timestamp = $t",
+        {"t": last},
+    ).fetchall()
+    con.close()
+    pushed = online.processor.pushed["carrier_delay_1h"]
+    assert sorted(offline, key=lambda r: r[0]) == [
+        (r.carrier, r.flights_1h, None if np.isnan(r.dep_delay_avg_1h) else r.dep_delay_avg_1h)
+        for r in pushed.itertuples()
+    ]
+    hook.close()

@@ -233,7 +233,10 @@ def ingest() -> None:
 @click.option(
     "--online-features/--no-online-features",
     default=None,
-    help="Push carrier_delay_1h online and offline after each batch (default: flights --continuous).",
+    help=(
+        "Keep carrier_delay_1h and origin_departures_1h fresh online and write their offline history "
+        "(default: flights --continuous; from Kafka, the online values come from a query of their own)."
+    ),
 )
 @friendly
 def run(
@@ -254,10 +257,18 @@ def run(
     from featurelake.ingest.stream import run_ingest
 
     on_batch = _print_batch
-    if online_features or (online_features is None and dataset == "flights" and mode == "continuous"):
+    features_on = online_features or (
+        online_features is None and dataset == "flights" and mode == "continuous"
+    )
+    if features_on and dataset != "flights":
+        raise click.UsageError("--online-features is for flights: the streaming features are flight features")
+    # from Kafka, a query of its own keeps the online store fresh within seconds; the ingest hook
+    # then writes the offline history only
+    online_query = features_on and source == "kafka" and mode == "continuous"
+    if features_on:
         from featurelake.features.streaming import CarrierDelay1h  # issue 5: streaming features
 
-        hook = CarrierDelay1h()
+        hook = CarrierDelay1h(online=not online_query)
 
         def on_batch(b: BatchReport) -> None:
             _print_batch(b)
@@ -270,18 +281,34 @@ def run(
                 "--max-files-per-batch is for --source landing; use --max-offsets-per-trigger"
             )
         from featurelake.ingest.kafka import run_kafka_ingest
+        from featurelake.ingest.topics import topic_for
 
-        result = run_kafka_ingest(
-            dataset,
-            mode=how,
-            interval_s=interval or 1.0,
-            max_offsets_per_trigger=max_offsets_per_trigger,
-            topic=topic,
-            timeout_s=timeout,
-            expectations=expectations,
-            schemas=schemas,
-            on_batch=on_batch,
-        )
+        running = None
+        if online_query:
+            from featurelake.features.online_stream import start_online_stream
+            from featurelake.spark import get_spark
+
+            running = start_online_stream(
+                get_spark("featurelake-ingest-kafka"), topic=topic or topic_for(dataset)
+            )
+            click.echo(
+                f"online features: {running.query.name} pushes carrier_delay_1h and origin_departures_1h"
+            )
+        try:
+            result = run_kafka_ingest(
+                dataset,
+                mode=how,
+                interval_s=interval or 1.0,
+                max_offsets_per_trigger=max_offsets_per_trigger,
+                topic=topic,
+                timeout_s=timeout,
+                expectations=expectations,
+                schemas=schemas,
+                on_batch=on_batch,
+            )
+        finally:
+            if running is not None:
+                running.stop()
     else:
         if max_offsets_per_trigger is not None or topic is not None:
             raise click.UsageError("--max-offsets-per-trigger and --topic are for --source kafka")

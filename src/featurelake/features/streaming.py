@@ -16,7 +16,9 @@ driver:
    watermark's window (``event_ts < T - lateness - 60 min``) can no longer
    change an emitted value and are ignored.
 3. online: the rows go through the Feast push source ``<view>_push``
-   (``PushMode.ONLINE``), Feast's own write path, before any Delta commit;
+   (``PushMode.ONLINE``), Feast's own write path, before any Delta commit
+   (``online=False`` skips this where :mod:`featurelake.features.online_stream`
+   serves the online store: the Kafka ingest);
 4. offline: the same rows are appended to ``gold.<view>`` in a Delta transaction
    tagged ``(<view>[:kafka], batch_id)``, so a replayed batch writes nothing
    twice (the landing and Kafka queries each number their batches from 0).
@@ -86,6 +88,8 @@ class CarrierDelay1h:
     """What the last batch pushed (for tests and logs)."""
     pushed_at: float | None = None
     """When (``time.time()``) the last batch's values became readable online."""
+    online: bool = True
+    """Push online too; off when :mod:`featurelake.features.online_stream` serves the online store."""
     _store: FeatureStore | None = None
 
     def _feature_store(self) -> FeatureStore:
@@ -144,7 +148,7 @@ class CarrierDelay1h:
         suffix = "" if source == "landing" else f":{source}"
         ready = [(view, computed[view.name]) for view in VIEWS if computed[view.name].num_rows]
         # online first: a Delta commit takes seconds, and freshness is what the online store serves
-        for view, rows in ready:
+        for view, rows in ready if self.online else []:
             try:
                 self._push(view, rows)
             except Exception:  # the offline history is still written; the next batch pushes again
