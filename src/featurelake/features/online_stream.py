@@ -42,11 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
-from featurelake.features.streaming import TABLE, VIEWS, StreamView
+from featurelake.features.streaming import TABLE, VIEWS, OnlinePusher, StreamView
 
 if TYPE_CHECKING:
     import pandas as pd
-    from feast import FeatureStore
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
@@ -141,9 +140,12 @@ class OnlineStream:
     """Per pushed batch: when its values became readable, and its newest offset per partition."""
     pushed: dict[str, pd.DataFrame] = field(default_factory=dict)
     """What the last push wrote, per view."""
-    _store: FeatureStore | None = None
     _decoded: Any = None
     _suite: Any = None
+    _pusher: OnlinePusher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._pusher = OnlinePusher(self.settings)
 
     def seed(self) -> dict[str, dict[str, int]]:
         """Fill the window from bronze; the starting offsets one past bronze's newest of the topic.
@@ -253,27 +255,14 @@ class OnlineStream:
 
     def push(self) -> None:
         """The window's features at ``T``, for every streaming view, into the online store."""
-        from feast.data_source import PushMode
-
         for view in VIEWS:
             frame = self.window.features(view)
             if len(frame):
-                self._feature_store().push(view.push_source, frame, to=PushMode.ONLINE)
+                self._pusher.push(view, frame)
                 self.pushed[view.name] = frame
 
-    def _feature_store(self) -> FeatureStore:
-        if self._store is None:
-            from featurelake.features.store import feature_store
-
-            self._store = feature_store(self.settings)
-        return self._store
-
     def close(self) -> None:
-        if self._store is not None:
-            from featurelake.features.store import close_store
-
-            close_store(self._store)
-            self._store = None
+        self._pusher.close()
 
 
 @dataclass

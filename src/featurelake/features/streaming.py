@@ -38,10 +38,11 @@ from featurelake.features.definitions import PUSH_SOURCE
 from featurelake.features.latest import duckdb_connection
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
     from feast import FeatureStore
 
-__all__ = ["CarrierDelay1h"]
+__all__ = ["CarrierDelay1h", "OnlinePusher"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,31 @@ VIEWS = (CARRIER_VIEW, ORIGIN_VIEW)
 
 
 @dataclass
+class OnlinePusher:
+    """Writes a streaming view's rows online through its Feast push source (``PushMode.ONLINE``)."""
+
+    settings: Settings
+    _store: FeatureStore | None = None
+
+    def push(self, view: StreamView, rows: pd.DataFrame) -> None:
+        from feast.data_source import PushMode
+
+        if self._store is None:  # opened on first use, kept for the stream's life
+            from featurelake.features.store import feature_store
+
+            self._store = feature_store(self.settings)
+        self._store.push(view.push_source, rows, to=PushMode.ONLINE)
+
+    def close(self) -> None:
+        """Release the feature store's connections."""
+        if self._store is not None:
+            from featurelake.features.store import close_store
+
+            close_store(self._store)
+            self._store = None
+
+
+@dataclass
 class CarrierDelay1h:
     """The per-batch hook: ``run_ingest("flights", on_batch=CarrierDelay1h())``."""
 
@@ -90,22 +116,14 @@ class CarrierDelay1h:
     """When (``time.time()``) the last batch's values became readable online."""
     online: bool = True
     """Push online too; off when :mod:`featurelake.features.online_stream` serves the online store."""
-    _store: FeatureStore | None = None
+    _pusher: OnlinePusher = field(init=False)
 
-    def _feature_store(self) -> FeatureStore:
-        if self._store is None:
-            from featurelake.features.store import feature_store
-
-            self._store = feature_store(self.settings)
-        return self._store
+    def __post_init__(self) -> None:
+        self._pusher = OnlinePusher(self.settings)
 
     def close(self) -> None:
         """Release the feature store's connections."""
-        if self._store is not None:
-            from featurelake.features.store import close_store
-
-            close_store(self._store)
-            self._store = None
+        self._pusher.close()
 
     def __call__(self, report: Any) -> None:
         """Update the feature for one committed ingest batch (a ``BatchReport``)."""
@@ -184,11 +202,9 @@ class CarrierDelay1h:
         catalog.append_rows(get_spark(), table, conform(catalog, table, rows), txn=(app_id, batch_id))
 
     def _push(self, view: StreamView, rows: pa.Table) -> None:
-        from feast.data_source import PushMode
-
         df = rows.to_pandas()
         if view is CARRIER_VIEW:
             self.pushed = df.to_dict("records")
-        self._feature_store().push(view.push_source, df, to=PushMode.ONLINE)
+        self._pusher.push(view, df)
         if view is CARRIER_VIEW:
             self.pushed_at = time.time()
