@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,20 @@ def wait_online(
     raise AssertionError(f"online values did not reach {want} within {timeout}s")
 
 
+def _in_background(run: Callable[[], object], errors: list[BaseException]) -> threading.Thread:
+    """``run`` (a continuous ingest) in a daemon thread; what it raises goes to ``errors``."""
+
+    def body() -> None:
+        try:
+            run()
+        except BaseException as e:  # surfaced by the test's assertion
+            errors.append(e)
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread
+
+
 def _wait_offline(settings: Settings, stamp: dt.datetime, timeout: float = 120) -> None:
     """Until ``gold.carrier_delay_1h`` holds rows at ``stamp``."""
     catalog = Catalog(settings=settings)
@@ -97,22 +112,18 @@ def test_landed_flights_reach_carrier_delay_1h_online_and_offline(spark: Any, se
     later = synthetic_records("flights", 300, rng, first=400)
     errors: list[BaseException] = []
 
-    def ingest() -> None:
-        try:
-            run_ingest(
-                "flights",
-                mode="continuous",
-                settings=settings,
-                spark=spark,
-                interval_s=1.0,
-                timeout_s=150,
-                on_batch=hook,
-            )
-        except BaseException as e:  # surfaced by the assertion below
-            errors.append(e)
-
-    thread = threading.Thread(target=ingest, daemon=True)
-    thread.start()
+    thread = _in_background(
+        lambda: run_ingest(
+            "flights",
+            mode="continuous",
+            settings=settings,
+            spark=spark,
+            interval_s=1.0,
+            timeout_s=150,
+            on_batch=hook,
+        ),
+        errors,
+    )
     folder = landing_folder("flights", settings)
     freshness = []
     seen: list[dict[str, Any]] = []
@@ -190,22 +201,18 @@ def test_kafka_flights_reach_online_from_the_online_query_and_match_the_offline_
     hook = CarrierDelay1h(settings=settings, online=False)
     errors: list[BaseException] = []
 
-    def ingest() -> None:
-        try:
-            run_kafka_ingest(
-                "flights",
-                settings=settings,
-                spark=spark,
-                topic=topic,
-                mode="continuous",
-                timeout_s=150,
-                on_batch=hook,
-            )
-        except BaseException as e:  # surfaced by the assertion below
-            errors.append(e)
-
-    thread = threading.Thread(target=ingest, daemon=True)
-    thread.start()
+    thread = _in_background(
+        lambda: run_kafka_ingest(
+            "flights",
+            settings=settings,
+            spark=spark,
+            topic=topic,
+            mode="continuous",
+            timeout_s=150,
+            on_batch=hook,
+        ),
+        errors,
+    )
     try:
         sent = time.monotonic()
         send([*later, outsider], junk=True)
