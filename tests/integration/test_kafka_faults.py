@@ -130,6 +130,7 @@ def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
     producing.start()
     rng = random.Random(5)
     log = tmp_path / "ingest.log"
+    after_a_batch = 0  # kills that came once the run had committed a batch of its own
     for kill in range(20):
         printed = _batch_lines(log)
         proc = _start_ingest(settings, topic, log)
@@ -141,15 +142,17 @@ def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
                 time.sleep(0.2)
             time.sleep(rng.uniform(0.0, 4.0))
         assert proc.poll() is None, f"ingest exited on its own:\n{log.read_text()[-3000:]}"
+        after_a_batch += _batch_lines(log) > printed
         _kill(proc)
-    batches_seen = len(_rows(catalog, "ops.ingest_log", ["batch_id"]))
     producing.join(timeout=600)
     assert producing.error is None, producing.error
     assert producing.result is not None
     _drain(spark, settings, topic)
     _assert_accounted(kafka, catalog, topic, producing.result)
-    # the kills fell inside the work, not only in JVM start-ups
-    assert batches_seen >= 4, f"only {batches_seen} batches committed between the kills"
+    # The kills fell inside the work, not only in JVM start-ups. Counted from the runs' own
+    # output: a run killed after its batch's Delta commits but before Spark's checkpoint
+    # commit redoes that batch id, so ops.ingest_log can hold fewer ids than such kills.
+    assert after_a_batch >= 4, f"only {after_a_batch} of the 20 kills came after a batch"
 
 
 def test_broker_restart_during_ingest_loses_nothing(

@@ -18,7 +18,7 @@ import click
 
 from featurelake.errors import FeaturelakeError
 
-__all__ = ["format_option", "friendly", "main"]
+__all__ = ["format_option", "friendly", "main", "run_mode"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +47,27 @@ def friendly(fn: F) -> F:
             raise
 
     return wrapper  # type: ignore[return-value]
+
+
+def run_mode(once: str, continuous: str) -> Callable[[F], F]:
+    """``--once`` (the default) and ``--continuous``, passed on as ``mode``; both at once is an error.
+
+    Two flags writing one value would let the last one win silently.
+    """
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, once: bool, continuous: bool, **kwargs: Any) -> Any:
+            if once and continuous:
+                raise click.UsageError("--once and --continuous exclude each other: give one of them")
+            return fn(*args, mode="continuous" if continuous else "once", **kwargs)
+
+        with_continuous = click.option("--continuous", is_flag=True, help=continuous)(wrapper)
+        return click.option("--once", is_flag=True, help=f"{once.rstrip('.')} (the default).")(
+            with_continuous
+        )  # type: ignore[return-value]
+
+    return decorate
 
 
 format_option = click.option(

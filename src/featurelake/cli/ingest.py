@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from featurelake.cli import friendly, main
+from featurelake.cli import friendly, main, run_mode
 
 if TYPE_CHECKING:
     from featurelake.ingest.batch import BatchReport
@@ -210,8 +210,7 @@ def ingest() -> None:
     show_default=True,
     help="Avro files in landing/DATASET, or the DATASET topic of FEATURELAKE_KAFKA_BOOTSTRAP.",
 )
-@click.option("--once", "mode", flag_value="once", default=True, help="Ingest what has landed, then stop.")
-@click.option("--continuous", "mode", flag_value="continuous", help="Keep ingesting until stopped.")
+@run_mode(once="Ingest what has landed, then stop.", continuous="Keep ingesting until stopped.")
 @click.option(
     "--interval", type=float, help="Seconds between micro-batches of --continuous [landing: 5, kafka: 1]."
 )
@@ -337,8 +336,7 @@ def run(
 
 
 @main.command("stream-silver")
-@click.option("--once", "mode", flag_value="once", default=True, help="Merge what bronze holds, then stop.")
-@click.option("--continuous", "mode", flag_value="continuous", help="Keep merging until stopped.")
+@run_mode(once="Merge what bronze holds, then stop.", continuous="Keep merging until stopped.")
 @click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between micro-batches.")
 @click.option(
     "--watermark", default="1 hour", show_default=True, help="How long copies of an event count as copies."
