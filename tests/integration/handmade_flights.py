@@ -183,28 +183,47 @@ def write(spark: Any, catalog: Any, table: str, rows: list[dict[str, Any]]) -> N
 _BUILT: dict[str, Any] = {}
 
 
+def _shared_root(tmp_path_factory: Any) -> Any:
+    """A folder of this test run that every pytest-xdist worker sees (the run's own basetemp alone)."""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    # under xdist each worker's basetemp is <run>/popen-gwN; <run> is this run's and shared
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def built_lake(spark: Any, tmp_path_factory: Any) -> Any:
     """A lake holding the data set with silver and gold backfilled, built once per test run.
 
-    Tests must not change it: copy it first (:func:`copy_lake`).
+    The first worker to need it builds it; the others wait for it and share it (a build
+    is minutes of per-write overhead on a busy machine). Tests must not change it: copy
+    it first (:func:`copy_lake`).
     """
     if "catalog" not in _BUILT:
+        import shutil
+
+        from filelock import FileLock
+
         from featurelake.backfill import Request, run_backfill
         from featurelake.catalog import Catalog
         from featurelake.config import Settings
 
-        catalog = Catalog(settings=Settings(lake=tmp_path_factory.mktemp("handmade") / "lake"))
-        write(spark, catalog, "bronze.flights", flights())
-        write(spark, catalog, "bronze.weather", weather())
-        write(spark, catalog, "silver.planes", planes())
-        request = Request.for_range(dt.date(2013, 1, 1), LAST_GOLD_DAY)
-        # one chunk per table: each worker builds this lake, and per-write overhead is most of
-        # the cost (the backfill tests exercise the default chunking themselves)
-        result = run_backfill(request, catalog=catalog, spark=spark, chunk_days=400)
-        if not result.ok:
-            raise RuntimeError(f"building the hand-made lake failed: {result.failures}")
-        _BUILT["catalog"] = catalog
-        _BUILT["result"] = result
+        root = _shared_root(tmp_path_factory) / "handmade"
+        with FileLock(f"{root}.lock"):
+            if not (root / "built").exists():
+                shutil.rmtree(root, ignore_errors=True)  # what a failed build left
+                catalog = Catalog(settings=Settings(lake=root / "lake"))
+                write(spark, catalog, "bronze.flights", flights())
+                write(spark, catalog, "bronze.weather", weather())
+                write(spark, catalog, "silver.planes", planes())
+                request = Request.for_range(dt.date(2013, 1, 1), LAST_GOLD_DAY)
+                # one chunk per table: per-write overhead is most of the cost (the backfill
+                # tests exercise the default chunking themselves)
+                result = run_backfill(request, catalog=catalog, spark=spark, chunk_days=400)
+                if not result.ok:
+                    raise RuntimeError(f"building the hand-made lake failed: {result.failures}")
+                (root / "built").touch()
+        _BUILT["catalog"] = Catalog(settings=Settings(lake=root / "lake"))
     return _BUILT["catalog"]
 
 
