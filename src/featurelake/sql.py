@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -28,11 +29,12 @@ __all__ = [
     "connect",
     "delta_extension_path",
     "install_delta_extension",
+    "json_text",
     "query",
     "render",
 ]
 
-OutputFormat = Literal["table", "csv", "json"]
+OutputFormat = Literal["table", "csv", "json", "jsonl"]
 
 
 def delta_extension_path() -> Path:
@@ -112,8 +114,26 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _jsonable(value: Any) -> Any:
+    """A value JSON can hold: NaN and infinities become null (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def json_text(value: Any, **kwargs: Any) -> str:
+    """JSON text for CLI output: any value, NaN and infinities as null."""
+    return json.dumps(_jsonable(value), default=str, allow_nan=False, **kwargs)
+
+
 def render(table: pa.Table, fmt: OutputFormat, out: TextIO = sys.stdout) -> None:
-    """Print a result as an aligned table, CSV or JSON lines."""
+    """Print a result as an aligned table, CSV, one JSON array (``json``) or JSON lines (``jsonl``)."""
+    import pyarrow as pa
+
     rows: Sequence[dict[str, Any]] = table.to_pylist()
     names = table.column_names
     if fmt == "csv":
@@ -122,23 +142,33 @@ def render(table: pa.Table, fmt: OutputFormat, out: TextIO = sys.stdout) -> None
         for row in rows:
             writer.writerow(["" if row[n] is None else row[n] for n in names])
     elif fmt == "json":
+        out.write(json_text(list(rows), indent=1) + "\n")
+    elif fmt == "jsonl":
         for row in rows:
-            out.write(json.dumps(row, default=str) + "\n")
+            out.write(json_text(row) + "\n")
     elif fmt == "table":
         cells = [[_cell(row[n]) for n in names] for row in rows]
         widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+        # text reads from the left, numbers line up on the right
+        left = [pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in table.schema]
         line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
         buf = io.StringIO()
         buf.write(line + "\n")
         buf.write("| " + " | ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)) + " |\n")
         buf.write(line + "\n")
         for r in cells:
-            buf.write("| " + " | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + " |\n")
+            buf.write(
+                "| "
+                + " | ".join(
+                    c.ljust(w) if lj else c.rjust(w) for c, w, lj in zip(r, widths, left, strict=True)
+                )
+                + " |\n"
+            )
         buf.write(line + "\n")
         buf.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
         out.write(buf.getvalue())
     else:
-        raise ValueError(f"unknown format {fmt!r}; use one of: table, csv, json")
+        raise ValueError(f"unknown format {fmt!r}; use one of: table, csv, json, jsonl")
 
 
 def export(sql: str, output: str, catalog: Catalog | None = None) -> int:

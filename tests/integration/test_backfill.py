@@ -209,7 +209,7 @@ def test_cli_dry_run_prints_the_plan(lake: Catalog, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("FEATURELAKE_LAKE", str(lake.settings.lake))
     before = versions(lake)
     out = CliRunner().invoke(
-        main, ["backfill", "--from", "2013-03-10", "--to", "2013-03-11", "--dry-run", "--force"]
+        main, ["backfill", "--from", "2013-03-10", "--to", "2013-03-12", "--dry-run", "--force"]
     )
     assert out.exit_code == 0, out.output
     assert "gold.route_delay_30d" in out.output
@@ -222,7 +222,7 @@ def test_cli_failed_partition_exits_1_naming_it(lake: Catalog, monkeypatch: pyte
     monkeypatch.setenv("FEATURELAKE_LAKE", str(lake.settings.lake))
     monkeypatch.setitem(JOBS, "gold.flight_labels", _failing("gold.flight_labels", dt.date(2013, 3, 10)))
     out = CliRunner().invoke(
-        main, ["backfill", "--from", "2013-03-10", "--to", "2013-03-10", "--layers", "gold", "--force"]
+        main, ["backfill", "--from", "2013-03-10", "--to", "2013-03-11", "--layers", "gold", "--force"]
     )
     assert out.exit_code == 1, out.output
     assert "failed: gold.flight_labels 2013-03-10: RuntimeError: injected failure" in out.output
@@ -231,8 +231,8 @@ def test_cli_failed_partition_exits_1_naming_it(lake: Catalog, monkeypatch: pyte
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--from", "2013-13-01", "--to", "2013-12-31"], "'2013-13-01' is not a date"),
-        (["--from", "2013-03-02", "--to", "2013-03-01"], "is before --from"),
+        (["--from", "2013-13-01", "--to", "2013-12-31"], "'2013-13-01' is not a UTC day"),
+        (["--from", "2013-03-02", "--to", "2013-03-02"], "2013-03-02 must be after --from 2013-03-02"),
         (["--from", "2013-03-01", "--to", "2013-03-02", "--layers", "bronze"], "--layers 'bronze'"),
         (["--from", "2013-03-01", "--to", "2013-03-02", "--parallel", "0"], "--parallel must be >= 1"),
     ],

@@ -51,7 +51,7 @@ def test_featurelake_features_cli(
     assert result.exit_code == 0, result.output
     assert f"{len(build_definitions(catalog).feature_views)} feature views" in result.output
     result = runner.invoke(
-        main, ["features", "materialize", "--start", "2013-01-01", "--end", "2013-03-02T12:00"]
+        main, ["features", "materialize", "--from", "2013-01-01", "--to", "2013-03-02T12:00"]
     )
     assert result.exit_code == 0, result.output
     assert "carrier_delay_7d" in result.output

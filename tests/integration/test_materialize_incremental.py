@@ -66,7 +66,7 @@ def test_incremental_run_pushes_exactly_the_changed_entities(
             f"UPDATE {path} SET flights_7d = flights_7d + 1000 "
             f"WHERE carrier IN ('DL', 'UA') AND event_date = DATE'2013-03-02'"
         )
-        result = CliRunner().invoke(main, ["features", "materialize-incremental", "--end", END.isoformat()])
+        result = CliRunner().invoke(main, ["features", "materialize-incremental", "--to", END.isoformat()])
         assert result.exit_code == 0, result.output
         assert "2 changed entities" in result.output
         state = json.loads((settings.lake / "feast" / STATE_FILE).read_text())
@@ -107,7 +107,7 @@ def test_a_rebuilt_old_row_does_not_replace_a_newer_online_value(
 
 def test_unknown_view_is_a_one_line_cli_error(settings: Settings) -> None:
     result = CliRunner().invoke(
-        main, ["features", "materialize-incremental", "--end", "2013-03-10", "--view", "nope"]
+        main, ["features", "materialize-incremental", "--to", "2013-03-10", "--view", "nope"]
     )
     assert result.exit_code == 2
     assert "unknown feature view(s) nope" in result.output

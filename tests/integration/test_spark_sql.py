@@ -253,7 +253,7 @@ def test_cli_shell_and_statement_end_to_end(spark, catalog: Catalog) -> None:
             "select 'never run'",
         ]
     )
-    res = run_cli("spark-sql", "--format", "json", lake=lake, stdin=script)
+    res = run_cli("spark-sql", "--format", "jsonl", lake=lake, stdin=script)
     assert res.returncode == 2, res.stderr
     assert [json.loads(line) for line in res.stdout.splitlines()] == [
         {"total": 42},

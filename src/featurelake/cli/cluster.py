@@ -79,10 +79,17 @@ def down(run_dir: Path | None) -> None:
 
 
 @cluster.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the master's view as JSON.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: a summary to read; json: the master's whole view as one JSON document.",
+)
 @_RUN_DIR
 @friendly
-def status(as_json: bool, run_dir: Path | None) -> None:
+def status(fmt: str, run_dir: Path | None) -> None:
     """Workers, cores, memory and running applications; exit status 1 when the cluster is down."""
     from dataclasses import asdict
 
@@ -93,7 +100,7 @@ def status(as_json: bool, run_dir: Path | None) -> None:
         where = f" (master {state.spec.master_url} not answering)" if state is not None else ""
         click.echo(f"no cluster is running{where}")
         sys.exit(1)
-    if as_json:
+    if fmt == "json":
         doc = {"master_url": state.spec.master_url, "ui_url": state.spec.ui_url, **asdict(master)}
         click.echo(json.dumps(doc, indent=2))
         return

@@ -3,11 +3,20 @@ skew, training-set) and ``featurelake serve``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import click
 
-from featurelake.cli import friendly, main
+from featurelake.cli import UtcTime, friendly, main, time_range
+
+_JUST_BEFORE = dt.timedelta(microseconds=1)
+"""Feast's materialization includes its end time; the CLI's ranges exclude it."""
+
+
+def _utc(value: dt.date) -> dt.datetime:
+    t = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+    return t.replace(tzinfo=dt.UTC)
 
 
 @main.group()
@@ -41,32 +50,35 @@ def _print_stats(stats: dict[str, dict[str, float]]) -> None:
 
 
 @features.command()
-@click.option("--start", "start", required=True, help="First event time to load (ISO date or datetime, UTC).")
-@click.option("--end", "end", required=True, help="Last event time to load, included (as Feast does).")
+@time_range("event times to load")
 @click.option("--view", "views", multiple=True, help="Only this feature view (repeatable).")
 @friendly
-def materialize(start: str, end: str, views: tuple[str, ...]) -> None:
-    """Load the latest feature values in [START, END] into the online store (the fast engine)."""
+def materialize(start: dt.date, end: dt.date, views: tuple[str, ...]) -> None:
+    """Load the latest feature values with event times in [--from, --to) into the online store."""
     from featurelake.features import materialize as do
 
-    _print_stats(do(start, end, views=views or None))
+    _print_stats(do(_utc(start), _utc(end) - _JUST_BEFORE, views=views or None))
 
 
 @features.command("materialize-incremental")
-@click.option("--end", "end", required=True, help="Serve values up to this event time (ISO, UTC).")
+@click.option(
+    "--to",
+    "end",
+    type=UtcTime(),
+    required=True,
+    help="Serve the values with event times before this UTC day or time (excluded).",
+)
 @click.option("--view", "views", multiple=True, help="Only this feature view (repeatable).")
 @friendly
-def materialize_incremental(end: str, views: tuple[str, ...]) -> None:
+def materialize_incremental(end: dt.date, views: tuple[str, ...]) -> None:
     """Push only the entities whose gold rows changed since the last run (from Delta's change feed).
 
     The first run of a view pushes every entity; later runs read the gold table's change
     data feed from the version the last run recorded.
     """
-    import datetime as dt
-
     from featurelake.features.incremental import materialize_changes
 
-    stats = materialize_changes(dt.datetime.fromisoformat(end), views=views or None)
+    stats = materialize_changes((_utc(end) - _JUST_BEFORE).replace(tzinfo=None), views=views or None)
     _print_stats(stats)
     for view, s in stats.items():
         how = "all entities" if s.get("full") else f"{int(s.get('changed_entities', 0)):,} changed entities"
@@ -96,27 +108,35 @@ def skew(sample_size: int, service: str, seed: int) -> None:
 @features.command("training-set")
 @click.option("--labels", default="gold.flight_labels", show_default=True, help="Label table of entity rows.")
 @click.option("--service", default="delay_model_v1", show_default=True, help="Feature service.")
-@click.option("--start", help="First event_timestamp (UTC).")
-@click.option("--end", help="End of the range (excluded).")
+@time_range("label rows' event_timestamp", required=False)
 @click.option("--where", help="Extra SQL filter on the label table.")
 @click.option("--output", "output", required=True, help="Parquet file to write.")
 @friendly
 def training_set(
-    labels: str, service: str, start: str | None, end: str | None, where: str | None, output: str
+    labels: str, service: str, start: dt.date | None, end: dt.date | None, where: str | None, output: str
 ) -> None:
     """Write a point-in-time correct training set to a Parquet file."""
     import pyarrow.parquet as pq
 
     from featurelake.features import training_set as build
 
-    table = build(labels, service, start=start, end=end, where=where, output="arrow")
+    table = build(
+        labels,
+        service,
+        start=_utc(start) if start is not None else None,
+        end=_utc(end) if end is not None else None,
+        where=where,
+        output="arrow",
+    )
     pq.write_table(table, output)
     click.echo(json.dumps({"rows": table.num_rows, "columns": table.num_columns, "output": output}))
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=6566, show_default=True)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
+)
+@click.option("--port", default=6566, show_default=True, help="TCP port to listen on (Feast's default).")
 @click.option("--workers", default=1, show_default=True, help="Processes sharing the port.")
 @friendly
 def serve(host: str, port: int, workers: int) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import TYPE_CHECKING, Literal
 
 import click
 
-from featurelake.cli import friendly, main, run_mode
+from featurelake.cli import emit, format_option, friendly, main, run_mode, time_range
 
 if TYPE_CHECKING:
     from featurelake.ingest.batch import BatchReport
@@ -17,32 +19,20 @@ _DATASETS = click.Choice(["flights", "weather"])
 
 @main.group()
 def produce() -> None:
-    """Publish events: Avro files in the landing zone, or one Kafka message per event (--to kafka)."""
+    """Publish events: Avro files in the landing zone, or one Kafka message per event (--sink kafka)."""
 
 
 _SINKS = ("landing", "kafka")
 
-_TO = click.option(
-    "--to",
-    "to",
-    multiple=True,
-    metavar="landing|kafka|DATE",
-    help="Where the events go: `landing` (Avro files, the default) or `kafka` (one message each, "
-    "topic = dataset, FEATURELAKE_KAFKA_BOOTSTRAP); any other value is the first event time excluded "
-    "(UTC) [default: after the last event of 2013]. Give it twice for both: --to kafka --to 2013-02-01.",
+_SINK = click.option(
+    "--sink",
+    type=click.Choice(_SINKS),
+    default="landing",
+    show_default=True,
+    help="landing: Avro files in landing/DATASET; kafka: one message per event on the DATASET topic "
+    "of FEATURELAKE_KAFKA_BOOTSTRAP.",
 )
 _RATE = click.option("--rate", type=float, help="Pace the events at this many per second.")
-
-
-def _sink_and_end(values: tuple[str, ...]) -> tuple[str, str | None]:
-    """Split ``--to`` values into the sink (``landing`` or ``kafka``) and the end time, at most one each."""
-    sinks = [v for v in values if v in _SINKS]
-    ends = [v for v in values if v not in _SINKS]
-    if len(sinks) > 1 or len(ends) > 1:
-        raise click.UsageError(
-            f"--to takes one sink ({' or '.join(_SINKS)}) and one end time at most, got {', '.join(values)}"
-        )
-    return (sinks[0] if sinks else "landing"), (ends[0] if ends else None)
 
 
 def _print_kafka(r: KafkaProduceResult) -> None:
@@ -58,20 +48,25 @@ def _replay_command(dataset: str) -> None:
     @produce.command(
         name=dataset,
         help=f"Replay the real {dataset} events of [--from, --to) in event-time order (default: all of "
-        "them) into the landing zone, or with --to kafka as Kafka messages.",
+        "them) into the landing zone, or with --sink kafka as Kafka messages.",
     )
+    @time_range(
+        "events to replay",
+        required=False,
+        default_from="2013-01-01",
+        default_to="2014-01-02, after the last event of 2013 (its last evening is 2014-01-01 in UTC)",
+    )
+    @_SINK
     @click.option(
-        "--from", "start", help="First event time included (UTC date or ISO time) [default: 2013-01-01]."
+        "--records-per-file", type=int, default=5000, show_default=True, help="Landing: events per Avro file."
     )
-    @_TO
-    @click.option("--records-per-file", type=int, default=5000, show_default=True, help="Landing only.")
     @_RATE
     @click.option(
         "--codec",
         type=click.Choice(["deflate", "null"]),
         default="deflate",
         show_default=True,
-        help="Landing only.",
+        help="Landing: the Avro files' compression codec.",
     )
     @click.option(
         "--bad-rate",
@@ -83,15 +78,15 @@ def _replay_command(dataset: str) -> None:
     @click.option("--seed", type=int, default=0, show_default=True, help="Kafka only: which events go bad.")
     @friendly
     def command(
-        start: str | None,
-        to: tuple[str, ...],
+        start: dt.date | None,
+        end: dt.date | None,
+        sink: str,
         records_per_file: int,
         rate: float | None,
         codec: str,
         bad_rate: float,
         seed: int,
     ) -> None:
-        sink, end = _sink_and_end(to)
         if sink == "kafka":
             from featurelake.ingest.kafka_producer import produce_replay_to_kafka
 
@@ -100,7 +95,7 @@ def _replay_command(dataset: str) -> None:
             )
             return
         if bad_rate:
-            raise click.UsageError("--bad-rate needs --to kafka; `produce synthetic` lands bad files")
+            raise click.UsageError("--bad-rate needs --sink kafka; `produce synthetic` lands bad files")
         from featurelake.ingest.producers import REPLAY_RANGE, produce_replay
 
         r = produce_replay(
@@ -120,7 +115,7 @@ _replay_command("weather")
 
 
 @produce.command()
-@click.option("--dataset", type=_DATASETS, required=True)
+@click.option("--dataset", type=_DATASETS, required=True, help="Which dataset's schema the events follow.")
 @click.option("--events", type=int, required=True, help="Records in readable files, or messages.")
 @click.option(
     "--bad-rate",
@@ -129,16 +124,13 @@ _replay_command("weather")
     show_default=True,
     help="Share of bad records and files (landing) or of bad messages (kafka).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--records-per-file", type=int, default=10_000, show_default=True, help="Landing only.")
 @click.option(
-    "--to",
-    "sink",
-    type=click.Choice(_SINKS),
-    default="landing",
-    show_default=True,
-    help="Avro files in the landing zone, or one Kafka message per event.",
+    "--seed", type=int, default=0, show_default=True, help="Random seed: the same seed, the same events."
 )
+@click.option(
+    "--records-per-file", type=int, default=10_000, show_default=True, help="Landing: events per Avro file."
+)
+@_SINK
 @_RATE
 @friendly
 def synthetic(
@@ -157,7 +149,7 @@ def synthetic(
         _print_kafka(produce_synthetic_to_kafka(dataset, events, rate=rate, bad_rate=bad_rate, seed=seed))
         return
     if rate is not None:
-        raise click.UsageError("--rate needs --to kafka")
+        raise click.UsageError("--rate needs --sink kafka")
     from featurelake.ingest.synthetic import produce_synthetic
 
     r = produce_synthetic(dataset, events, bad_rate=bad_rate, seed=seed, records_per_file=records_per_file)
@@ -366,15 +358,26 @@ def stream_silver(mode: str, interval: float, watermark: str, timeout: float | N
 @click.option("--dataset", type=_DATASETS, help="Only this dataset.")
 @click.option("--reason", help="Only this reason code.")
 @click.option("--samples", type=int, default=3, show_default=True, help="Sample rows per reason.")
+@format_option
 @click.pass_context
 @friendly
-def quarantine(ctx: click.Context, dataset: str | None, reason: str | None, samples: int) -> None:
+def quarantine(ctx: click.Context, dataset: str | None, reason: str | None, samples: int, fmt: str) -> None:
     """Summarise quarantine.records by reason, with samples."""
     if ctx.invoked_subcommand is not None:
         return
     from featurelake.ingest.quarantine import summarize_quarantine
 
     s = summarize_quarantine(dataset=dataset, reason=reason, samples=samples)
+    if fmt != "table":
+        emit(
+            [
+                {"dataset": d, "reason": r, "pending": pending, "replayed": replayed}
+                for d, r, pending, replayed in s.counts
+            ],
+            fmt,
+            columns=["dataset", "reason", "pending", "replayed"],
+        )
+        return
     if not s.counts:
         click.echo("quarantine is empty" + (" for that selection" if dataset or reason else ""))
         return
@@ -389,7 +392,7 @@ def quarantine(ctx: click.Context, dataset: str | None, reason: str | None, samp
 
 
 @quarantine.command()
-@click.option("--dataset", type=_DATASETS, required=True)
+@click.option("--dataset", type=_DATASETS, required=True, help="The dataset whose quarantine to replay.")
 @click.option("--reason", required=True, help="Replay the pending rows quarantined for this reason.")
 @click.option(
     "--expectations", type=click.Path(file_okay=False), help="Suites folder (default: expectations/)."
@@ -416,7 +419,7 @@ def quality() -> None:
 
 
 @quality.command()
-@click.option("--dataset", type=_DATASETS, required=True)
+@click.option("--dataset", type=_DATASETS, required=True, help="The dataset whose ingest batch to validate.")
 @click.option("--batch", type=int, help="Ingest batch id (default: the latest).")
 @click.option("--sample", type=int, default=10_000, show_default=True, help="Records to validate (0: all).")
 @friendly
@@ -434,12 +437,32 @@ def docs(dataset: str, batch: int | None, sample: int) -> None:
 
 @ingest.command("status")
 @click.option("--no-kafka", is_flag=True, help="Skip the Kafka sources (no broker is asked).")
+@format_option
 @friendly
-def status(no_kafka: bool) -> None:
+def status(no_kafka: bool, fmt: str) -> None:
     """Each source's backlog (landing files waiting, Kafka consumer lag) and its last batch."""
     from featurelake.ingest.status import ingest_status
 
-    for s in ingest_status(kafka=not no_kafka):
+    sources = ingest_status(kafka=not no_kafka)
+    if fmt != "table":
+        emit(
+            [
+                {
+                    "dataset": s.dataset,
+                    "source": s.source,
+                    "waiting": None if s.error is not None else s.waiting,
+                    "lag": json.dumps(s.lag) if s.source != "landing" and s.error is None else None,
+                    "error": s.error,
+                    "last_batch": s.last_batch,
+                    "last_finished": s.last_finished,
+                    "last_records": s.last_records if s.last_batch is not None else None,
+                }
+                for s in sources
+            ],
+            fmt,
+        )
+        return
+    for s in sources:
         if s.error is not None:
             waiting = f"unknown ({s.error})"
         elif s.source == "landing":

@@ -4,41 +4,58 @@ from __future__ import annotations
 
 import click
 
-from featurelake.cli import format_option, friendly, main
+from featurelake.cli import emit, format_option, friendly, main
 from featurelake.errors import FeaturelakeError
 
 
 @main.command()
+@format_option
 @friendly
-def tables() -> None:
+def tables(fmt: str) -> None:
     """List every table: version, rows, files, size, partitions, last write."""
     from featurelake.catalog import Catalog
     from featurelake.delta import describe
 
     catalog = Catalog()
-    header = ("table", "version", "rows", "files", "size", "partitions", "last write (UTC)")
     rows = []
     for name in catalog.names():
-        if not catalog.exists(name):
-            rows.append((name, "-", "-", "-", "-", "-", "not created"))
-            continue
-        st = describe(catalog.path(name))
-        rows.append(
-            (
-                name,
-                str(st.version),
-                f"{st.rows:,}",
-                str(st.files),
-                _size(st.size_bytes),
-                str(st.partitions),
-                st.last_write.strftime("%Y-%m-%d %H:%M:%S") if st.last_write else "-",
-            )
+        row: dict[str, object] = {"table": name, "version": None, "rows": None, "files": None}
+        row |= {"size_bytes": None, "partitions": None, "last_write": None, "state": "not created"}
+        if catalog.exists(name):
+            st = describe(catalog.path(name))
+            row |= {
+                "version": st.version,
+                "rows": st.rows,
+                "files": st.files,
+                "size_bytes": st.size_bytes,
+                "partitions": st.partitions,
+                "last_write": st.last_write,
+                "state": "ok",
+            }
+        rows.append(row)
+    if fmt != "table":
+        emit(rows, fmt)
+        return
+    header = ("table", "version", "rows", "files", "size", "partitions", "last write (UTC)")
+    cells = [
+        (
+            str(r["table"]),
+            "-" if r["version"] is None else str(r["version"]),
+            "-" if r["rows"] is None else f"{r['rows']:,}",
+            "-" if r["files"] is None else str(r["files"]),
+            "-" if r["size_bytes"] is None else _size(int(r["size_bytes"])),  # type: ignore[call-overload]
+            "-" if r["partitions"] is None else str(r["partitions"]),
+            r["last_write"].strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
+            if r["last_write"] is not None
+            else ("-" if r["state"] == "ok" else str(r["state"])),
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
+        for r in rows
+    ]
+    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
+    for c in [header, *cells]:
         click.echo(
             "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+                v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(c, widths, strict=True))
             )
         )
 

@@ -7,7 +7,35 @@ import json
 
 import click
 
-from featurelake.cli import friendly, main
+from featurelake.cli import UtcTime, emit, format_option, friendly, main, time_range
+
+
+def _print_documents(rows: list[dict[str, object]], fmt: str) -> None:
+    """Rows whose values may be nested documents: JSON as is, CSV through :func:`emit`."""
+    from featurelake.sql import json_text
+
+    if fmt == "json":
+        click.echo(json_text(rows, indent=1))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(json_text(row))
+    else:
+        emit(
+            rows,
+            fmt,
+            columns=[
+                "name",
+                "version",
+                "path",
+                "auc",
+                "log_loss",
+                "train_from",
+                "train_to",
+                "feature_service",
+                "metrics",
+                "lineage",
+            ],
+        )
 
 
 def _month_floor_quarter(start: dt.date, end: dt.date) -> dt.date:
@@ -25,23 +53,22 @@ def train() -> None:
 
 
 @train.command("delay")
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
-@click.option(
-    "--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Day after the last (UTC)."
-)
+@time_range("days to train and validate on", days_only=True)
 @click.option(
     "--valid-from",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=UtcTime(days_only=True),
     help="First validation day; earlier days train. Default: the last three months of the range.",
 )
-@click.option("--seed", type=int, default=13, show_default=True)
-@click.option("--epochs", type=int, default=8, show_default=True)
+@click.option(
+    "--seed", type=int, default=13, show_default=True, help="Random seed of the weights and the batch order."
+)
+@click.option("--epochs", type=int, default=8, show_default=True, help="Passes over the training rows.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
 @friendly
 def train_delay(
-    start: dt.datetime,
-    end: dt.datetime,
-    valid_from: dt.datetime | None,
+    start: dt.date,
+    end: dt.date,
+    valid_from: dt.date | None,
     seed: int,
     epochs: int,
     device: str | None,
@@ -49,8 +76,10 @@ def train_delay(
     """Train the delay model on [--from, --valid-from), validate on [--valid-from, --to)."""
     from featurelake.models.delay.train import TrainConfig, train_delay_model
 
-    s, e = start.date(), end.date()
-    v = valid_from.date() if valid_from else _month_floor_quarter(s, e)
+    s, e = start, end
+    v = valid_from or _month_floor_quarter(s, e)
+    if not s < v < e:
+        raise click.BadParameter(f"{v} must lie inside ({s}, {e})", param_hint="'--valid-from'")
     result = train_delay_model(
         s, e, valid_from=v, config=TrainConfig(seed=seed, epochs=epochs, device=device)
     )
@@ -68,41 +97,43 @@ def score() -> None:
 
 
 @score.command("delay")
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="UTC day to score.")
-@click.option("--version", help="Model version (default: the latest).")
+@click.option("--date", "day", required=True, type=UtcTime(days_only=True), help="UTC day to score.")
+@click.option("--model-version", "version", help="Model version (default: the latest).")
 @friendly
-def score_delay(day: dt.datetime, version: str | None) -> None:
+def score_delay(day: dt.date, version: str | None) -> None:
     """Write that day's predictions to gold.delay_predictions (replacing any earlier set)."""
     from featurelake.models.delay.score import score_date
 
-    n = score_date(day.date(), version=version)
-    click.echo(f"gold.delay_predictions: {n:,} predictions for {day.date()}")
+    n = score_date(day, version=version)
+    click.echo(f"gold.delay_predictions: {n:,} predictions for {day}")
 
 
 @main.command("models")
-@click.option("--json", "as_json", is_flag=True, help="Print the full metrics and lineage as JSON.")
+@format_option
 @friendly
-def models_cmd(as_json: bool) -> None:
-    """List trained model versions with their validation metrics and lineage."""
+def models_cmd(fmt: str) -> None:
+    """List trained model versions with their validation metrics and lineage (json: all of them)."""
     from featurelake.models import list_models
 
     versions = list_models()
-    if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "name": v.name,
-                        "version": v.version,
-                        "path": str(v.path),
-                        "metrics": v.metrics,
-                        "lineage": v.lineage,
-                    }
-                    for v in versions
-                ],
-                indent=1,
-            )
-        )
+    if fmt != "table":
+        rows = [
+            {
+                "name": v.name,
+                "version": v.version,
+                "path": str(v.path),
+                "auc": v.metrics["validation"]["model"]["auc"],
+                "log_loss": v.metrics["validation"]["model"]["log_loss"],
+                "train_from": v.lineage["train_range"][0],
+                "train_to": v.lineage["train_range"][1],
+                "feature_service": v.lineage["feature_service"],
+                # nested documents stay whole in JSON, as text in CSV
+                "metrics": v.metrics if fmt.startswith("json") else json.dumps(v.metrics),
+                "lineage": v.lineage if fmt.startswith("json") else json.dumps(v.lineage),
+            }
+            for v in versions
+        ]
+        _print_documents(rows, fmt)
         return
     if not versions:
         click.echo("no trained models yet: featurelake train delay --from 2013-01-01 --to 2014-01-01")

@@ -56,11 +56,12 @@ def plan_day(day: str, catalog: Catalog | None = None) -> dict[str, Any]:
     start = min([*stale, d])
     span = _data_days(catalog)
     last = max(d, span[1] - dt.timedelta(days=1)) if span else d
+    # half-open [from, to), like every range of the CLI and the spark-submit jobs
     return {
         "silver_from": start.isoformat(),
-        "silver_to": d.isoformat(),
+        "silver_to": (d + dt.timedelta(days=1)).isoformat(),
         "gold_from": start.isoformat(),
-        "gold_to": (last + dt.timedelta(days=1)).isoformat(),
+        "gold_to": (last + dt.timedelta(days=2)).isoformat(),
         "late_days": [x.isoformat() for x in stale],
     }
 
@@ -80,7 +81,7 @@ def _data_days(catalog: Catalog) -> tuple[dt.date, dt.date] | None:
 
 
 def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[str, int]:
-    """Check the gold partitions of [start, end] (inclusive): complete grids, unique keys, no leakage.
+    """Check the gold partitions of the days [start, end): complete grids, unique keys, no leakage.
 
     Only days inside the data (first flight day .. the midnight after the last) are checked:
     a logical date with no events has no gold to validate.
@@ -93,7 +94,7 @@ def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[
     catalog = catalog or Catalog()
     span = _data_days(catalog)
     first = max(dt.date.fromisoformat(start), span[0]) if span else None
-    last = min(dt.date.fromisoformat(end), span[1]) if span else None
+    last = min(dt.date.fromisoformat(end) - dt.timedelta(days=1), span[1]) if span else None
     if first is None or last is None or first > last:
         return {}
     con = lake_sql.connect(catalog)
@@ -142,12 +143,13 @@ def validate_gold(start: str, end: str, catalog: Catalog | None = None) -> dict[
 
 
 def materialize_days(start: str, end: str) -> dict[str, Any]:
-    """Load the online store with features of [start 00:00, end 00:00] (UTC) using the fast engine."""
+    """Load the online store with the features of [start, end) (UTC days) using the fast engine."""
     from featurelake.features import apply, materialize
 
     apply()
     begin = dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC)
-    finish = dt.datetime.fromisoformat(end).replace(tzinfo=dt.UTC)
+    # Feast's materialize includes its end: stop just short of the excluded one
+    finish = dt.datetime.fromisoformat(end).replace(tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
     return {view: dict(stats) for view, stats in materialize(begin, finish).items()}
 
 
