@@ -146,4 +146,21 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         update["landing"] = settings.landing.expanduser().absolute()
     if settings.jars is not None:
         update["jars"] = settings.jars.expanduser().absolute()
+    for name in ("lake", "landing"):
+        if name in update:
+            _check_folder(f"{ENV_PREFIX}{name.upper()}", Path(str(update[name])))
     return settings.model_copy(update=update)
+
+
+def _check_folder(variable: str, path: Path) -> None:
+    """A folder setting must be a folder, or creatable: no file at it or above it.
+
+    Raises:
+        ConfigError: naming the variable and the file in the way.
+    """
+    for at in (path, *path.parents):
+        if at.exists():
+            if not at.is_dir():
+                where = "" if at == path else f": {at}"
+                raise ConfigError(f"{variable}={path}{where} is a file, not a folder")
+            return

@@ -6,6 +6,8 @@ status 2; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "ClusterError",
     "CommitConflictError",
@@ -17,6 +19,7 @@ __all__ = [
     "TableNotFoundError",
     "ValidationFailedError",
     "WriteError",
+    "one_line",
 ]
 
 
@@ -58,3 +61,30 @@ class ClusterError(FeaturelakeError):
 
 class ServiceError(FeaturelakeError):
     """A service (Redis, PostgreSQL, the Kafka broker) could not be started, reached or stopped."""
+
+
+_MAX_LINE = 400
+# Where a message turns into a dump: a JVM or Rust backtrace, a Python traceback, Spark's
+# error context. Everything from the first of them on stays in the trace file.
+_DUMP = re.compile(
+    r"\n\s*(?:JVM stacktrace:|Stack backtrace:|Traceback \(most recent call last\)|at [\w$.]+\(|"
+    r"== SQL|== DataFrame|\d+: )"
+)
+
+
+_SQLSTATE = re.compile(r"SQLSTATE: \w+")
+# DuckDB suggests its own system tables for a misspelt lake table: no help to anyone
+_SYSTEM_SUGGESTION = re.compile(
+    r'\s*Did you mean "(?:pg_catalog|information_schema|main\.sqlite_|system)[^"]*"\?'
+)
+
+
+def one_line(message: str) -> str:
+    """``message`` as one line: up to any backtrace or query plan it carries, at most 400 chars."""
+    cut = _DUMP.search(message)
+    text = message[: cut.start()] if cut else message
+    state = _SQLSTATE.search(text)
+    if state:  # Spark: the error class, message and SQLSTATE; the plan after it is for the trace
+        text = text[: state.end()]
+    text = " ".join(_SYSTEM_SUGGESTION.sub("", text).split())
+    return text if len(text) <= _MAX_LINE else text[: _MAX_LINE - 1] + "…"

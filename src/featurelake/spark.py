@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from featurelake.config import Settings, get_settings
@@ -22,7 +25,7 @@ from featurelake.jars import classpath
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["delta_provider", "get_spark", "stop_spark"]
+__all__ = ["SPARK_LOG_ENV", "delta_provider", "get_spark", "jvm_stderr", "stop_spark"]
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -163,13 +166,72 @@ def get_spark(
         builder = SparkSession.builder
         for key, value in values.items():
             builder = builder.config(key, value)
-        spark = builder.getOrCreate()
+        from pyspark import SparkContext
+
+        if SparkContext._gateway is None and not os.environ.get("PYSPARK_GATEWAY_PORT"):
+            with jvm_stderr(_jvm_log(settings, app_name)):
+                spark = builder.getOrCreate()
+        else:
+            spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("WARN")
         _session = spark
         from featurelake.lakehouse import register_tables
 
         register_tables(spark, settings)  # the lake's tables by name in Spark SQL (~20 ms a table)
         return spark
+
+
+SPARK_LOG_ENV = "FEATURELAKE_SPARK_LOG"
+"""Where the JVM's own output goes: a file, ``-`` for the terminal (``featurelake -v``), or unset
+for ``<lake>/logs/spark/<app>.log``."""
+
+
+def _jvm_log(settings: Settings, app_name: str) -> str | None:
+    """The file the JVM's stderr goes to; None keeps it on the terminal."""
+    chosen = os.environ.get(SPARK_LOG_ENV)
+    if chosen == "-":
+        return None
+    if chosen:
+        return chosen
+    for folder in (Path(settings.lake) / "logs" / "spark", Path(tempfile.gettempdir()) / "featurelake-spark"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{app_name}.log"
+            path.touch()
+            return str(path)
+        except OSError:
+            continue
+    return None
+
+
+@contextmanager
+def jvm_stderr(target: str | None) -> Iterator[None]:
+    """Start a JVM inside this block to have its stderr (Spark's log, the JDK's notices) go to ``target``.
+
+    The JVM writes straight to the file descriptor 2 it inherits, past any Python setting, and keeps
+    the file it was started with; Python's own ``sys.stderr`` stays on the terminal throughout, and
+    file descriptor 2 is restored when the block ends. ``target`` None leaves everything as it is.
+    """
+    if target is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    redirected = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        with open(saved, "w", closefd=False, encoding="utf-8", errors="replace") as terminal:
+            sys.stderr = terminal
+            os.dup2(redirected, 2)
+            try:
+                yield
+            finally:
+                terminal.flush()
+                sys.stderr = python_stderr
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(redirected)
 
 
 def stop_spark() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from featurelake.catalog import LAYERS, Catalog
+from featurelake.errors import one_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -90,10 +91,17 @@ def connect(catalog: Catalog | None = None, *, database: str = ":memory:") -> du
     for spec in catalog:
         if catalog.exists(spec.name):
             path = catalog.path(spec.name).replace("'", "''")
-            con.execute(
-                f'CREATE OR REPLACE VIEW "{spec.layer}"."{spec.short_name}" AS '
-                f"SELECT * FROM delta_scan('{path}')"
-            )
+            view = f'"{spec.layer}"."{spec.short_name}"'
+            try:
+                con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM delta_scan('{path}')")
+            except duckdb.Error as e:
+                # A damaged table fails only the queries that read it, with its name and the cause.
+                cause = one_line(str(e)).replace("'", "''")
+                # (a filter, not a column: every read evaluates it, count(*) too)
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM range(1) WHERE "
+                    f"error('table {spec.name} cannot be read ({cause}); run featurelake doctor') IS NULL"
+                )
     return con
 
 

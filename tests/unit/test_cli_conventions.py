@@ -132,3 +132,7 @@ def test_one_line_keeps_the_cause_and_drops_the_backtrace() -> None:
     jvm = "[TABLE_OR_VIEW_NOT_FOUND] The table `x` cannot be found.\nJVM stacktrace:\n\tat org.apache.X(Y)"
     assert one_line(jvm) == "[TABLE_OR_VIEW_NOT_FOUND] The table `x` cannot be found."
     assert len(one_line("word " * 500)) == 400
+    spark = "[INVALID_LIMIT_LIKE_EXPRESSION.IS_NEGATIVE] bad limit. SQLSTATE: 42K0E; GlobalLimit -1 +- Union"
+    assert one_line(spark).endswith("SQLSTATE: 42K0E")
+    duck = 'Catalog Error: Table with name nope does not exist! Did you mean "pg_catalog.pg_enum"?'
+    assert one_line(duck) == "Catalog Error: Table with name nope does not exist!"

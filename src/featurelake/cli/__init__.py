@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from featurelake.errors import FeaturelakeError
+from featurelake.errors import FeaturelakeError, one_line
 
 __all__ = [
     "FORMATS",
@@ -40,21 +40,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_MAX_LINE = 400
-# Where a message turns into a dump: a JVM or Rust backtrace, a Python traceback, Spark's
-# error context. Everything from the first of them on stays in the trace file.
-_DUMP = re.compile(
-    r"\n\s*(?:JVM stacktrace:|Stack backtrace:|Traceback \(most recent call last\)|at [\w$.]+\(|"
-    r"== SQL|== DataFrame|\d+: )"
-)
-
-
-def one_line(message: str) -> str:
-    """``message`` as one line: up to any backtrace it carries, whitespace collapsed, at most 400 chars."""
-    cut = _DUMP.search(message)
-    text = " ".join((message[: cut.start()] if cut else message).split())
-    return text if len(text) <= _MAX_LINE else text[: _MAX_LINE - 1] + "…"
 
 
 def _fail(message: str, trace: Path | None = None) -> NoReturn:
@@ -121,7 +106,12 @@ def friendly(fn: F) -> F:
             import duckdb
 
             if isinstance(e, duckdb.Error) or _spark_error(e):
-                _fail(str(e), _save_trace(e))
+                # a query's own error (syntax, unknown name) needs no trace; an internal one does
+                user = isinstance(
+                    e, duckdb.ParserException | duckdb.CatalogException | duckdb.BinderException
+                )
+                user = user or type(e).__name__ in ("AnalysisException", "ParseException")
+                _fail(str(e), None if user else _save_trace(e))
             trace = _save_trace(e)
             _fail(f"{type(e).__name__}: {e} (this is a bug: please report it with the trace)", trace)
 
@@ -285,8 +275,26 @@ def emit(rows: list[dict[str, Any]], fmt: str, *, columns: list[str] | None = No
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="featurelake", message="featurelake %(version)s")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Show Spark's and Feast's own logs on the terminal (by default Spark's go to <lake>/logs/spark/).",
+)
+def main(verbose: bool) -> None:
     """featurelake: Avro events -> Spark -> Delta -> Feast, DuckDB and Airflow."""
+    if sys.__stdout__ is not None and sys.stdout is sys.__stdout__ and not sys.__stdout__.isatty():
+        # Feast colours its messages whatever the output is; a pipe or a file gets plain text
+        import colorama
+
+        colorama.init(strip=True, convert=False)
+    if verbose:
+        import logging
+
+        from featurelake.spark import SPARK_LOG_ENV
+
+        os.environ[SPARK_LOG_ENV] = "-"
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _register() -> None:

@@ -86,7 +86,14 @@ def materialize_incremental(end: dt.date, views: tuple[str, ...]) -> None:
 
 
 @features.command()
-@click.option("--sample", "sample_size", default=100, show_default=True, help="Entity keys sampled per view.")
+@click.option(
+    "--sample",
+    "sample_size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Entity keys sampled per view.",
+)
 @click.option("--service", default="delay_model_v1", show_default=True, help="Feature service to check.")
 @click.option("--seed", default=0, show_default=True, help="Sampling seed.")
 @friendly
@@ -136,8 +143,16 @@ def training_set(
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
 )
-@click.option("--port", default=6566, show_default=True, help="TCP port to listen on (Feast's default).")
-@click.option("--workers", default=1, show_default=True, help="Processes sharing the port.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=6566,
+    show_default=True,
+    help="TCP port to listen on (Feast's default).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes sharing the port."
+)
 @friendly
 def serve(host: str, port: int, workers: int) -> None:
     """Serve online features over HTTP (POST /get-online-features, Feast's request and response)."""

@@ -32,7 +32,9 @@ _SINK = click.option(
     help="landing: Avro files in landing/DATASET; kafka: one message per event on the DATASET topic "
     "of FEATURELAKE_KAFKA_BOOTSTRAP.",
 )
-_RATE = click.option("--rate", type=float, help="Pace the events at this many per second.")
+_RATE = click.option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), help="Pace the events at this many per second."
+)
 
 
 def _print_kafka(r: KafkaProduceResult) -> None:
@@ -58,7 +60,11 @@ def _replay_command(dataset: str) -> None:
     )
     @_SINK
     @click.option(
-        "--records-per-file", type=int, default=5000, show_default=True, help="Landing: events per Avro file."
+        "--records-per-file",
+        type=click.IntRange(min=1),
+        default=5000,
+        show_default=True,
+        help="Landing: events per Avro file.",
     )
     @_RATE
     @click.option(
@@ -70,7 +76,7 @@ def _replay_command(dataset: str) -> None:
     )
     @click.option(
         "--bad-rate",
-        type=float,
+        type=click.FloatRange(0, 1),
         default=0.0,
         show_default=True,
         help="Kafka only: share of events sent as bad messages (junk bytes, truncated Avro, wrong schema).",
@@ -116,10 +122,12 @@ _replay_command("weather")
 
 @produce.command()
 @click.option("--dataset", type=_DATASETS, required=True, help="Which dataset's schema the events follow.")
-@click.option("--events", type=int, required=True, help="Records in readable files, or messages.")
+@click.option(
+    "--events", type=click.IntRange(min=1), required=True, help="Records in readable files, or messages."
+)
 @click.option(
     "--bad-rate",
-    type=float,
+    type=click.FloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Share of bad records and files (landing) or of bad messages (kafka).",
@@ -128,7 +136,11 @@ _replay_command("weather")
     "--seed", type=int, default=0, show_default=True, help="Random seed: the same seed, the same events."
 )
 @click.option(
-    "--records-per-file", type=int, default=10_000, show_default=True, help="Landing: events per Avro file."
+    "--records-per-file",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Landing: events per Avro file.",
 )
 @_SINK
 @_RATE
@@ -357,7 +369,9 @@ def stream_silver(mode: str, interval: float, watermark: str, timeout: float | N
 @main.group(invoke_without_command=True)
 @click.option("--dataset", type=_DATASETS, help="Only this dataset.")
 @click.option("--reason", help="Only this reason code.")
-@click.option("--samples", type=int, default=3, show_default=True, help="Sample rows per reason.")
+@click.option(
+    "--samples", type=click.IntRange(min=0), default=3, show_default=True, help="Sample rows per reason."
+)
 @format_option
 @click.pass_context
 @friendly
@@ -421,7 +435,13 @@ def quality() -> None:
 @quality.command()
 @click.option("--dataset", type=_DATASETS, required=True, help="The dataset whose ingest batch to validate.")
 @click.option("--batch", type=int, help="Ingest batch id (default: the latest).")
-@click.option("--sample", type=int, default=10_000, show_default=True, help="Records to validate (0: all).")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=10_000,
+    show_default=True,
+    help="Records to validate (0: all).",
+)
 @friendly
 def docs(dataset: str, batch: int | None, sample: int) -> None:
     """Validate an ingest batch with GX and build the Data Docs under <lake>/quality/gx."""

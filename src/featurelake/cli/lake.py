@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from featurelake.cli import emit, format_option, friendly, main
-from featurelake.errors import FeaturelakeError
+from featurelake.errors import FeaturelakeError, one_line
 
 
 @main.command()
@@ -18,11 +18,18 @@ def tables(fmt: str) -> None:
 
     catalog = Catalog()
     rows = []
+    damaged: list[str] = []
     for name in catalog.names():
         row: dict[str, object] = {"table": name, "version": None, "rows": None, "files": None}
         row |= {"size_bytes": None, "partitions": None, "last_write": None, "state": "not created"}
         if catalog.exists(name):
-            st = describe(catalog.path(name))
+            try:
+                st = describe(catalog.path(name))
+            except Exception as e:  # one damaged table must not hide the others
+                row["state"] = f"DAMAGED: {one_line(str(e))}"
+                damaged.append(name)
+                rows.append(row)
+                continue
             row |= {
                 "version": st.version,
                 "rows": st.rows,
@@ -33,10 +40,16 @@ def tables(fmt: str) -> None:
                 "state": "ok",
             }
         rows.append(row)
+    if damaged:
+        click.echo(
+            f"warning: {len(damaged)} table(s) cannot be read: {', '.join(damaged)} "
+            "(featurelake doctor says why)",
+            err=True,
+        )
     if fmt != "table":
         emit(rows, fmt)
         return
-    header = ("table", "version", "rows", "files", "size", "partitions", "last write (UTC)")
+    header = ("table", "version", "rows", "files", "size", "partitions", "last write (UTC)", "state")
     cells = [
         (
             str(r["table"]),
@@ -47,7 +60,8 @@ def tables(fmt: str) -> None:
             "-" if r["partitions"] is None else str(r["partitions"]),
             r["last_write"].strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
             if r["last_write"] is not None
-            else ("-" if r["state"] == "ok" else str(r["state"])),
+            else "-",
+            str(r["state"]),
         )
         for r in rows
     ]
@@ -55,8 +69,9 @@ def tables(fmt: str) -> None:
     for c in [header, *cells]:
         click.echo(
             "  ".join(
-                v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(c, widths, strict=True))
-            )
+                v.ljust(w) if i in (0, len(header) - 1) else v.rjust(w)
+                for i, (v, w) in enumerate(zip(c, widths, strict=True))
+            ).rstrip()
         )
 
 

@@ -62,7 +62,13 @@ def train() -> None:
 @click.option(
     "--seed", type=int, default=13, show_default=True, help="Random seed of the weights and the batch order."
 )
-@click.option("--epochs", type=int, default=8, show_default=True, help="Passes over the training rows.")
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Passes over the training rows.",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
 @friendly
 def train_delay(

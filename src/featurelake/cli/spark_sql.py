@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -18,46 +16,17 @@ if TYPE_CHECKING:
     from featurelake.spark_sql import Outcome
 
 
-@contextmanager
-def _jvm_stderr(target: str | None) -> Iterator[None]:
-    """Point the file descriptor 2 that a JVM started inside inherits at ``target`` (None: leave it).
-
-    Spark's JVM writes its log (and the JDK its start-up notices) straight to fd 2, past any
-    Python setting; the JVM keeps the file it was started with. Python's own ``sys.stderr``
-    (warnings such as a skipped damaged table) stays on the terminal throughout.
-    """
-    if target is None:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    python_stderr = sys.stderr
-    redirected = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        with open(saved, "w", closefd=False, encoding="utf-8", errors="replace") as terminal:
-            sys.stderr = terminal
-            os.dup2(redirected, 2)
-            try:
-                yield
-            finally:
-                terminal.flush()
-                sys.stderr = python_stderr
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(redirected)
-
-
 def _session(spark_log: str | None) -> SparkSession:
     from pyspark.logger import PySparkLogger
 
-    from featurelake.spark import get_spark
+    from featurelake.spark import SPARK_LOG_ENV, get_spark
 
     # PySpark logs every SQL error with its JVM stack trace as JSON; the command prints one line.
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
-    with _jvm_stderr(spark_log):
-        return get_spark("featurelake-spark-sql")
+    if spark_log is not None:
+        os.environ[SPARK_LOG_ENV] = spark_log
+    return get_spark("featurelake-spark-sql")
 
 
 def _print(outcome: Outcome, fmt: str) -> bool:
@@ -79,12 +48,10 @@ def _print(outcome: Outcome, fmt: str) -> bool:
 @click.option(
     "--spark-log",
     type=click.Path(dir_okay=False),
-    default=os.devnull,
-    show_default=True,
-    help="Where Spark's own log goes (it stays off the terminal).",
+    help="Where Spark's own log goes [default: <lake>/logs/spark/; `featurelake -v`: the terminal].",
 )
 @friendly
-def spark_sql(statement: str | None, fmt: str, spark_log: str) -> None:
+def spark_sql(statement: str | None, fmt: str, spark_log: str | None) -> None:
     """Run a Spark SQL statement over every table (bronze.flights, silver.*, gold.*, ...).
 
     STATEMENT may hold several, separated by ';'; the first that fails ends the command.

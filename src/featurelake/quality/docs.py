@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
+from featurelake.errors import FeaturelakeError
 from featurelake.quality.checks import evaluate
 from featurelake.quality.suites import Suite
 
@@ -120,6 +121,12 @@ def _batch_frame(
         last = log.agg(F.max("batch_id")).first()
         batch = int(last[0]) if last is not None and last[0] is not None else -1
     entry = log.where(F.col("batch_id") == batch).first()
+    if entry is None:
+        raise FeaturelakeError(
+            f"no ingest batch {batch} of {dataset}"
+            if batch >= 0
+            else f"no ingest batch of {dataset} yet: run featurelake ingest {dataset} first"
+        )
     bronze = catalog.read(spark, f"bronze.{dataset}").where(F.col("_batch_id") == batch)
     if entry is not None and entry["min_event_date"] is not None:
         bronze = bronze.where(F.col("event_date").between(entry["min_event_date"], entry["max_event_date"]))
