@@ -1,4 +1,5 @@
-"""daily_features: per logical date, silver -> gold for the partitions it needs, validate, materialize.
+"""daily_features: per logical date, silver -> gold for the partitions it needs, validate, materialize,
+then ``featurelake doctor`` over the whole lake (an error it finds fails the run).
 
 The plan covers the logical date's silver day plus any earlier day whose bronze
 changed since it was built (late events recorded in ops.ingest_log), and the
@@ -73,9 +74,15 @@ def daily_features() -> None:
 
         return materialize_days(days["gold_from"], days["gold_to"])
 
+    @task
+    def doctor() -> dict[str, Any]:
+        from featurelake.orchestration.tasks import doctor_lake
+
+        return doctor_lake()
+
     days = plan()
     checked = validate(days)
-    days >> silver >> gold >> checked >> materialize(days)
+    days >> silver >> gold >> checked >> materialize(days) >> doctor()
 
 
 daily_features()

@@ -335,7 +335,8 @@ class Catalog:
         spec = self.spec(name)
         ddl = spec.schema.to_spark_ddl().replace(" NOT NULL", "")
         if isinstance(rows, Sequence):
-            return spark.createDataFrame([dict(r) for r in rows], ddl)
+            # a few rows from the driver: one file per commit, not one per core (and empty ones)
+            return spark.createDataFrame([dict(r) for r in rows], ddl).coalesce(1)
         import pyarrow as pa
 
         for c in spec.schema.columns:  # as with dicts, a nullable column left out is null

@@ -69,11 +69,12 @@ def test_daily_features_chain_and_assets(dags: dict[str, Any]) -> None:
     assert dag["timetable"] == "CronTriggerTimetable"
     assert dag["schedule"] == "@daily"
     tasks = dag["tasks"]
-    assert set(tasks) == {"plan", "silver", "gold", "validate", "materialize"}
+    assert set(tasks) == {"plan", "silver", "gold", "validate", "materialize", "doctor"}
     assert "silver" in tasks["plan"]["downstream"]
     assert tasks["silver"]["downstream"] == ["gold"]
     assert tasks["gold"]["downstream"] == ["validate"]
     assert tasks["validate"]["downstream"] == ["materialize"]
+    assert tasks["materialize"]["downstream"] == ["doctor"]
     assert tasks["silver"]["type"] == tasks["gold"]["type"] == "SparkSubmitOperator"
     assert sorted(tasks["silver"]["inlets"]) == ["bronze.flights", "bronze.weather"]
     assert set(tasks["silver"]["outlets"]) == {"silver.flights", "silver.weather", "silver.flight_entities"}

@@ -154,3 +154,33 @@ def demo() -> None:
     from featurelake.demo import run_demo
 
     run_demo()
+
+
+@main.command()
+@format_option
+@friendly
+def doctor(fmt: str) -> None:
+    """Reconcile the lake's own records with its tables; exit status 1 on any error found.
+
+    Checks every table's log against its files (missing, orphaned, the writer's checksums),
+    bronze and quarantine against ops.ingest_log and ops.ingest_files, each ingest checkpoint
+    against ops.ingest_log, silver against bronze per day, and the daily gold grids. Reads
+    the log and the data with delta-rs and DuckDB: no Spark.
+    """
+    import sys
+
+    from featurelake.doctor import run_doctor
+
+    report = run_doctor()
+    if fmt != "table":
+        emit(report.rows(), fmt, columns=["severity", "check", "table", "version", "message"])
+    else:
+        for f in report.findings:
+            at = f"@v{f.version}" if f.version is not None else ""
+            click.echo(f"{f.severity.upper():7} {f.check:13} {f.table}{at}: {f.message}")
+        click.echo(
+            f"doctor: {report.tables} tables checked in {report.seconds:.1f} s; "
+            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        )
+    if not report.ok:
+        sys.exit(1)

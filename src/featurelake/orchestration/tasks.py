@@ -12,7 +12,15 @@ from typing import Any
 from featurelake.catalog import Catalog
 from featurelake.errors import ValidationFailedError
 
-__all__ = ["DAILY_GOLD", "maintain_table", "materialize_days", "plan_day", "train_latest", "validate_gold"]
+__all__ = [
+    "DAILY_GOLD",
+    "doctor_lake",
+    "maintain_table",
+    "materialize_days",
+    "plan_day",
+    "train_latest",
+    "validate_gold",
+]
 
 DAILY_GOLD = (
     "gold.carrier_delay_7d",
@@ -151,6 +159,28 @@ def materialize_days(start: str, end: str) -> dict[str, Any]:
     # Feast's materialize includes its end: stop just short of the excluded one
     finish = dt.datetime.fromisoformat(end).replace(tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
     return {view: dict(stats) for view, stats in materialize(begin, finish).items()}
+
+
+def doctor_lake(catalog: Catalog | None = None) -> dict[str, Any]:
+    """``featurelake doctor`` as a task: the findings as a summary; an error fails the task.
+
+    The gold grids are left to the validate task, which checks the days the run built.
+
+    Raises:
+        ValidationFailedError: naming every error doctor found.
+    """
+    from featurelake.doctor import run_doctor
+
+    report = run_doctor(catalog, gold=False)
+    if not report.ok:
+        raise ValidationFailedError(
+            "doctor: " + "; ".join(f"{f.check} {f.table}: {f.message}" for f in report.errors)
+        )
+    return {
+        "tables": report.tables,
+        "warnings": [f"{f.check} {f.table}: {f.message}" for f in report.warnings],
+        "seconds": round(report.seconds, 1),
+    }
 
 
 def maintain_table(name: str, *, vacuum_hours: int = 168, catalog: Catalog | None = None) -> dict[str, Any]:
