@@ -21,6 +21,7 @@ Runs on the driver.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -102,30 +103,122 @@ def query_id(checkpoint: Path) -> str:
         return str(json.loads(f.readline())["id"])
 
 
-def batch_files(checkpoint: Path, batch_id: int) -> list[tuple[str, int]]:
-    """(path, modification ms) of every file Spark's file source assigned to ``batch_id``.
+def _source_offset(checkpoint: Path, batch_id: int) -> int | None:
+    """The file source's own batch number that query batch ``batch_id`` read up to (its ``logOffset``).
 
-    Read from the source's own log in the checkpoint, which Spark writes before the batch
-    runs. It is the only complete list: the scan silently drops empty files.
+    The two numberings agree until a kill lands between the source logging a batch and the
+    query logging its offsets; from then on the source runs ahead (``offsets/36`` holding
+    ``{"logOffset":37}``). The query's offsets log is what the batch actually consumed.
     """
+    path = checkpoint / "offsets" / str(batch_id)
+    if not path.exists():
+        return None
+    lines = path.read_text().splitlines()
+    for line in lines[2:3]:  # "v1", the batch metadata, then one line per source
+        if line.strip().startswith("{"):
+            return int(json.loads(line)["logOffset"])
+    return None
+
+
+def _file_uri(path: str) -> str:
+    """``file:///x`` as ``file:/x``: the spelling Spark's scan (and so bronze) gives a local file."""
+    return "file:/" + path[len("file:///") :] if path.startswith("file:///") else path
+
+
+def batch_files(checkpoint: Path, batch_id: int) -> list[tuple[str, int]]:
+    """(path, modification ms) of every file Spark's file source handed to query batch ``batch_id``.
+
+    Those are the source's log entries after the previous batch's ``logOffset`` up to this
+    batch's (:func:`_source_offset`), which Spark writes before the batch runs. It is the only
+    complete list: the scan silently drops empty files.
+    """
+    end = _source_offset(checkpoint, batch_id)
+    if end is None:
+        end = batch_id
+    start = _source_offset(checkpoint, batch_id - 1) if batch_id > 0 else -1
+    if start is None:
+        start = end - 1
     folder = checkpoint / "sources" / "0"
-    plain = folder / str(batch_id)
-    candidates = [plain] if plain.exists() else []
-    if not candidates:
+    wanted = range(start + 1, end + 1)
+    candidates = [folder / str(n) for n in wanted if (folder / str(n)).exists()]
+    if len(candidates) < len(wanted):
         compacts = sorted(
             (int(p.name.split(".")[0]), p) for p in folder.glob("*.compact") if p.name.split(".")[0].isdigit()
         )
-        candidates = [p for n, p in compacts if n >= batch_id][:1]
-    out = []
+        candidates += [p for n, p in compacts if n >= start + 1][:1]
+    out: dict[str, tuple[str, int]] = {}
     for path in candidates:
         with open(path) as f:
             for line in f:
                 if not line.startswith("{"):
                     continue
                 entry = json.loads(line)
-                if int(entry.get("batchId", batch_id)) == batch_id:
-                    out.append((str(entry["path"]), int(entry.get("timestamp", 0))))
-    return out
+                if start < int(entry.get("batchId", end)) <= end:
+                    uri = _file_uri(str(entry["path"]))
+                    out[uri] = (uri, int(entry.get("timestamp", 0)))
+    return list(out.values())
+
+
+def _uri(folder: Path) -> str:
+    return f"file://{folder.absolute().as_posix()}/"
+
+
+def relocate_checkpoint(checkpoint: Path, landing: Path) -> int:
+    """Make a checkpoint written under another landing folder usable from ``landing``.
+
+    Spark's file source logs every file it handed out by its absolute URI; a lake copied or
+    moved elsewhere (or read under another ``FEATURELAKE_LANDING``) then fails with "Wrong
+    basePath". featurelake records the landing folder each checkpoint was written for in
+    ``featurelake.json`` beside it; when that differs, the source log's entries are rewritten
+    to the same names under the new folder (each file atomically), so files already ingested
+    stay ingested.
+
+    Returns:
+        How many source log entries were rewritten.
+    """
+    marker = checkpoint / "featurelake.json"
+    new = _uri(landing)
+    old: str | None = None
+    if marker.exists():
+        old = str(json.loads(marker.read_text())["landing"])
+    folder = checkpoint / "sources" / "0"
+    # the log files themselves, not Hadoop's hidden .<name>.crc checksums beside them
+    sources = sorted(p for p in folder.glob("*") if not p.name.startswith(".")) if folder.is_dir() else []
+    if old is None:
+        # a checkpoint from before the marker: its first entry names the folder it was written for
+        for path in sources:
+            for line in path.read_text().splitlines():
+                if line.startswith("{"):
+                    entry = str(json.loads(line)["path"]).replace("file:///", "file:/", 1)
+                    old = "file://" + entry[len("file:") :].rsplit("/", 1)[0] + "/"
+                    break
+            if old is not None:
+                break
+    rewritten = 0
+    if old is not None and old != new:
+        for path in sources:
+            lines = path.read_text().splitlines(keepends=True)
+            out = []
+            for line in lines:
+                if line.startswith("{"):
+                    entry = json.loads(line)
+                    spelt = str(entry["path"]).replace("file:///", "file:/", 1)
+                    prefix = old.replace("file:///", "file:/", 1)
+                    if spelt.startswith(prefix):
+                        entry["path"] = new + spelt[len(prefix) :]
+                        rewritten += 1
+                        line = json.dumps(entry, separators=(",", ":")) + "\n"
+                out.append(line)
+            tmp = path.with_name(f".{path.name}.relocating")
+            tmp.write_text("".join(out))
+            os.replace(tmp, path)
+            # Hadoop's checksum of the old bytes would fail the read; without one it reads plainly
+            path.with_name(f".{path.name}.crc").unlink(missing_ok=True)
+    if checkpoint.is_dir() and old != new:
+        tmp = marker.with_name(".featurelake.json.tmp")
+        tmp.write_text(json.dumps({"landing": new}) + "\n")
+        os.replace(tmp, marker)
+    return rewritten
 
 
 def run_ingest(
@@ -195,7 +288,9 @@ def run_ingest(
         if max_files_per_batch < 1:
             raise ValueError(f"max files per batch must be >= 1, got {max_files_per_batch}")
         reader = reader.option("maxFilesPerTrigger", str(max_files_per_batch))
-    stream = reader.load(str(landing_folder(dataset, settings)))
+    landing = landing_folder(dataset, settings)
+    relocate_checkpoint(checkpoint, landing)  # a lake moved, copied, or given another landing folder
+    stream = reader.load(str(landing))
     writer = (
         stream.writeStream.queryName(name).option("checkpointLocation", str(checkpoint)).foreachBatch(process)
     )
