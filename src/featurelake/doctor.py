@@ -399,8 +399,10 @@ def _check_records(
             q_held = int(
                 _scalar(
                     con,
-                    "select count(*) from quarantine.records "
-                    f"where dataset = '{dataset}' and layer = 'bronze'",
+                    # rows a replay added (a whole file's bad records) are not the ingest's
+                    "select count(*) from quarantine.records where "
+                    f"dataset = '{dataset}' and layer = 'bronze' "
+                    "and not (replay_id is not null and replayed_at is null)",
                 )
             )
             for batch in in_flight.get(dataset, []):

@@ -17,6 +17,7 @@ from featurelake.avro import load_schema, schema_dir
 from featurelake.catalog import Catalog
 from featurelake.cli import main
 from featurelake.config import Settings
+from featurelake.doctor import run_doctor
 from featurelake.ingest import quarantine as q
 from featurelake.ingest.landing import avro_bytes, land_bytes, landing_folder
 from featurelake.ingest.stream import run_ingest
@@ -71,6 +72,13 @@ def test_summary_replay_and_replay_again(spark: Any, settings: Settings, tmp_pat
     assert str(bad_origin) in out.output
     assert "XYZ" in out.output
 
+    # Without a fix, replaying changes nothing: no replay id is used and no log row written
+    # (one was, under the id the next real replay then used: that replay's row was dropped).
+    stuck = q.replay_quarantine("flights", "distance_positive", settings=settings, spark=spark)
+    assert stuck.replayed == 0
+    assert stuck.still_quarantined == produced.bad_records["distance_positive"]
+    assert not [r for r in rows(settings, "ops.ingest_log") if r["query_name"] == "replay_flights"]
+
     fixed = _fixed_suite(tmp_path)
     result = q.replay_quarantine(
         "flights", "origin_in_nyc", settings=settings, spark=spark, expectations=fixed
@@ -94,11 +102,7 @@ def test_summary_replay_and_replay_again(spark: Any, settings: Settings, tmp_pat
     assert len(rows(settings, "bronze.flights")) == produced.good + bad_origin
     log = [r for r in rows(settings, "ops.ingest_log") if r["query_name"] == "replay_flights"]
     assert [(r["batch_id"], r["records_in"], r["bronze_rows"]) for r in log] == [(1, bad_origin, bad_origin)]
-
-    # Without a fix, replaying changes nothing but is recorded as still quarantined.
-    stuck = q.replay_quarantine("flights", "distance_positive", settings=settings, spark=spark)
-    assert stuck.replayed == 0
-    assert stuck.still_quarantined == produced.bad_records["distance_positive"]
+    assert run_doctor(Catalog(settings=settings)).ok
 
 
 def test_whole_file_replay_after_a_schema_fix_and_crash_recovery(
@@ -130,10 +134,13 @@ def test_whole_file_replay_after_a_schema_fix_and_crash_recovery(
     assert len({r["event_id"] for r in bronze}) == 29
     assert all(r["_source_file"].endswith("old-producer.avro") and r["_batch_id"] == 0 for r in bronze)
     quarantine = rows(settings, "quarantine.records")
-    assert sorted((r["reasons"], r["replay_id"]) for r in quarantine) == [
-        ("incompatible_schema", 1),
-        ("origin_in_nyc", None),
+    assert sorted((r["reasons"], r["replay_id"], r["replayed_at"] is None) for r in quarantine) == [
+        ("incompatible_schema", 1, False),  # replayed by replay 1
+        ("origin_in_nyc", 1, True),  # a bad record of the replayed file: quarantined by replay 1
     ]
+    log = [r for r in rows(settings, "ops.ingest_log") if r["query_name"] == "replay_flights"]
+    assert [(r["batch_id"], r["bronze_rows"]) for r in log] == [(1, 29)]  # the crashed replay's row
+    assert run_doctor(Catalog(settings=settings)).ok
     again = q.replay_quarantine(
         "flights", "incompatible_schema", settings=settings, spark=spark, schemas=schemas
     )

@@ -152,10 +152,27 @@ def replay_quarantine(
     proc = BatchProcessor(
         c, load_schema(dataset, schemas), load_suite(c.suite, expectations), catalog, f"replay_{dataset}", app
     )
+    lpath = catalog.ensure("ops.ingest_log", spark)
     done_q, done_b = txn_version(spark, qpath, app), txn_version(spark, bpath, app)
+    done_l = txn_version(spark, lpath, app)
     recovered = False
-    if done_q is not None and (done_b is None or done_b < done_q):
-        _write_bronze(spark, proc, done_q, dt.datetime.now(dt.UTC))
+    if done_q is not None and (done_b is None or done_b < done_q or done_l is None or done_l < done_q):
+        # A replay died after marking its rows: finish its bronze commit (skipped by its
+        # transaction when already made) and its log row, under its own id.
+        began = dt.datetime.now(dt.UTC)
+        prior = ReplayResult(dataset, reason, done_q, recovered=True)
+        prior.bronze_rows, prior.event_dates = _write_bronze(spark, proc, done_q, began)
+        prior.replayed = (
+            catalog.read(spark, QUARANTINE)
+            .where(
+                (F.col("dataset") == dataset)
+                & (F.col("replay_id") == done_q)
+                & F.col("replayed_at").isNotNull()
+            )
+            .count()
+        )
+        prior.records_in = prior.bronze_rows
+        _log(spark, catalog, proc, prior, began)
         recovered = True
     n = (done_q or 0) + 1
     result = ReplayResult(dataset, reason, n, recovered=recovered)
@@ -193,7 +210,7 @@ def replay_quarantine(
                 "detail": None,
                 "quarantined_at": now,
                 "replayed_at": None,
-                "replay_id": None,
+                "replay_id": n,  # pending, quarantined by replay n (a whole file's bad records)
                 "quarantine_date": now.date(),
             }
             for q in checked.quarantined
@@ -293,11 +310,15 @@ def _staged_files(
 def _write_bronze(
     spark: SparkSession, proc: BatchProcessor, n: int, now: dt.datetime
 ) -> tuple[int, list[dt.date]]:
-    """Step 2: the rows marked ``replay_id = n`` into bronze, with transaction ``(app, n)``."""
+    """Step 2: the rows replay ``n`` marked replayed into bronze, with transaction ``(app, n)``."""
     from pyspark.sql import functions as F
 
     table = _with_rid(proc.catalog.read(spark, QUARANTINE))
-    marked = table.where((F.col("dataset") == proc.contract.dataset) & (F.col("replay_id") == n))
+    marked = table.where(
+        (F.col("dataset") == proc.contract.dataset)
+        & (F.col("replay_id") == n)
+        & F.col("replayed_at").isNotNull()
+    )
     records = _records_from_json(marked.where(F.col("record_json").isNotNull()), proc)
     passing = bronze_rows(flag(records, proc.suite), proc.reader, batch_id=F.col("_orig_batch"), now=now)
     whole = marked.where(F.col("payload").isNotNull()).select("_rid", "source_file", "batch_id", "payload")
@@ -323,8 +344,8 @@ def _write_bronze(
 def _log(
     spark: SparkSession, catalog: Catalog, proc: BatchProcessor, result: ReplayResult, now: dt.datetime
 ) -> None:
-    if not result.candidates:
-        return
+    if not result.replayed:
+        return  # nothing changed: the replay id stays free for the next replay, which logs under it
     row = {
         "dataset": result.dataset,
         "query_name": proc.query_name,

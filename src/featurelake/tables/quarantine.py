@@ -10,7 +10,8 @@ could not be read. A message from Kafka keeps its value's bytes in ``payload``
 and where it came from in ``kafka_topic``, ``kafka_partition`` and
 ``kafka_offset`` (``source_file`` is ``kafka://<topic>/<partition>``).
 ``featurelake quarantine replay`` sets ``replayed_at`` and
-``replay_id`` on the rows it re-ingested.
+``replay_id`` on the rows it re-ingested; the bad records it finds in a
+replayed whole file are new rows with its ``replay_id`` and no ``replayed_at``.
 """
 
 from __future__ import annotations
