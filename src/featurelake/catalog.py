@@ -133,13 +133,28 @@ class TableSpec:
         return [create] + [f"ALTER TABLE {ref} ADD CONSTRAINT {n} CHECK ({c})" for n, c in self.constraints]
 
 
-def retry_conflicts(commit: Callable[[], object], name: str, what: str) -> None:
+def _winner(path: str) -> str:
+    """The table's latest commit, as the conflict's winner: version, operation, time."""
+    try:
+        from deltalake import DeltaTable
+
+        (last,) = DeltaTable(path).history(1)
+        when = dt.datetime.fromtimestamp(int(last["timestamp"]) / 1000, dt.UTC)
+        what = last.get("operation", "?")
+        return f"; the table is at version {last['version']} ({what} at {when:%H:%M:%S} UTC)"
+    except Exception:  # the message stays useful without it
+        return ""
+
+
+def retry_conflicts(commit: Callable[[], object], name: str, what: str, path: str | None = None) -> None:
     """Run ``commit`` (one Delta commit to table ``name``), again when it loses to a concurrent one.
 
     Delta's ``Concurrent*Exception``s are tried again up to :data:`WRITE_ATTEMPTS` times.
 
     Raises:
-        CommitConflictError: still conflicting after every try; the table keeps the winners.
+        CommitConflictError: still conflicting after every try, naming the table, what was being
+            written (the partitions of a replaceWhere), Delta's reason and, given ``path``, the
+            winning version; the table keeps the winners.
     """
     import delta.exceptions as conflicts
 
@@ -161,6 +176,7 @@ def retry_conflicts(commit: Callable[[], object], name: str, what: str) -> None:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 raise CommitConflictError(
                     f"{name}: {what} lost to concurrent commits {attempt} times: {first}"
+                    + (_winner(path) if path else "")
                 ) from e
             log.warning("%s: retrying a write that lost to a concurrent commit (%s)", name, type(e).__name__)
             time.sleep(0.2 * attempt)
@@ -322,7 +338,7 @@ class Catalog:
         if user_metadata is not None:
             writer = writer.option("userMetadata", user_metadata)
         where = f" where {replace_where}" if replace_where else ""
-        retry_conflicts(lambda: writer.save(path), name, f"{mode}{where}")
+        retry_conflicts(lambda: writer.save(path), name, f"{mode}{where}", path)
 
     def frame(
         self, spark: SparkSession, name: str, rows: Sequence[Mapping[str, Any]] | pa.Table

@@ -223,6 +223,34 @@ def test_conflict_error_names_the_table(spark, lake: Catalog) -> None:
         lake.write(frame(spark, 1), "gold.nope")
 
 
+def test_a_conflict_that_persists_names_the_table_partitions_and_winner(spark, lake: Catalog) -> None:
+    import delta.exceptions as conflicts
+
+    from featurelake.catalog import retry_conflicts
+
+    lake.write(frame(spark, 2), "silver.events")
+    path = lake.path("silver.events")
+    tries = []
+
+    def loses() -> None:
+        tries.append(1)
+        raise conflicts.ConcurrentAppendException(
+            message="[DELTA_CONCURRENT_APPEND] Files were added to partition [event_date=2024-01-01] "
+            "by a concurrent update. Please try the operation again.\nConflicting commit: {...}"
+        )
+
+    with pytest.raises(CommitConflictError) as caught:
+        retry_conflicts(loses, "silver.events", "overwrite where event_date = '2024-01-01'", path)
+    message = str(caught.value)
+    assert len(tries) >= 2
+    assert message.startswith("silver.events: overwrite where event_date = '2024-01-01' lost to concurrent")
+    assert "[DELTA_CONCURRENT_APPEND]" in message
+    assert "\n" not in message
+    from deltalake import DeltaTable
+
+    assert f"; the table is at version {DeltaTable(path).version()} (WRITE at " in message
+
+
 def test_a_table_an_older_featurelake_wrote_keeps_working_and_gains_the_feed(spark, lake: Catalog) -> None:
     import pyarrow as pa
     from deltalake import DeltaTable, write_deltalake
