@@ -29,6 +29,7 @@ from featurelake.backfill.log import LogEntry, append_entries
 from featurelake.backfill.plan import Chunk, Plan, Request, plan_gold, plan_silver, rebuilt_days
 from featurelake.backfill.universe import Universe, load_universe
 from featurelake.catalog import Catalog
+from featurelake.errors import one_line
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -109,9 +110,8 @@ class BackfillResult:
 
 
 def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    first = next((line.strip() for line in text if line.strip()), "")
-    return f"{type(e).__name__}: {first}"[:500]
+    """The error's class and cause, without Spark's plan or a JVM stack (:func:`errors.one_line`)."""
+    return f"{type(e).__name__}: {one_line(str(e))}"
 
 
 def _run_chunk(ctx: JobContext, chunk: Chunk, reporter: Reporter) -> ChunkResult:
