@@ -188,7 +188,7 @@ def test_airflow_backfill_matches_featurelake_backfill(spark, airflow_lake, tmp_
     runs = _wait_runs(server, token, "daily_features", 1, "backfill", timeout=1200)
     assert [r["state"] for r in runs] == ["success"], runs
 
-    # the same day as `featurelake backfill --from 2013-01-02 --to 2013-01-02`, on a second lake
+    # the same day as `featurelake backfill --from 2013-01-02 --to 2013-01-03`, on a second lake
     # with the same bronze
     _, cli_catalog, _ = make_lake(spark, tmp_path, airflow=False)
     cli_backfill(spark, cli_catalog, "2013-01-02", "2013-01-02")

@@ -1,4 +1,7 @@
-"""Kafka ingest under faults, against the real broker: SIGKILLs, a broker restart, a 10 MB message.
+"""Kafka ingest under faults, against the real broker: a broker restart, a 10 MB message.
+
+SIGKILLs of the Kafka ingest while a producer sends are the chaos suite's (tests/chaos,
+and ``python -m benchmarks.chaos`` for the long run).
 
 The accounting after each: every message of the topic is in bronze or in
 quarantine exactly once (by partition and offset), bronze holds each good
@@ -8,7 +11,6 @@ event once, and nothing else.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -85,13 +87,6 @@ def _start_ingest(settings: Settings, topic: str, log: Path) -> subprocess.Popen
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _batch_lines(log: Path) -> int:
-    """Batches the runs logged so far (their output is unbuffered, so a killed run's lines are there)."""
-    if not log.exists():
-        return 0
-    return sum(line.startswith(b"batch ") for line in log.read_bytes().splitlines())
-
-
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -121,38 +116,6 @@ class _Producing(threading.Thread):
 
 def _drain(spark, settings: Settings, topic: str) -> None:
     run_kafka_ingest("flights", settings=settings, spark=spark, topic=topic)
-
-
-def test_sigkill_twenty_times_while_producing_loses_and_duplicates_nothing(
-    spark, kafka: Settings, topic: str, settings: Settings, catalog: Catalog, tmp_path: Path
-) -> None:
-    producing = _Producing(kafka, topic, events=40_000, rate=150)
-    producing.start()
-    rng = random.Random(5)
-    log = tmp_path / "ingest.log"
-    after_a_batch = 0  # kills that came once the run had committed a batch of its own
-    for kill in range(20):
-        printed = _batch_lines(log)
-        proc = _start_ingest(settings, topic, log)
-        if kill % 5 != 1:  # anywhere from JVM start-up into the first batch (~25 s in)
-            time.sleep(rng.uniform(2.0, 28.0))
-        else:  # surely inside the work: once this run has committed a batch, mid-batch or between
-            deadline = time.monotonic() + 300  # start-up and a first batch take minutes on a busy CI box
-            while _batch_lines(log) == printed and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.2)
-            time.sleep(rng.uniform(0.0, 4.0))
-        assert proc.poll() is None, f"ingest exited on its own:\n{log.read_text()[-3000:]}"
-        after_a_batch += _batch_lines(log) > printed
-        _kill(proc)
-    producing.join(timeout=600)
-    assert producing.error is None, producing.error
-    assert producing.result is not None
-    _drain(spark, settings, topic)
-    _assert_accounted(kafka, catalog, topic, producing.result)
-    # The kills fell inside the work, not only in JVM start-ups. Counted from the runs' own
-    # output: a run killed after its batch's Delta commits but before Spark's checkpoint
-    # commit redoes that batch id, so ops.ingest_log can hold fewer ids than such kills.
-    assert after_a_batch >= 4, f"only {after_a_batch} of the 20 kills came after a batch"
 
 
 def test_broker_restart_during_ingest_loses_nothing(

@@ -55,8 +55,14 @@ def up(
         ui_port=ui_port,
         run_dir=run_dir or default_run_dir(),
     )
+    from featurelake.cluster.standalone import load_state
+
+    before = load_state(spec.run_dir)
+    was_up = before is not None and before.master_running()
     state, master = cluster_up(spec, timeout=timeout)
     s = state.spec
+    if was_up:
+        click.echo(f"a cluster is already running from {s.run_dir}: nothing started")
     click.echo(f"Spark master:  {s.master_url}")
     click.echo(f"Master UI:     {s.ui_url}  (JSON: {s.ui_url}/json/)")
     click.echo(

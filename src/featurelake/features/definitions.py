@@ -68,6 +68,15 @@ class Definitions:
     feature_services: tuple[FeatureService, ...]
     sources: tuple[FileSource | PushSource, ...]
 
+    def __repr__(self) -> str:  # Feast's own reprs run to hundreds of lines
+        def names(objs: tuple[Any, ...]) -> str:
+            return ", ".join(o.name for o in objs)
+
+        return (
+            f"Definitions(entities=[{names(self.entities)}], feature_views=[{names(self.feature_views)}], "
+            f"feature_services=[{names(self.feature_services)}], sources={len(self.sources)})"
+        )
+
     def objects(self) -> list[Any]:
         """All objects, in the order ``FeatureStore.apply`` takes them."""
         return [*self.entities, *self.sources, *self.feature_views, *self.feature_services]

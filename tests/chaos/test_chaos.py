@@ -1,0 +1,47 @@
+"""The chaos suite, short mode: a few SIGKILLs of each long-running command at random points.
+
+After every kill ``featurelake doctor`` finds no error, and at the end nothing was lost,
+duplicated or falsely quarantined. ``python -m benchmarks.chaos --kills 100`` is the long mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import handmade_flights as hm
+import pytest
+
+from benchmarks.chaos import Outcome, backfill_chaos, file_ingest_chaos, kafka_ingest_chaos
+from featurelake.config import Settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _assert_clean(outcome: Outcome, kills: int) -> None:
+    assert outcome.doctor_errors == []
+    assert (outcome.lost, outcome.duplicated, outcome.false_quarantine) == (0, 0, 0), outcome
+    assert outcome.kills == kills
+    assert outcome.events > 0
+
+
+def test_killing_the_file_ingest(tmp_path: Path) -> None:
+    outcome = file_ingest_chaos(tmp_path, 4, events=6_000, seed=3)
+    _assert_clean(outcome, 4)
+    assert outcome.kills_after_a_batch >= 1  # not all of them in JVM start-ups
+
+
+def test_killing_the_kafka_ingest_while_producing(kafka: Settings, tmp_path: Path) -> None:
+    outcome = kafka_ingest_chaos(tmp_path, 4, events=8_000, rate=200, seed=3)
+    _assert_clean(outcome, 4)
+    assert outcome.kills_after_a_batch >= 1
+
+
+def test_killing_a_backfill(spark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    reference = hm.built_lake(spark, tmp_path_factory).settings.lake
+    end = (hm.LAST_GOLD_DAY + dt.timedelta(days=1)).isoformat()
+    outcome = backfill_chaos(tmp_path, 3, reference, days=("2013-01-01", end), seed=3)
+    assert outcome.doctor_errors == []
+    assert (outcome.lost, outcome.duplicated) == (0, 0), outcome
+    assert outcome.kills >= 1  # at least one kill came before the backfill finished
