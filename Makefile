@@ -9,7 +9,7 @@ STAMP := $(VENV)/.featurelake-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt infra/jars.lock infra/kafka.lock | check-python check-java
+$(STAMP): pyproject.toml constraints.txt infra/jars.lock infra/kafka.lock infra/webassets.lock.json | check-python check-java
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml constraints.txt infra/jars.lock infra/kafka.lock | chec
 	@# broker (infra/kafka.lock, into .jars/kafka): fetched once, checked against the locks,
 	@# never downloaded at run time (FEATURELAKE_MAVEN_REPO names a mirror)
 	$(BIN)/python -m featurelake.jars fetch
+	@# the CSS and JavaScript of GX Data Docs (infra/webassets.lock.json), from the npm registry
+	$(BIN)/python -m featurelake.webassets fetch
 	@touch $(STAMP)
 
 check-python:

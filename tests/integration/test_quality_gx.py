@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +104,53 @@ def test_other_supported_types_and_mostly_agree_with_gx(spark: Any, tmp_path: Pa
     assert theirs == ours
     assert ours["d"][0] is True
     assert ours["d"][1] > 0
+
+
+ARTIFACTS = Path(os.environ.get("FEATURELAKE_TEST_ARTIFACTS", "test-artifacts"))
+
+
+def test_data_docs_render_styled_with_the_network_off(spark: Any, tmp_path: Path) -> None:
+    """Data Docs in Chromium with every non-file request refused: styled, with nothing fetched."""
+    from playwright.sync_api import Route, sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    _, index = gx_validate(
+        _fixture(spark, tmp_path), load_suite("flights_bronze"), root=tmp_path / "gx", asset="flights"
+    )
+    pages = [index, *sorted((index.parent / "validations").rglob("*.html"))[:1]]
+    assert len(pages) == 2, "a validation result page was built"
+    for page in pages:
+        assert "cdn" not in page.read_text()
+        assert "unpkg.com" not in page.read_text()
+    refused: list[str] = []
+
+    def offline(route: Route) -> None:
+        if not route.request.url.startswith("file:"):
+            refused.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            view = browser.new_page(viewport={"width": 1280, "height": 900})
+            view.route("**/*", offline)
+            for n, page in enumerate(pages):
+                view.goto(page.as_uri())
+                view.wait_for_load_state("networkidle")
+                # Bootstrap's font stack, not the browser's serif default; jQuery and Vega loaded
+                font = view.evaluate("getComputedStyle(document.body).fontFamily")
+                assert "-apple-system" in font, font
+                assert view.evaluate("typeof window.jQuery") == "function"
+                assert view.evaluate("typeof window.vegaEmbed") == "function"
+                view.screenshot(path=str(ARTIFACTS / f"data-docs-offline-{n}.png"), full_page=False)
+        finally:
+            browser.close()
+    assert refused == [], refused

@@ -101,6 +101,9 @@ def gx_validate(
                 value = r.result.get("observed_value") or 0
             out[str(meta.get("name"))] = (bool(r.success), int(value))
     index = root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    from featurelake.webassets import localize
+
+    localize(index.parent)  # Bootstrap, jQuery, Vega, ... from the site itself, not from CDNs
     return out, index
 
 
