@@ -182,6 +182,20 @@ def retry_conflicts(commit: Callable[[], object], name: str, what: str, path: st
             time.sleep(0.2 * attempt)
 
 
+def _clear_uncommitted_log(path: str) -> None:
+    """Remove the empty log folders a creation killed before its first commit left behind.
+
+    Delta takes an existing ``_delta_log`` for a table and will not create one there. Only empty
+    folders go (``rmdir``), so a creation running in another process right now is left alone.
+    """
+    log = os.path.join(path, "_delta_log")
+    for folder in (os.path.join(log, "_staged_commits"), os.path.join(log, "_commits"), log):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
 class Catalog:
     """The declared tables of one lake."""
 
@@ -223,8 +237,16 @@ class Catalog:
         return os.path.join(str(self.settings.lake), spec.layer, spec.short_name)
 
     def exists(self, name: str) -> bool:
-        """Whether the Delta table of ``name`` has been created."""
-        return os.path.isdir(os.path.join(self.path(name), "_delta_log"))
+        """Whether the Delta table of ``name`` has been created: its log holds a first commit.
+
+        A ``_delta_log`` folder alone is not a table: a creation killed before its first commit
+        leaves one (with Delta's ``_staged_commits``), and the next ``ensure`` creates the table.
+        After log clean-up the first commit may be gone, but ``_last_checkpoint`` is there.
+        """
+        log = os.path.join(self.path(name), "_delta_log")
+        return os.path.exists(os.path.join(log, "0" * 20 + ".json")) or os.path.exists(
+            os.path.join(log, "_last_checkpoint")
+        )
 
     def ensure(self, name: str, spark: SparkSession | None = None) -> str:
         """Create the table (schema, partitioning, constraints, change feed) unless it exists.
@@ -248,6 +270,7 @@ class Catalog:
         from pyspark.errors import PySparkException
 
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        _clear_uncommitted_log(path)
         statements = self.spec(name).create_statements(path)
         try:
             spark.sql(statements[0])
