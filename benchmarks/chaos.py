@@ -9,8 +9,10 @@ Targets, each on a lake of its own under a temporary folder:
   records and unreadable files among them), killed again and again, then drained with ``--once``;
 - ``kafka-ingest``: the same from a Kafka topic while a producer keeps sending (needs the broker:
   ``featurelake services start kafka``);
-- ``backfill``: ``featurelake backfill --force`` over a lake built once, killed mid-way, then
-  finished by a plain rerun, which must leave gold equal to the lake before the kills.
+- ``backfill``: ``featurelake backfill`` rebuilding silver and gold of a lake built once, killed
+  mid-way again and again, then finished by a rerun, which must leave gold equal to the original;
+- ``feature-store``: ``featurelake features materialize`` killed mid-load, then rerun (online must
+  equal offline), and ``featurelake serve`` killed mid-traffic and restarted (the same answers).
 
 After every kill ``featurelake doctor`` must find no error (an orphan file, or a batch caught
 between its bronze and log commits, is a warning). At the end each target reports kills,
@@ -37,7 +39,14 @@ from typing import Any
 
 from benchmarks._common import emit
 
-__all__ = ["Outcome", "backfill_chaos", "file_ingest_chaos", "kafka_ingest_chaos", "main"]
+__all__ = [
+    "Outcome",
+    "backfill_chaos",
+    "feature_store_chaos",
+    "file_ingest_chaos",
+    "kafka_ingest_chaos",
+    "main",
+]
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
 
@@ -348,6 +357,89 @@ def backfill_chaos(
     return outcome
 
 
+def _post(port: int, body: dict[str, Any]) -> dict[str, Any] | None:
+    """One online lookup; None when the server does not answer."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/get-online-features",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return dict(json.loads(r.read()))
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def feature_store_chaos(
+    root: Path,
+    kills: int,
+    reference: Path,
+    *,
+    days: tuple[str, str],
+    entities: dict[str, list[Any]],
+    seed: int = 7,
+) -> Outcome:
+    """Kill ``features materialize`` mid-load, then the feature server mid-traffic, ``kills`` times in all.
+
+    After the materialize kills a complete rerun must leave the online store equal to the offline
+    store (``features skew`` exits 0). The server, killed while answering lookups and started again,
+    must give the same values as before: a lookup answered differently counts as lost.
+    """
+    rng = random.Random(seed)
+    began = time.monotonic()
+    lake, log = root / "feature-store" / "lake", root / "feature-store.log"
+    shutil.copytree(reference, lake)
+    _run(["features", "apply", "--no-yaml"], lake, log)
+    outcome = Outcome("feature-store")
+    load = ["features", "materialize", "--from", days[0], "--to", days[1]]
+    _kill_at_random(load, lake, log, rng, kills - kills // 2, outcome, progress=None, first_s=(3, 25))
+    _run(load, lake, log)
+    skew = _start(["features", "skew", "--sample", "200"], lake, log)
+    if skew.wait(timeout=600) != 0:
+        outcome.lost += 1
+        outcome.doctor_errors.append(
+            f"online and offline disagree after the reruns: {log.read_text()[-2000:]}"
+        )
+    body = {"feature_service": "delay_model_v1", "entities": entities}
+    port = _free_port()
+    before: dict[str, Any] | None = None
+    for _ in range(kills // 2):
+        server = _start(["serve", "--port", str(port)], lake, log)
+        deadline = time.monotonic() + 180
+        answer = _post(port, body)
+        while answer is None and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.3)
+            answer = _post(port, body)
+        if answer is None:
+            raise RuntimeError(f"the feature server did not answer:\n{log.read_text()[-3000:]}")
+        before = before or answer
+        outcome.events += 1
+        outcome.lost += answer != before
+        stop = time.monotonic() + rng.uniform(0.2, 3.0)
+        while time.monotonic() < stop:  # traffic until the kill
+            got = _post(port, body)
+            outcome.events += 1
+            outcome.lost += got is not None and got != before
+        _kill(server)
+        outcome.kills += 1
+    _doctor(lake, outcome, "after the feature store kills")
+    outcome.seconds = time.monotonic() - began
+    return outcome
+
+
 def _build_reference(root: Path) -> tuple[Path, tuple[str, str]]:
     """A lake with two months of real flights and weather through ingest, silver and gold."""
     lake, log = root / "reference" / "lake", root / "reference.log"
@@ -368,23 +460,39 @@ TARGETS: dict[str, Callable[[Path, int], Outcome]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=100, help="kills in all, shared among the targets")
-    parser.add_argument("--targets", default="file-ingest,kafka-ingest,backfill", help="comma-separated")
+    parser.add_argument(
+        "--targets", default="file-ingest,kafka-ingest,backfill,feature-store", help="comma-separated"
+    )
     parser.add_argument("--seed", type=int, default=7, help="where the kills fall")
     parser.add_argument("--keep", type=Path, help="keep the lakes in this folder (default: a temporary one)")
     args = parser.parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    unknown = set(targets) - {*TARGETS, "backfill"}
+    unknown = set(targets) - {*TARGETS, "backfill", "feature-store"}
     if unknown or not targets:
-        parser.error(f"unknown targets {sorted(unknown)}; use: file-ingest, kafka-ingest, backfill")
+        parser.error(
+            f"unknown targets {sorted(unknown)}; use: file-ingest, kafka-ingest, backfill, feature-store"
+        )
     root = args.keep or Path(tempfile.mkdtemp(prefix="featurelake-chaos-"))
     root.mkdir(parents=True, exist_ok=True)
     share = [args.kills // len(targets) + (i < args.kills % len(targets)) for i in range(len(targets))]
     outcomes: list[Outcome] = []
+    reference: Path | None = None
+    days = ("", "")
     try:
         for target, kills in zip(targets, share, strict=True):
-            if target == "backfill":
-                reference, days = _build_reference(root)
-                outcomes.append(backfill_chaos(root, kills, reference, days=days, seed=args.seed))
+            if target in ("backfill", "feature-store"):
+                if reference is None:
+                    reference, days = _build_reference(root)
+                if target == "backfill":
+                    outcomes.append(backfill_chaos(root, kills, reference, days=days, seed=args.seed))
+                else:
+                    entities = {"carrier": ["UA", "AA"], "origin": ["EWR", "JFK"], "dest": ["IAH", "LAX"]}
+                    entities["tailnum"] = ["N14228", "N24211"]
+                    outcomes.append(
+                        feature_store_chaos(
+                            root, kills, reference, days=days, entities=entities, seed=args.seed
+                        )
+                    )
             else:
                 outcomes.append(TARGETS[target](root, kills))
             print(f"{target}: {asdict(outcomes[-1])}", file=sys.stderr)

@@ -13,7 +13,13 @@ from typing import Any
 import handmade_flights as hm
 import pytest
 
-from benchmarks.chaos import Outcome, backfill_chaos, file_ingest_chaos, kafka_ingest_chaos
+from benchmarks.chaos import (
+    Outcome,
+    backfill_chaos,
+    feature_store_chaos,
+    file_ingest_chaos,
+    kafka_ingest_chaos,
+)
 from featurelake.config import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -45,3 +51,21 @@ def test_killing_a_backfill(spark: Any, tmp_path_factory: pytest.TempPathFactory
     assert outcome.doctor_errors == []
     assert (outcome.lost, outcome.duplicated) == (0, 0), outcome
     assert outcome.kills >= 1  # at least one kill came before the backfill finished
+
+
+def test_killing_materialize_and_the_feature_server(
+    spark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    reference = hm.built_lake(spark, tmp_path_factory).settings.lake
+    end = (hm.LAST_GOLD_DAY + dt.timedelta(days=1)).isoformat()
+    entities = {
+        "carrier": ["AA", "B6"],
+        "origin": ["JFK", "LGA"],
+        "dest": ["LAX", "ORD"],
+        "tailnum": ["N1", "N1"],
+    }
+    outcome = feature_store_chaos(tmp_path, 4, reference, days=("2013-01-01", end), entities=entities, seed=3)
+    assert outcome.doctor_errors == []
+    assert outcome.lost == 0, outcome
+    assert outcome.kills >= 2  # the server's, at least
+    assert outcome.events > 2  # lookups answered around the kills
