@@ -100,6 +100,11 @@ def friendly(fn: F) -> F:
             raise
         except (FeaturelakeError, ValueError) as e:
             _fail(str(e))
+        except BrokenPipeError:
+            # the reader went away (`featurelake tables | head`): stop quietly, as Python's docs advise
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except OSError as e:
             _fail(_os_message(e), _save_trace(e))
         except Exception as e:
