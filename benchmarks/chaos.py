@@ -157,8 +157,8 @@ def _kill_at_random(
             deadline = time.monotonic() + rng.uniform(*first_s)
             while proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.1)
-        else:
-            deadline = time.monotonic() + 600
+        else:  # no progress within two minutes (nothing left to read): kill it all the same
+            deadline = time.monotonic() + 120
             while _lines(log, progress) == before and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.2)
             time.sleep(rng.uniform(0.0, 3.0))
@@ -217,9 +217,14 @@ def file_ingest_chaos(root: Path, kills: int, *, events: int = 20_000, seed: int
 
 
 def kafka_ingest_chaos(
-    root: Path, kills: int, *, events: int = 20_000, rate: float = 200, seed: int = 7
+    root: Path, kills: int, *, events: int | None = None, rate: float = 200, seed: int = 7
 ) -> Outcome:
-    """Kill the continuous Kafka ingest ``kills`` times while a producer sends; drain; account by offset."""
+    """Kill the continuous Kafka ingest ``kills`` times while a producer sends; drain; account by offset.
+
+    By default the producer sends for about as long as the kills take (40 s each at ``rate``), so
+    every run has messages to read.
+    """
+    events = events if events is not None else max(8_000, int(kills * 40 * rate))
     import uuid
 
     from confluent_kafka.admin import AdminClient
