@@ -111,7 +111,8 @@ def _run(args: list[str], lake: Path, log: Path, timeout: float = 1800) -> None:
         )
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a command started in a session of its own, with every process it started (its JVM)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -168,7 +169,7 @@ def _kill_at_random(
             raise RuntimeError(f"featurelake {' '.join(args)} ended on its own:\n{log.read_text()[-3000:]}")
         if progress is not None:
             outcome.kills_after_a_batch += _lines(log, progress) > before
-        _kill(proc)
+        kill_group(proc)
         outcome.kills += 1
         _doctor(lake, outcome, f"after kill {outcome.kills}")
 
@@ -438,7 +439,7 @@ def feature_store_chaos(
             got = _post(port, body)
             outcome.events += 1
             outcome.lost += got is not None and got != before
-        _kill(server)
+        kill_group(server)
         outcome.kills += 1
     _doctor(lake, outcome, "after the feature store kills")
     outcome.seconds = time.monotonic() - began

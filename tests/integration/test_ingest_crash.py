@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
+from benchmarks.chaos import kill_group
 from featurelake.catalog import Catalog
 from featurelake.config import Settings
 from featurelake.ingest.stream import run_ingest
@@ -61,16 +62,8 @@ def _wait(
         if done():
             return
         time.sleep(0.5)
-    _kill(proc)
+    kill_group(proc)
     pytest.fail(f"timed out waiting for {what}; ingest log:\n{log.read_text()[-3000:]}")
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=60)
 
 
 def _wave(settings: Settings, seed: int, files: int = 2) -> SyntheticResult:
@@ -110,7 +103,7 @@ def test_sigkill_during_continuous_ingest_then_restart_gives_exactly_once(
     for seed in (3, 4, 5):
         waves.append(_wave(settings, seed=seed, files=1))
         time.sleep(1.3)
-    _kill(proc)
+    kill_group(proc)
 
     # 4. Drain what is left.
     run_ingest("flights", settings=settings, spark=spark)

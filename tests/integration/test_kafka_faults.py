@@ -11,7 +11,6 @@ event once, and nothing else.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 from deltalake import DeltaTable
 
+from benchmarks.chaos import kill_group
 from featurelake.avro import load_schema
 from featurelake.catalog import Catalog
 from featurelake.config import Settings
@@ -87,14 +87,6 @@ def _start_ingest(settings: Settings, topic: str, log: Path) -> subprocess.Popen
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=60)
-
-
 class _Producing(threading.Thread):
     """Synthetic flights at a fixed rate, with bad messages, in the background."""
 
@@ -139,7 +131,7 @@ def test_broker_restart_during_ingest_loses_nothing(
         assert producing.result is not None
         time.sleep(5)
     finally:
-        _kill(proc)  # it may have stopped on its own when the broker went away: that is fine
+        kill_group(proc)  # it may have stopped on its own when the broker went away: that is fine
     _drain(spark, settings, topic)
     _assert_accounted(kafka, catalog, topic, producing.result)
 
