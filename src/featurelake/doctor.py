@@ -554,7 +554,12 @@ def _check_bronze_silver(
 
 
 def _check_gold(catalog: Catalog, readable: dict[str, int], report: DoctorReport) -> None:
-    """The daily gold tables over the whole data range: the checks the daily DAG runs per day."""
+    """The daily gold tables over the whole data range: the checks the daily DAG runs per day.
+
+    A day with no rows is an error when ``ops.backfill_log`` says it was built (its rows were
+    lost since), and a warning otherwise: a backfill that has not reached it yet, or was killed
+    on the way, builds it when run again.
+    """
     from featurelake.orchestration.tasks import DAILY_GOLD, validate_gold
 
     built = [t for t in DAILY_GOLD if t in readable]
@@ -566,4 +571,63 @@ def _check_gold(catalog: Catalog, readable: dict[str, int], report: DoctorReport
     except ValidationFailedError as e:
         for part in str(e).split(": ", 1)[-1].split("; "):
             table = part.split(":", 1)[0].split(" ", 1)[0]
+            if "days missing" in part or part.endswith("does not exist"):
+                continue  # told apart below: lost, or not built yet
             report.findings.append(Finding("gold-grid", table, part, version=readable.get(table)))
+    _check_gold_days(catalog, readable, report)
+
+
+def _check_gold_days(catalog: Catalog, readable: dict[str, int], report: DoctorReport) -> None:
+    from featurelake import sql as lake_sql
+
+    con = lake_sql.connect(catalog)
+    try:
+        row = con.sql("select min(event_date), max(event_date) from silver.flights").fetchone()
+        if not row or row[0] is None:
+            return
+        first, last = row[0], row[1] + dt.timedelta(days=1)  # gold runs to the midnight after
+        for table in ("gold.carrier_delay_7d", "gold.route_delay_30d"):
+            have = set()
+            if table in readable:
+                have = {r[0] for r in con.sql(f"select distinct event_date from {table}").fetchall()}
+            missing = [
+                first + dt.timedelta(days=i)
+                for i in range((last - first).days + 1)
+                if first + dt.timedelta(days=i) not in have
+            ]
+            if not missing:
+                continue
+            done: set[dt.date] = set()
+            if "ops.backfill_log" in readable:
+                done = {
+                    r[0]
+                    for r in con.sql(
+                        "select partition_date from ops.backfill_log where table_name = ? "
+                        "group by 1 having arg_max(status, finished_at) = 'done'",
+                        params=[table],
+                    ).fetchall()
+                }
+            lost = [d for d in missing if d in done]
+            if lost:
+                report.findings.append(
+                    Finding(
+                        "gold-grid",
+                        table,
+                        f"{len(lost)} days ops.backfill_log says were built have no rows, e.g. {lost[0]}",
+                        version=readable.get(table),
+                    )
+                )
+            unbuilt = [d for d in missing if d not in done]
+            if unbuilt:
+                report.findings.append(
+                    Finding(
+                        "gold-grid",
+                        table,
+                        f"{len(unbuilt)} of {(last - first).days + 1} days not built yet, {unbuilt[0]} .. "
+                        f"{unbuilt[-1]} (featurelake backfill builds them)",
+                        severity="warning",
+                        version=readable.get(table),
+                    )
+                )
+    finally:
+        con.close()

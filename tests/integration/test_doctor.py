@@ -211,3 +211,20 @@ def test_a_batch_killed_between_its_bronze_and_log_commits_is_a_warning(
     found = _errors(run_doctor(lake))
     assert any(f"committed batch {last}" in line for line in found["checkpoint"]), found
     assert "records" in found, found
+
+
+def test_gold_days_a_backfill_has_not_built_yet_are_a_warning(
+    spark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A backfill killed half-way (found by the chaos run): the days it has not logged are not lost."""
+    lake = hm.copy_lake(spark, tmp_path_factory, tmp_path / "lake")
+    _gold_day_lost(lake)
+    DeltaTable(lake.path("ops.backfill_log")).delete(
+        "table_name = 'gold.carrier_delay_7d' and partition_date = '2013-06-01'"
+    )
+    report = run_doctor(lake)
+    assert report.ok, report.errors
+    (unbuilt,) = [f for f in report.warnings if f.check == "gold-grid"]
+    assert unbuilt.table == "gold.carrier_delay_7d"
+    assert "1 of " in unbuilt.message
+    assert "2013-06-01 .. 2013-06-01" in unbuilt.message
