@@ -1,7 +1,9 @@
 """Every error featurelake raises on purpose.
 
 The CLI turns a :class:`FeaturelakeError` into one line on stderr and exit
-status 2; anything else is a bug and keeps its traceback.
+status 2. Anything else is a bug: one line too, with its traceback saved
+under ``<lake>/logs/errors/`` (:mod:`featurelake.cli`). :func:`one_line`
+makes any message (a Spark plan, a Rust or JVM backtrace) fit one line.
 """
 
 from __future__ import annotations
