@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import emit
+from featurelake.orchestration.tasks import DAILY_GOLD
 
 __all__ = [
     "Outcome",
@@ -286,17 +287,12 @@ def kafka_ingest_chaos(
     return outcome
 
 
-GOLD = (
-    "gold.carrier_delay_7d",
-    "gold.route_delay_30d",
-    "gold.origin_weather",
-    "gold.plane",
-    "gold.flight_labels",
-)
+GOLD = DAILY_GOLD
+"""The gold tables a backfill builds (the daily DAG's list)."""
 
 
 def _gold_digest(lake: Path) -> dict[str, int]:
-    """Per gold table: rows, and the rows that differ from the reference lake (0 when equal)."""
+    """Rows per gold table."""
     from featurelake import sql as lake_sql
     from featurelake.catalog import Catalog
     from featurelake.config import Settings

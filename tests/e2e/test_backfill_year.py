@@ -20,17 +20,12 @@ from featurelake.backfill.seed import seed_bronze
 from featurelake.backfill.verify import verify_features
 from featurelake.catalog import Catalog
 from featurelake.config import Settings
+from featurelake.orchestration.tasks import DAILY_GOLD
 from featurelake.reference import load_reference
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-GOLD = (
-    "gold.carrier_delay_7d",
-    "gold.route_delay_30d",
-    "gold.origin_weather",
-    "gold.plane",
-    "gold.flight_labels",
-)
+GOLD = DAILY_GOLD
 
 
 @pytest.fixture(scope="module")
