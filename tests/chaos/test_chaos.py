@@ -33,21 +33,22 @@ def _assert_clean(outcome: Outcome, kills: int) -> None:
 
 
 def test_killing_the_file_ingest(tmp_path: Path) -> None:
-    outcome = file_ingest_chaos(tmp_path, 4, events=6_000, seed=3)
-    _assert_clean(outcome, 4)
+    outcome = file_ingest_chaos(tmp_path, 3, events=6_000, seed=3)
+    _assert_clean(outcome, 3)
     assert outcome.kills_after_a_batch >= 1  # not all of them in JVM start-ups
 
 
 def test_killing_the_kafka_ingest_while_producing(kafka: Settings, tmp_path: Path) -> None:
-    outcome = kafka_ingest_chaos(tmp_path, 4, events=8_000, rate=200, seed=3)
-    _assert_clean(outcome, 4)
+    # a slow producer (160 s) still sends while the three kills happen, on a fast machine too
+    outcome = kafka_ingest_chaos(tmp_path, 3, events=8_000, rate=50, seed=3)
+    _assert_clean(outcome, 3)
     assert outcome.kills_after_a_batch >= 1
 
 
 def test_killing_a_backfill(spark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     reference = hm.built_lake(spark, tmp_path_factory).settings.lake
     end = (hm.LAST_GOLD_DAY + dt.timedelta(days=1)).isoformat()
-    outcome = backfill_chaos(tmp_path, 3, reference, days=("2013-01-01", end), seed=3)
+    outcome = backfill_chaos(tmp_path, 2, reference, days=("2013-01-01", end), seed=3)
     assert outcome.doctor_errors == []
     assert (outcome.lost, outcome.duplicated) == (0, 0), outcome
     assert outcome.kills >= 1  # at least one kill came before the backfill finished

@@ -143,8 +143,12 @@ def test_data_docs_render_styled_with_the_network_off(spark: Any, tmp_path: Path
             view = browser.new_page(viewport={"width": 1280, "height": 900})
             view.route("**/*", offline)
             for n, page in enumerate(pages):
-                view.goto(page.as_uri())
-                view.wait_for_load_state("networkidle")
+                view.goto(page.as_uri(), wait_until="load", timeout=120_000)
+                # "networkidle" never came on a loaded CI machine; wait for what the page must have
+                view.wait_for_function(
+                    "typeof window.jQuery === 'function' && typeof window.vegaEmbed === 'function'",
+                    timeout=120_000,
+                )
                 # Bootstrap's font stack, not the browser's serif default; jQuery and Vega loaded
                 font = view.evaluate("getComputedStyle(document.body).fontFamily")
                 assert "-apple-system" in font, font
