@@ -56,9 +56,17 @@ def run_demo(*, parallel: int = 4) -> None:
         for table, n in load_reference(spark, catalog).items():
             click.echo(f"   {table}: {n:,} rows")
     with _step("4. backfill silver and gold over the whole data range", timings):
-        from featurelake.backfill import backfill_all
+        from rich.console import Console
 
-        backfill_all(catalog=catalog, spark=spark, parallel=parallel)
+        from featurelake.backfill import backfill_all
+        from featurelake.backfill.progress import ProgressReporter
+
+        console = Console(stderr=True)
+        if console.is_terminal:  # a bar with rate and ETA; nothing when piped
+            with ProgressReporter(console) as bar:
+                backfill_all(catalog=catalog, spark=spark, parallel=parallel, reporter=bar)
+        else:
+            backfill_all(catalog=catalog, spark=spark, parallel=parallel)
     with _step("5. Feast: apply the repository, materialize the online store", timings):
         _features(settings)
 
@@ -104,9 +112,11 @@ def _ingest(catalog: Catalog, spark: Any) -> None:
 
 def _features(settings: Any) -> None:
     from featurelake.features import apply, materialize, write_feature_store_yaml
+    from featurelake.features.store import feast_command
 
     apply(settings)
-    click.echo(f"   wrote {write_feature_store_yaml(settings)} (plain `feast` works in feature_repo/)")
+    path = write_feature_store_yaml(settings)
+    click.echo(f"   wrote {path} (plain Feast: {feast_command(path, '<command>')})")
     begin = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.UTC)
     end = dt.datetime.combine(END, dt.time(), tzinfo=dt.UTC)
     for view, stats in materialize(begin, end, settings=settings).items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,15 +25,28 @@ ROW = [{"carrier": "UA", "origin": "EWR", "dest": "IAH", "tailnum": "N1"}]
 
 def test_plain_feast_cli_in_feature_repo(settings: Settings, catalog: Catalog, tmp_path: Path) -> None:
     tiny_gold(catalog)
-    repo = tmp_path / "feature_repo"
-    repo.mkdir()
-    shutil.copy(REPO / "flights.py", repo / "flights.py")
-    features.write_feature_store_yaml(settings, repo)
-    feast = [sys.executable, "-m", "feast.cli.cli"]
+    yaml = features.write_feature_store_yaml(settings)
+    # the configuration belongs to the lake: a second lake writes its own, the checkout gets none
+    other = features.write_feature_store_yaml(Settings(lake=tmp_path / "other-lake"))
+    assert yaml == settings.lake / "feast" / "feature_store.yaml"
+    assert other != yaml
+    assert str(settings.lake) in yaml.read_text()
+    assert not (REPO / "feature_store.yaml").exists()
+    # the definitions from the checkout's feature_repo/, the configuration from the lake
+    feast = [sys.executable, "-m", "feast.cli.cli", "-c", str(REPO), "-f", str(yaml)]
     env = {**os.environ, "FEATURELAKE_LAKE": str(settings.lake)}
     for args in (["apply"], ["materialize", "2013-01-01T00:00:00", "2013-03-02T12:00:00"]):
-        done = subprocess.run(feast + args, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            feast + args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stdout + done.stderr
+    # nothing changed: a second apply says so in a few lines, no protobuf diffs
+    again = subprocess.run(
+        [*feast, "apply"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes to registry" in again.stdout
+    assert len((again.stdout + again.stderr).splitlines()) < 10, again.stdout
     out = features.online_features(ROW, settings=settings)
     assert out["flights_7d"] == [11]
     assert out["seats"] == [55]

@@ -25,12 +25,13 @@ def features() -> None:
 
 
 @features.command()
-@click.option("--no-yaml", is_flag=True, help="Do not (re)write feature_repo/feature_store.yaml.")
+@click.option("--no-yaml", is_flag=True, help="Do not (re)write the lake's feast/feature_store.yaml.")
 @friendly
 def apply(no_yaml: bool) -> None:
-    """Register the feature repository for this profile and lake (and write feature_store.yaml)."""
+    """Register the feature repository for this profile and lake (and write the lake's feature_store.yaml)."""
     from featurelake.features import apply as do_apply
     from featurelake.features import write_feature_store_yaml
+    from featurelake.features.store import feast_command
 
     defs = do_apply()
     click.echo(
@@ -38,7 +39,8 @@ def apply(no_yaml: bool) -> None:
         f"{len(defs.feature_services)} feature service(s)"
     )
     if not no_yaml:
-        click.echo(f"wrote {write_feature_store_yaml()}")
+        path = write_feature_store_yaml()
+        click.echo(f"wrote {path}; plain Feast: {feast_command(path, '<command>')}")
 
 
 def _print_stats(stats: dict[str, dict[str, float]]) -> None:

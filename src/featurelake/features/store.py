@@ -7,10 +7,13 @@ Profiles (``FEATURELAKE_PROFILE``):
 - ``prod``: DuckDB offline store, Redis online store (``FEATURELAKE_REDIS_URL``),
   SQL registry in PostgreSQL (``FEATURELAKE_POSTGRES_DSN``).
 
-Both use featurelake's materialization engine, so ``feast materialize`` in
-``feature_repo/`` is the fast path too. The SDK builds the config in memory
-from the settings; ``write_feature_store_yaml`` writes the same config as
-``feature_repo/feature_store.yaml`` for the plain ``feast`` CLI.
+Both use featurelake's materialization engine, so ``feast materialize`` is the
+fast path too. The SDK builds the config in memory from the settings;
+``write_feature_store_yaml`` writes the same config into the lake
+(``<lake>/feast/feature_store.yaml``) for the plain ``feast`` CLI, which reads the
+definitions from the checkout's ``feature_repo/``: ``feast -c feature_repo -f
+<lake>/feast/feature_store.yaml apply``. Each lake has its own file, so a second
+lake never overwrites the first one's.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENGINE",
+    "FEATURE_REPO",
     "Engine",
     "apply",
     "close_store",
+    "feast_command",
     "feast_dir",
     "feature_store",
     "redis_connection_string",
@@ -49,11 +54,12 @@ ENGINE = "featurelake.features.engine.FeaturelakeEngine"
 Engine = Literal["featurelake", "local"]
 
 FEATURE_REPO = Path(__file__).resolve().parents[3] / "feature_repo"
+"""The checkout's feature repository: the Feast definitions every lake registers."""
 
 
 def feast_dir(settings: Settings) -> Path:
     """Where a lake keeps its Feast registry and SQLite online store."""
-    return Path(settings.lake) / "feast"
+    return Path(settings.lake).absolute() / "feast"
 
 
 def redis_connection_string(url: str) -> str:
@@ -197,16 +203,21 @@ def apply(
     return definitions
 
 
-def write_feature_store_yaml(settings: Settings | None = None, repo: Path | None = None) -> Path:
-    """Write ``feature_store.yaml`` for the settings' profile into ``repo`` (``feature_repo/``)."""
+def write_feature_store_yaml(settings: Settings | None = None) -> Path:
+    """Write ``<lake>/feast/feature_store.yaml`` for the settings' profile; return its path."""
     import yaml
 
     settings = settings or get_settings()
-    repo = repo or FEATURE_REPO
-    path = repo / "feature_store.yaml"
+    path = feast_dir(settings) / "feature_store.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
     header = (
         f"# Written by `featurelake features apply` for FEATURELAKE_PROFILE={settings.profile}, "
-        f"lake {settings.lake}.\n# Re-run it after changing the profile or the lake.\n"
+        f"lake {settings.lake}.\n# Re-run it after changing the profile. Plain Feast: {feast_command(path)}\n"
     )
     path.write_text(header + yaml.safe_dump(repo_config_dict(settings), sort_keys=False))
     return path
+
+
+def feast_command(yaml_path: Path, subcommand: str = "apply") -> str:
+    """The plain ``feast`` command line for a lake's ``feature_store.yaml``, from the checkout's root."""
+    return f"feast -c {FEATURE_REPO} -f {yaml_path} {subcommand}"
