@@ -17,18 +17,37 @@ if TYPE_CHECKING:
 __all__ = ["ProgressReporter", "plan_table", "summary_table"]
 
 
+def rate_text(done: float, elapsed: float | None) -> str:
+    """``"1.7 partitions/s"``, or ``""`` before anything is done."""
+    if not done or not elapsed:
+        return ""
+    per_s = done / elapsed
+    return f"{per_s:.1f} partitions/s" if per_s >= 0.1 else f"{60 * per_s:.1f} partitions/min"
+
+
 class ProgressReporter(Reporter):
-    """A rich progress bar over the partitions to build, one line per running chunk."""
+    """A rich progress bar over the partitions to build: done/total, rate, elapsed, ETA;
+    one line per running chunk. On a terminal only: rich draws nothing when piped."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress: Progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("partitions"),
+            TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=console,
             transient=False,
         )
@@ -46,14 +65,14 @@ class ProgressReporter(Reporter):
         """Add the stage's partitions to the bar."""
         todo = len(plan.of_status("todo"))
         if self.task is None:
-            self.task = self.progress.add_task("backfill", total=todo)
+            self.task = self.progress.add_task("backfill", total=todo, rate="")
         else:
             total = self.progress.tasks[0].total or 0
             self.progress.update(self.task, total=total + todo)
 
     def chunk_started(self, chunk: Chunk) -> None:
         """Show the chunk under the bar while it runs."""
-        self.running[chunk.label] = self.progress.add_task(f"  {chunk.label}", total=None)
+        self.running[chunk.label] = self.progress.add_task(f"  {chunk.label}", total=None, rate="")
 
     def chunk_finished(self, result: ChunkResult) -> None:
         """Advance the bar; drop the chunk's line."""
@@ -62,6 +81,8 @@ class ProgressReporter(Reporter):
             self.progress.remove_task(line)
         if self.task is not None:
             self.progress.advance(self.task, len(result.chunk.tasks))
+            task = self.progress.tasks[0]
+            self.progress.update(self.task, rate=rate_text(task.completed, task.elapsed))
         if not result.ok:
             self.progress.console.print(f"[red]failed[/red] {result.chunk.label}: {result.error}")
 
