@@ -14,7 +14,7 @@ Feast idiom for a composite key, with the same online key bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
@@ -54,6 +54,14 @@ FEATURE_TABLES = (
 )
 """The gold tables the feature views read."""
 
+DEFINED_AT = datetime(2026, 11, 30, tzinfo=UTC)
+"""The data sources' created/updated time: fixed, so that an unchanged repository compares equal.
+
+Feast stamps each ``DataSource`` with the time it is constructed (and registered), and
+``feast apply``, once a view has been materialized, diffs the stored view's sources against
+freshly built ones field by field: every apply printed hundreds of lines of timestamp-only
+protobuf diffs. Bump this when a source's definition changes."""
+
 DAILY_TTL = timedelta(days=1)
 WEATHER_TTL = timedelta(hours=3)
 STREAM_TTL = timedelta(hours=2)
@@ -89,14 +97,20 @@ class Definitions:
         raise ValueError(f"no feature view {name!r}; known: {', '.join(v.name for v in self.feature_views)}")
 
 
+def _stamped(source: Any) -> Any:
+    source.created_timestamp = source.last_updated_timestamp = DEFINED_AT
+    return source
+
+
 def _delta_source(catalog: Catalog, table: str) -> FileSource:
-    return FileSource(
+    source = FileSource(
         name=table.replace(".", "_"),
         path=catalog.path(table),
         file_format=DeltaFormat(),
         timestamp_field="event_timestamp",
         description=catalog.spec(table).description,
     )
+    return _stamped(source)
 
 
 def build_definitions(catalog: Catalog | None = None) -> Definitions:
@@ -116,9 +130,9 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
     weather_src = _delta_source(catalog, "gold.origin_weather")
     plane_src = _delta_source(catalog, "gold.plane")
     stream_batch = _delta_source(catalog, "gold.carrier_delay_1h")
-    push = PushSource(name=PUSH_SOURCE, batch_source=stream_batch)
+    push = _stamped(PushSource(name=PUSH_SOURCE, batch_source=stream_batch))
     origin_batch = _delta_source(catalog, "gold.origin_departures_1h")
-    origin_push = PushSource(name="origin_departures_1h_push", batch_source=origin_batch)
+    origin_push = _stamped(PushSource(name="origin_departures_1h_push", batch_source=origin_batch))
 
     carrier_delay_7d = FeatureView(
         name="carrier_delay_7d",

@@ -18,6 +18,7 @@ lake never overwrites the first one's.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -198,8 +199,17 @@ def apply(
     for name in FEATURE_TABLES:
         catalog.ensure(name)
     definitions = build_definitions(catalog)
+    # Registering a source stamps it with the time, in place. Copies of the sources go first, so
+    # the views keep their own, fixed stamps (DEFINED_AT: Feast keeps the first of two equal
+    # sources) and a later `feast apply` finds the stored views unchanged instead of diffing them.
+    objects = [
+        *definitions.entities,
+        *(copy.deepcopy(s) for s in definitions.sources),
+        *definitions.feature_views,
+        *definitions.feature_services,
+    ]
     with using_store(settings, store) as fs:
-        fs.apply(definitions.objects())
+        fs.apply(objects)
     return definitions
 
 
