@@ -2,6 +2,8 @@
 
     python -m benchmarks.chaos --kills 100            # the long mode: at least 100 kills
     python -m benchmarks.chaos --kills 12 --targets file-ingest,backfill
+    python -m benchmarks.chaos --targets file-ingest:15,kafka-ingest:15,backfill:20,\
+        feature-store:40,cluster-worker:10                # 100 kills, each target its own number
 
 Targets, each on a lake of its own under a temporary folder:
 
@@ -12,7 +14,10 @@ Targets, each on a lake of its own under a temporary folder:
 - ``backfill``: ``featurelake backfill`` rebuilding silver and gold of a lake built once, killed
   mid-way again and again, then finished by a rerun, which must leave gold equal to the original;
 - ``feature-store``: ``featurelake features materialize`` killed mid-load, then rerun (online must
-  equal offline), and ``featurelake serve`` killed mid-traffic and restarted (the same answers).
+  equal offline), and ``featurelake serve`` killed mid-traffic and restarted (the same answers);
+- ``cluster-worker``: a backfill on a two-worker Spark standalone cluster loses a worker (SIGKILL
+  to the worker and its executor) at a random moment; it must finish on the other worker with
+  gold equal to the original. The cluster is started again before each round.
 
 After every kill ``featurelake doctor`` must find no error (an orphan file, or a batch caught
 between its bronze and log commits, is a warning). At the end each target reports kills,
@@ -43,6 +48,7 @@ from featurelake.orchestration.tasks import DAILY_GOLD
 __all__ = [
     "Outcome",
     "backfill_chaos",
+    "cluster_worker_chaos",
     "feature_store_chaos",
     "file_ingest_chaos",
     "kafka_ingest_chaos",
@@ -97,10 +103,11 @@ def _env(lake: Path) -> dict[str, str]:
     }
 
 
-def _start(args: list[str], lake: Path, log: Path) -> subprocess.Popen[bytes]:
+def _start(args: list[str], lake: Path, log: Path, **settings: str) -> subprocess.Popen[bytes]:
+    env = _env(lake) | {f"FEATURELAKE_{k.upper()}": v for k, v in settings.items()}
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [FEATURELAKE, *args], env=_env(lake), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [FEATURELAKE, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
 
 
@@ -443,14 +450,72 @@ def feature_store_chaos(
     return outcome
 
 
+def cluster_worker_chaos(
+    root: Path, kills: int, reference: Path, *, days: tuple[str, str], seed: int = 7
+) -> Outcome:
+    """Rebuild ``reference``'s silver and gold on a standalone cluster, losing a worker each time.
+
+    Each of the ``kills`` rounds starts a cluster of two one-core workers, runs the backfill on
+    it, SIGKILLs one worker with its executor (a machine lost) at a random moment, and lets the
+    backfill finish on the other worker: it must exit 0 and leave gold equal to ``reference``'s.
+    ``events`` counts the gold rows compared.
+    """
+    from featurelake.cluster import ClusterSpec, cluster_down, cluster_up
+
+    rng = random.Random(seed)
+    began = time.monotonic()
+    lake, log = root / "cluster-worker" / "lake", root / "cluster-worker.log"
+    shutil.copytree(reference, lake)
+    expected = _gold_digest(lake)
+    outcome = Outcome("cluster-worker")
+    args = ["backfill", "--from", days[0], "--to", days[1], "--chunk-days", "30"]
+    spec = ClusterSpec(
+        workers=2, cores=1, memory="2g", port=_free_port(), ui_port=_free_port(), run_dir=root / "cluster"
+    )
+    for k in range(kills):
+        for folder in REBUILT:
+            shutil.rmtree(lake / folder, ignore_errors=True)
+        state, _ = cluster_up(spec, timeout=180)
+        try:
+            proc = _start(args, lake, log, spark_master=spec.master_url)
+            deadline = time.monotonic() + rng.uniform(15, 75)
+            while proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if proc.poll() is None:
+                os.killpg(state.worker_pids[rng.randrange(spec.workers)], signal.SIGKILL)
+                outcome.kills += 1
+            if proc.wait(timeout=1800) != 0:
+                outcome.doctor_errors.append(
+                    f"round {k + 1}: the backfill failed after losing a worker:\n{log.read_text()[-2000:]}"
+                )
+        finally:
+            cluster_down(spec.run_dir)
+        _doctor(lake, outcome, f"after round {k + 1}")
+        got = _gold_digest(lake)
+        outcome.events += sum(got.values())
+        lost = sum(max(0, n - got.get(t, 0)) for t, n in expected.items())
+        duplicated = sum(max(0, got.get(t, 0) - n) for t, n in expected.items())
+        if not (lost or duplicated):
+            lost = _gold_difference(lake, reference)
+        outcome.lost += lost
+        outcome.duplicated += duplicated
+    outcome.seconds = time.monotonic() - began
+    return outcome
+
+
 def _build_reference(root: Path) -> tuple[Path, tuple[str, str]]:
     """A lake with two months of real flights and weather through ingest, silver and gold."""
     lake, log = root / "reference" / "lake", root / "reference.log"
+    built = root / "reference" / "built"
+    if built.exists():  # a kept folder (--keep) from an earlier run
+        return lake, ("2013-01-01", "2013-03-02")
+    shutil.rmtree(root / "reference", ignore_errors=True)
     for ds in ("flights", "weather"):
         _run(["produce", ds, "--from", "2013-01-01", "--to", "2013-03-01"], lake, log)
         _run(["ingest", ds, "--once", "--no-data-docs"], lake, log)
     _run(["load-reference"], lake, log)
     _run(["backfill", "--from", "2013-01-01", "--to", "2013-03-02"], lake, log)
+    built.touch()
     return lake, ("2013-01-01", "2013-03-02")
 
 
@@ -464,30 +529,43 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=100, help="kills in all, shared among the targets")
     parser.add_argument(
-        "--targets", default="file-ingest,kafka-ingest,backfill,feature-store", help="comma-separated"
+        "--targets",
+        default="file-ingest,kafka-ingest,backfill,feature-store,cluster-worker",
+        help="comma-separated; TARGET:N gives a target its own number of kills (the rest share --kills)",
     )
     parser.add_argument("--seed", type=int, default=7, help="where the kills fall")
     parser.add_argument("--keep", type=Path, help="keep the lakes in this folder (default: a temporary one)")
     args = parser.parse_args(argv)
-    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    unknown = set(targets) - {*TARGETS, "backfill", "feature-store"}
+    chosen: dict[str, int | None] = {}
+    for item in (t.strip() for t in args.targets.split(",") if t.strip()):
+        name, _, count = item.partition(":")
+        if count and not (count.isdigit() and int(count) > 0):
+            parser.error(f"{item}: the number of kills after ':' must be a positive integer")
+        chosen[name] = int(count) if count else None
+    targets = list(chosen)
+    on_reference = ("backfill", "feature-store", "cluster-worker")
+    unknown = set(targets) - {*TARGETS, *on_reference}
     if unknown or not targets:
-        parser.error(
-            f"unknown targets {sorted(unknown)}; use: file-ingest, kafka-ingest, backfill, feature-store"
-        )
+        parser.error(f"unknown targets {sorted(unknown)}; use: {', '.join([*TARGETS, *on_reference])}")
     root = args.keep or Path(tempfile.mkdtemp(prefix="featurelake-chaos-"))
     root.mkdir(parents=True, exist_ok=True)
-    share = [args.kills // len(targets) + (i < args.kills % len(targets)) for i in range(len(targets))]
+    sharing = [t for t in targets if chosen[t] is None]
+    rest = max(0, args.kills - sum(n for n in chosen.values() if n is not None))
+    for i, t in enumerate(sharing):
+        chosen[t] = rest // len(sharing) + (i < rest % len(sharing))
+    share = [chosen[t] or 0 for t in targets]
     outcomes: list[Outcome] = []
     reference: Path | None = None
     days = ("", "")
     try:
         for target, kills in zip(targets, share, strict=True):
-            if target in ("backfill", "feature-store"):
+            if target in on_reference:
                 if reference is None:
                     reference, days = _build_reference(root)
                 if target == "backfill":
                     outcomes.append(backfill_chaos(root, kills, reference, days=days, seed=args.seed))
+                elif target == "cluster-worker":
+                    outcomes.append(cluster_worker_chaos(root, kills, reference, days=days, seed=args.seed))
                 else:
                     entities = {"carrier": ["UA", "AA"], "origin": ["EWR", "JFK"], "dest": ["IAH", "LAX"]}
                     entities["tailnum"] = ["N14228", "N24211"]
