@@ -175,6 +175,9 @@ def get_spark(
             spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("WARN")
         _session = spark
+        if settings.spark_ui and spark.sparkContext.uiWebUrl:
+            # where to look while the command runs (`featurelake --spark-ui ...`); gone when it ends
+            print(f"Spark UI: {spark.sparkContext.uiWebUrl}", file=sys.stderr, flush=True)
         from featurelake.lakehouse import register_tables
 
         register_tables(spark, settings)  # the lake's tables by name in Spark SQL (~20 ms a table)

@@ -286,8 +286,16 @@ def emit(rows: list[dict[str, Any]], fmt: str, *, columns: list[str] | None = No
     is_flag=True,
     help="Show Spark's and Feast's own logs on the terminal (by default Spark's go to <lake>/logs/spark/).",
 )
-def main(verbose: bool) -> None:
+@click.option(
+    "--spark-ui",
+    is_flag=True,
+    help="Serve Spark's web UI while the command runs (port 4040 or the next free one; "
+    "its address is printed). Same as FEATURELAKE_SPARK_UI=true.",
+)
+def main(verbose: bool, spark_ui: bool) -> None:
     """featurelake: Avro events -> Spark -> Delta -> Feast, DuckDB and Airflow."""
+    if spark_ui:
+        os.environ["FEATURELAKE_SPARK_UI"] = "true"
     if sys.__stdout__ is not None and sys.stdout is sys.__stdout__ and not sys.__stdout__.isatty():
         # Feast colours its messages whatever the output is; a pipe or a file gets plain text
         import colorama

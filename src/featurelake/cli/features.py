@@ -162,3 +162,24 @@ def serve(host: str, port: int, workers: int) -> None:
 
     click.echo(f"serving online features on http://{host}:{port}/get-online-features", err=True)
     run(host, port, workers=workers)
+
+
+@features.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8888,
+    show_default=True,
+    help="TCP port to listen on (the Feast UI's default).",
+)
+@friendly
+def ui(host: str, port: int) -> None:
+    """Feast's web UI over this lake's registry: views, entities, sources, services, lineage."""
+    from featurelake.features import feature_store
+
+    store = feature_store()
+    click.echo(f"Feast UI on http://{host}:{port}/p/{store.project} (Ctrl-C stops it)", err=True)
+    store.serve_ui(host=host, port=port)

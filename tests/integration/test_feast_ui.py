@@ -1,0 +1,102 @@
+"""`featurelake features ui`: Feast's web UI over a lake's registry, in Chromium, nothing fetched."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from featurelake import features
+from featurelake.catalog import Catalog
+from featurelake.config import Settings
+from featurelake.features.testing import tiny_gold
+
+pytestmark = pytest.mark.integration
+
+FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if opener.open(url, timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"the Feast UI did not come up at {url}:\n{proc.communicate()[0][-3000:]}")
+
+
+def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog: Catalog) -> None:
+    from playwright.sync_api import Route, sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    tiny_gold(catalog)
+    definitions = features.apply(settings)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "FEATURELAKE_LAKE": str(settings.lake)}
+    proc = subprocess.Popen(
+        [FEATURELAKE, "features", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    refused: list[str] = []
+
+    def offline(route: Route) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    try:
+        _wait_up(f"{base}/", proc)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.route("**/*", offline)
+                page.goto(f"{base}/p/featurelake/feature-view/", timeout=120_000)
+                for view in definitions.feature_views:  # every view of the lake is listed
+                    page.get_by_text(view.name, exact=True).first.wait_for(timeout=120_000)
+                page.screenshot(path=str(ARTIFACTS / "feast-ui-feature-views.png"), full_page=True)
+                page.goto(f"{base}/p/featurelake/feature-view/carrier_delay_7d/", timeout=120_000)
+                page.get_by_text("flights_7d").first.wait_for(timeout=120_000)
+                page.screenshot(path=str(ARTIFACTS / "feast-ui-carrier-delay-7d.png"), full_page=True)
+                page.goto(f"{base}/p/featurelake/lineage/", timeout=120_000)
+                page.locator(".react-flow__node").first.wait_for(timeout=120_000)
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(ARTIFACTS / "feast-ui-lineage.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait(timeout=30)
+    assert refused == [], refused

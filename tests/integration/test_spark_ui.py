@@ -1,0 +1,86 @@
+"""`featurelake --spark-ui`: Spark's web UI while a command runs, in Chromium, nothing fetched."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from featurelake.config import Settings
+from featurelake.ingest.synthetic import produce_synthetic
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
+    from playwright.sync_api import Route, sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    lake, log = tmp_path / "lake", tmp_path / "ingest.log"
+    produce_synthetic("flights", 1_000, seed=5, records_per_file=250, settings=Settings(lake=lake))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
+    env |= {"FEATURELAKE_LAKE": str(lake), "FEATURELAKE_SPARK_MASTER": "local[2]", "PYTHONUNBUFFERED": "1"}
+    args = ["--spark-ui", "ingest", "flights", "--continuous", "--interval", "1"]
+    args += ["--max-files-per-batch", "1"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [FEATURELAKE, *args, "--no-online-features"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        text = ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            text = log.read_text()
+            if "Spark UI: " in text and "batch " in text:  # the address, and a query with progress
+                break
+            time.sleep(0.5)
+        found = re.search(r"Spark UI: (http://\S+)", text)
+        assert found is not None, text[-3000:]
+        assert "batch " in text, text[-3000:]
+        base = found.group(1)
+        refused: list[str] = []
+
+        def offline(route: Route) -> None:
+            if route.request.url.startswith(base):
+                route.continue_()
+            else:
+                refused.append(route.request.url)
+                route.abort()
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.route("**/*", offline)
+                page.goto(f"{base}/StreamingQuery/", timeout=120_000)
+                page.get_by_text("Active Streaming Queries").first.wait_for(timeout=60_000)
+                page.screenshot(path=str(ARTIFACTS / "spark-ui-streaming.png"), full_page=True)
+                page.goto(f"{base}/jobs/", timeout=120_000)
+                page.get_by_text("Completed Jobs").first.wait_for(timeout=60_000)
+                page.screenshot(path=str(ARTIFACTS / "spark-ui-jobs.png"), full_page=True)
+            finally:
+                browser.close()
+        assert refused == [], refused
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
