@@ -202,7 +202,7 @@ def apply(
     # Registering a source stamps it with the time, in place. Copies of the sources go first, so
     # the views keep their own, fixed stamps (DEFINED_AT: Feast keeps the first of two equal
     # sources) and a later `feast apply` finds the stored views unchanged instead of diffing them.
-    objects = [
+    objects: list[Any] = [
         *definitions.entities,
         *(copy.deepcopy(s) for s in definitions.sources),
         *definitions.feature_views,
