@@ -14,7 +14,7 @@ from featurelake.catalog import Catalog
 from featurelake.models import list_models
 from featurelake.models.delay.features import NUMERIC, Preprocessor, add_context
 from featurelake.models.delay.metrics import log_loss, roc_auc
-from featurelake.models.delay.train import TrainConfig, split_by_time, train_delay_model
+from featurelake.models.delay.train import Epoch, TrainConfig, split_by_time, train_delay_model
 
 START = dt.datetime(2013, 1, 1, tzinfo=dt.UTC)
 
@@ -79,6 +79,7 @@ def test_training_beats_baselines_and_writes_versioned_artifacts_with_lineage(ca
     rows = add_context(sample())
     config = TrainConfig(epochs=6, batch_size=512, learning_rate=5e-3)
     versions = {"gold.flight_labels": 4, "gold.carrier_delay_7d": 2}
+    epochs: list[Epoch] = []
     first = train_delay_model(
         dt.date(2013, 1, 1),
         dt.date(2013, 5, 1),
@@ -87,7 +88,14 @@ def test_training_beats_baselines_and_writes_versioned_artifacts_with_lineage(ca
         catalog=catalog,
         rows=rows,
         table_versions=versions,
+        on_epoch=epochs.append,
     )
+    # each epoch was reported as it ended, with the holdout loss early stopping decided on
+    assert [e.epoch for e in epochs] == list(range(1, len(epochs) + 1))
+    assert [round(e.holdout_log_loss, 6) for e in epochs] == first.metrics["training"]["model"][
+        "holdout_log_loss_by_epoch"
+    ]
+    assert all(0.5 < e.holdout_auc <= 1 and e.train_loss > 0 for e in epochs)
     v = first.metrics["validation"]
     assert v["model"]["auc"] > v["base_rate"]["auc"] + 0.1
     assert v["model"]["log_loss"] < v["base_rate"]["log_loss"]

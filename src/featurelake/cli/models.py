@@ -80,14 +80,27 @@ def train_delay(
     device: str | None,
 ) -> None:
     """Train the delay model on [--from, --valid-from), validate on [--valid-from, --to)."""
-    from featurelake.models.delay.train import TrainConfig, train_delay_model
+    from featurelake.models.delay.train import Epoch, TrainConfig, train_delay_model
 
     s, e = start, end
     v = valid_from or _month_floor_quarter(s, e)
     if not s < v < e:
         raise click.BadParameter(f"{v} must lie inside ({s}, {e})", param_hint="'--valid-from'")
+
+    def report(ep: Epoch) -> None:
+        click.echo(
+            f"epoch {ep.epoch}/{ep.epochs}: train loss {ep.train_loss:.4f}, holdout log loss "
+            f"{ep.holdout_log_loss:.4f}, holdout ROC AUC {ep.holdout_auc:.4f} ({ep.seconds:.1f} s)",
+            err=True,
+        )
+
+    click.echo(f"reading labelled flights {s}..{e} through the feature store", err=True)
     result = train_delay_model(
-        s, e, valid_from=v, config=TrainConfig(seed=seed, epochs=epochs, device=device)
+        s,
+        e,
+        valid_from=v,
+        config=TrainConfig(seed=seed, epochs=epochs, device=device),
+        on_epoch=report,
     )
     click.echo(f"trained delay {result.version} on {s}..{v}, validated on {v}..{e}  ->  {result.path}")
     click.echo(f"{'':22}{'ROC AUC':>9}{'log loss':>10}")

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from featurelake.models.delay.features import (
 from featurelake.models.delay.metrics import log_loss, roc_auc
 from featurelake.models.registry import new_version_dir
 
-__all__ = ["MODEL_NAME", "TrainConfig", "TrainResult", "split_by_time", "train_delay_model"]
+__all__ = ["MODEL_NAME", "Epoch", "TrainConfig", "TrainResult", "split_by_time", "train_delay_model"]
 
 MODEL_NAME = "delay"
 
@@ -49,6 +50,21 @@ class TrainConfig:
     patience: int = 2
     device: str | None = None
     """``cuda``, ``cpu``, or None for CUDA when available."""
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One pass over the training rows, as it ends (what ``on_epoch`` receives)."""
+
+    epoch: int
+    """1-based."""
+    epochs: int
+    train_loss: float
+    """Mean binary cross-entropy of the pass's mini-batches."""
+    holdout_log_loss: float
+    holdout_auc: float
+    """On the last tenth of the training rows by time (early stopping's holdout), never validation."""
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -101,7 +117,11 @@ def _predict(model: Any, numeric: Any, cats: Any, batch: int = 65536) -> np.ndar
 
 
 def _fit(
-    model: Any, train: tuple[Any, Any, Any], stop: tuple[Any, Any, Any], config: TrainConfig
+    model: Any,
+    train: tuple[Any, Any, Any],
+    stop: tuple[Any, Any, Any],
+    config: TrainConfig,
+    on_epoch: Callable[[Epoch], None] | None = None,
 ) -> dict[str, Any]:
     """Mini-batch Adam with early stopping on the time-ordered holdout ``stop``."""
     import torch
@@ -111,17 +131,33 @@ def _fit(
     loss_fn = torch.nn.BCEWithLogitsLoss()
     numeric, cats, labels = train
     best, best_state, waited, history = float("inf"), None, 0, []
-    for _epoch in range(config.epochs):
+    for epoch in range(config.epochs):
+        began = time.monotonic()
         model.train()
         order = torch.randperm(numeric.shape[0], generator=generator).to(numeric.device)
+        losses = []
         for i in range(0, numeric.shape[0], config.batch_size):
             idx = order[i : i + config.batch_size]
             optimiser.zero_grad()
             loss = loss_fn(model(numeric[idx], cats[idx]), labels[idx])
             loss.backward()
             optimiser.step()
-        stop_loss = log_loss(stop[2].cpu().numpy(), _predict(model, stop[0], stop[1]))
+            losses.append(loss.detach())
+        stop_p = _predict(model, stop[0], stop[1])
+        stop_y = stop[2].cpu().numpy()
+        stop_loss = log_loss(stop_y, stop_p)
         history.append(round(stop_loss, 6))
+        if on_epoch is not None:
+            on_epoch(
+                Epoch(
+                    epoch + 1,
+                    config.epochs,
+                    float(torch.stack(losses).mean().item()) if losses else float("nan"),
+                    stop_loss,
+                    roc_auc(stop_y, stop_p),
+                    time.monotonic() - began,
+                )
+            )
         if stop_loss < best - 1e-5:
             best, waited = stop_loss, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -164,6 +200,7 @@ def train_delay_model(
     catalog: Catalog | None = None,
     rows: pa.Table | None = None,
     table_versions: dict[str, int] | None = None,
+    on_epoch: Callable[[Epoch], None] | None = None,
 ) -> TrainResult:
     """Train on labelled flights in [start, valid_from), evaluate on [valid_from, end), save a version.
 
@@ -175,6 +212,7 @@ def train_delay_model(
         catalog: the lake (default: from the environment).
         rows: a prepared training set (tests); read through the feature store when None.
         table_versions: lineage of ``rows`` when given.
+        on_epoch: called as each epoch of the model ends (loss, holdout loss and AUC).
 
     Raises:
         FeaturelakeError: the split leaves either side empty or with a single class.
@@ -222,7 +260,7 @@ def train_delay_model(
         if name == "logistic_regression":
             training_notes[name] = _fit_logistic(net, fit_t)
         else:
-            training_notes[name] = _fit(net, fit_t, stop_t, config)
+            training_notes[name] = _fit(net, fit_t, stop_t, config, on_epoch)
         p = _predict(net, valid_t[0], valid_t[1])
         results[name] = {"auc": roc_auc(y_valid, p), "log_loss": log_loss(y_valid, p)}
 
