@@ -1,4 +1,6 @@
-"""`featurelake --spark-ui`: Spark's web UI while a command runs, in Chromium, nothing fetched."""
+"""`featurelake --spark-ui`: Spark's web UI while a command runs, in Chromium, nothing fetched.
+
+Also what a continuous ingest says before its first batch."""
 
 from __future__ import annotations
 
@@ -56,6 +58,9 @@ def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
         found = re.search(r"Spark UI: (http://\S+)", text)
         assert found is not None, text[-3000:]
         assert "batch " in text, text[-3000:]
+        # the continuous ingest says what it watches and when its query runs, before any batch
+        assert f"watching {lake / 'landing' / 'flights'} every 1 s" in text
+        assert text.index("flights: query ingest_flights started") < text.index("batch ")
         base = found.group(1)
         refused: list[str] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -191,6 +191,81 @@ def _print_batch(b: BatchReport) -> None:
     )
 
 
+class _Polls:
+    """Say when the continuous query starts, then how long it has found nothing new.
+
+    On a terminal a status line counts the idle seconds at every poll; piped, a line a
+    minute. ``batch()`` (called with each batch line) resets the count.
+    """
+
+    def __init__(self, app: str, dataset: str, every: float) -> None:
+        import sys
+        import threading
+        import time
+
+        from pyspark.sql.streaming import StreamingQueryListener
+
+        from featurelake.spark import get_spark
+
+        self.dataset, self.every, self.tty = dataset, every, sys.stderr.isatty()
+        self.since: float | None = None  # when the query started or last wrote a batch
+        self.said = 0.0
+        self.status = False
+        self.lock = threading.Lock()
+        polls = self
+
+        class Started(StreamingQueryListener):
+            def onQueryStarted(self, event: Any) -> None:
+                click.echo(
+                    f"{dataset}: query {event.name} started; waiting for data (Ctrl-C stops)", err=True
+                )
+                polls.since = time.monotonic()
+
+            def onQueryProgress(self, event: Any) -> None:
+                pass
+
+            def onQueryTerminated(self, event: Any) -> None:
+                polls.since = None
+
+        get_spark(app).streams.addListener(Started())
+        threading.Thread(target=self._run, name="featurelake-polls", daemon=True).start()
+
+    def batch(self) -> None:
+        import time
+
+        with self.lock:
+            if self.status:  # the batch line replaces the idle status
+                click.echo("\r\033[K", nl=False, err=True)
+                self.status = False
+            self.since = time.monotonic()
+
+    def stop(self) -> None:
+        """No more status: the query has ended (its summary follows on a clean line)."""
+        with self.lock:
+            self.since = None
+            if self.status:
+                click.echo("\r\033[K", nl=False, err=True)
+                self.status = False
+
+    def _run(self) -> None:
+        import time
+
+        while True:
+            time.sleep(self.every)
+            with self.lock:
+                since = self.since
+                if since is None:
+                    continue
+                now = time.monotonic()
+                idle = f"{self.dataset}: no new data for {now - since:.0f} s"
+                if self.tty:
+                    click.echo(f"\r\033[K{idle}", nl=False, err=True)
+                    self.status = True
+                elif now - since >= 60 and now - self.said >= 60:
+                    click.echo(idle, err=True)
+                    self.said = now
+
+
 class _IngestGroup(click.Group):
     """``featurelake ingest DATASET ...`` runs an ingest; ``featurelake ingest status`` reports."""
 
@@ -278,6 +353,26 @@ def run(
             hook(b)
 
     how: Literal["once", "continuous"] = "continuous" if mode == "continuous" else "once"
+    polls: _Polls | None = None
+    if how == "continuous":
+        from featurelake.config import get_settings
+        from featurelake.ingest.topics import topic_for
+
+        where = (
+            f"topic {topic or topic_for(dataset)}"
+            if source == "kafka"
+            else str(get_settings().landing_dir / dataset)
+        )
+        every = interval or (1.0 if source == "kafka" else 5.0)
+        click.echo(f"starting Spark, then watching {where} every {every:g} s", err=True)
+        app = "featurelake-ingest-kafka" if source == "kafka" else "featurelake-ingest"
+        polls = _Polls(app, dataset, every)
+        reported = on_batch
+
+        def on_batch(b: BatchReport) -> None:
+            polls.batch()
+            reported(b)
+
     if source == "kafka":
         if max_files_per_batch is not None:
             raise click.UsageError(
@@ -325,6 +420,8 @@ def run(
             schemas=schemas,
             on_batch=on_batch,
         )
+    if polls is not None:
+        polls.stop()
     t = result.totals
     files = f"{t['files']} files, " if source == "landing" else ""
     click.echo(
