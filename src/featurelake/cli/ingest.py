@@ -227,7 +227,8 @@ class _Polls:
             def onQueryTerminated(self, event: Any) -> None:
                 polls.since = None
 
-        get_spark(app).streams.addListener(Started())
+        self.spark = get_spark(app)
+        self.spark.streams.addListener(Started())
         threading.Thread(target=self._run, name="featurelake-polls", daemon=True).start()
 
     def batch(self) -> None:
@@ -257,13 +258,25 @@ class _Polls:
                 if since is None:
                     continue
                 now = time.monotonic()
-                idle = f"{self.dataset}: no new data for {now - since:.0f} s"
+                working = self._working()
+                what = "a batch running" if working else "no new data"
+                line = f"{self.dataset}: {what} for {now - since:.0f} s"
                 if self.tty:
-                    click.echo(f"\r\033[K{idle}", nl=False, err=True)
+                    click.echo(f"\r\033[K{line}", nl=False, err=True)
                     self.status = True
-                elif now - since >= 60 and now - self.said >= 60:
-                    click.echo(idle, err=True)
+                elif not working and now - since >= 60 and now - self.said >= 60:
+                    click.echo(line, err=True)
                     self.said = now
+
+    def _working(self) -> bool:
+        """Whether a query is processing data right now (Spark's own status of the trigger)."""
+        try:
+            return any(
+                q.status.get("isTriggerActive") and q.status.get("isDataAvailable")
+                for q in self.spark.streams.active
+            )
+        except Exception:  # the session is stopping: nothing to report
+            return False
 
 
 class _IngestGroup(click.Group):
