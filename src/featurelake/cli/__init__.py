@@ -18,7 +18,8 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -37,9 +38,46 @@ __all__ = [
     "one_line",
     "run_mode",
     "time_range",
+    "working",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def working(what: str, console: Any = None) -> Iterator[None]:
+    """A spinner with the elapsed time while ``what`` runs, on a terminal; nothing when piped.
+
+    For steps whose length nothing predicts (a replay, Data Docs, scoring a day); steps with a
+    known amount of work show a bar with a rate and an ETA instead (the backfill).
+
+    Args:
+        what: the step, as the spinner shows it.
+        console: a ``rich`` console (tests); stderr's when it is a terminal.
+    """
+    import threading
+    import time
+
+    from rich.console import Console
+
+    if console is None:
+        if not sys.stderr.isatty():
+            yield
+            return
+        console = Console(stderr=True)
+    began = time.monotonic()
+    stop = threading.Event()
+    with console.status(what) as status:
+
+        def tick() -> None:
+            while not stop.wait(1.0):
+                status.update(f"{what} ({time.monotonic() - began:.0f} s)")
+
+        threading.Thread(target=tick, daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
 
 
 def _fail(message: str, trace: Path | None = None) -> NoReturn:

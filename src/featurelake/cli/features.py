@@ -8,7 +8,7 @@ import json
 
 import click
 
-from featurelake.cli import UtcTime, friendly, main, time_range
+from featurelake.cli import UtcTime, friendly, main, time_range, working
 
 _JUST_BEFORE = dt.timedelta(microseconds=1)
 """Feast's materialization includes its end time; the CLI's ranges exclude it."""
@@ -59,7 +59,9 @@ def materialize(start: dt.date, end: dt.date, views: tuple[str, ...]) -> None:
     """Load the latest feature values with event times in [--from, --to) into the online store."""
     from featurelake.features import materialize as do
 
-    _print_stats(do(_utc(start), _utc(end) - _JUST_BEFORE, views=views or None))
+    with working("materializing the online store"):
+        stats = do(_utc(start), _utc(end) - _JUST_BEFORE, views=views or None)
+    _print_stats(stats)
 
 
 @features.command("materialize-incremental")
@@ -80,7 +82,8 @@ def materialize_incremental(end: dt.date, views: tuple[str, ...]) -> None:
     """
     from featurelake.features.incremental import materialize_changes
 
-    stats = materialize_changes((_utc(end) - _JUST_BEFORE).replace(tzinfo=None), views=views or None)
+    with working("materializing what changed"):
+        stats = materialize_changes((_utc(end) - _JUST_BEFORE).replace(tzinfo=None), views=views or None)
     _print_stats(stats)
     for view, s in stats.items():
         how = "all entities" if s.get("full") else f"{int(s.get('changed_entities', 0)):,} changed entities"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from featurelake.cli import emit, format_option, friendly, main, run_mode, time_range
+from featurelake.cli import emit, format_option, friendly, main, run_mode, time_range, working
 
 if TYPE_CHECKING:
     from featurelake.ingest.batch import BatchReport
@@ -527,7 +527,8 @@ def replay(dataset: str, reason: str, expectations: str | None, schemas: str | N
     """Re-ingest quarantined rows after a fix (rows that now pass go to bronze, exactly once)."""
     from featurelake.ingest.quarantine import replay_quarantine
 
-    r = replay_quarantine(dataset, reason, expectations=expectations, schemas=schemas)
+    with working(f"replaying quarantined {dataset} records"):
+        r = replay_quarantine(dataset, reason, expectations=expectations, schemas=schemas)
     if r.recovered:
         click.echo("finished an interrupted earlier replay first")
     click.echo(
@@ -557,7 +558,8 @@ def docs(dataset: str, batch: int | None, sample: int) -> None:
     """Validate an ingest batch with GX and build the Data Docs under <lake>/quality/gx."""
     from featurelake.quality.docs import build_data_docs
 
-    r = build_data_docs(dataset, batch=batch, sample=sample or None)
+    with working(f"validating {dataset} with Great Expectations and building Data Docs"):
+        r = build_data_docs(dataset, batch=batch, sample=sample or None)
     click.echo(f"data docs: {r.index} ({r.rows:,} records)")
     for name in sorted(r.gx):
         ok, n = r.gx[name]

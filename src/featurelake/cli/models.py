@@ -7,7 +7,7 @@ import json
 
 import click
 
-from featurelake.cli import UtcTime, emit, format_option, friendly, main, time_range
+from featurelake.cli import UtcTime, emit, format_option, friendly, main, time_range, working
 
 
 def _print_documents(rows: list[dict[str, object]], fmt: str) -> None:
@@ -123,7 +123,8 @@ def score_delay(day: dt.date, version: str | None) -> None:
     """Write that day's predictions to gold.delay_predictions (replacing any earlier set)."""
     from featurelake.models.delay.score import score_date
 
-    n = score_date(day, version=version)
+    with working(f"scoring the flights of {day}"):
+        n = score_date(day, version=version)
     click.echo(f"gold.delay_predictions: {n:,} predictions for {day}")
 
 
