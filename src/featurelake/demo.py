@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from featurelake.catalog import Catalog
+from featurelake.cli import working
 
 __all__ = ["run_demo"]
 
@@ -91,7 +92,8 @@ def _replay(catalog: Catalog) -> None:
         if any(catalog.settings.landing_dir.joinpath(dataset).glob("*.avro")):
             click.echo(f"   landing/{dataset} already has files: skipped")
             continue
-        result = produce()
+        with working(f"   writing {dataset} Avro files"):
+            result = produce()
         click.echo(f"   landing/{dataset}: {result.events:,} events in {len(result.files)} files")
 
 
@@ -100,13 +102,15 @@ def _ingest(catalog: Catalog, spark: Any) -> None:
     from featurelake.quality.docs import build_data_docs
 
     for dataset in ("flights", "weather"):
-        run = run_ingest(dataset, mode="once", settings=catalog.settings, spark=spark)
+        with working(f"   ingesting {dataset}"):
+            run = run_ingest(dataset, mode="once", settings=catalog.settings, spark=spark)
         t = run.totals
         click.echo(
             f"   {dataset}: {t['files']} files, {t['records_in']:,} records -> bronze {t['bronze_rows']:,}, "
             f"quarantine {t['quarantined_rows']:,}"
         )
-    docs = build_data_docs("flights", settings=catalog.settings, spark=spark)
+    with working("   validating flights with Great Expectations, building Data Docs"):
+        docs = build_data_docs("flights", settings=catalog.settings, spark=spark)
     click.echo(f"   GX Data Docs: {docs.index}")
 
 
