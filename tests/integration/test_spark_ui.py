@@ -48,7 +48,7 @@ def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600  # a loaded CI machine took minutes for a first batch
         text = ""
         while time.monotonic() < deadline and proc.poll() is None:
             text = log.read_text()
