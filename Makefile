@@ -50,12 +50,11 @@ typecheck: setup
 	$(BIN)/mypy src
 
 # Two workers: most of the suite waits on JVM start-ups, Delta commits and services, not on the CPU.
-# One file per worker at a time (loadfile): a module's fixture (a Spark cluster, an Airflow server)
-# is built once, not once on each worker that happens to run one of its tests.
+# tests/conftest.py hands out whole files (groups of files that share a service's state).
 PYTEST_WORKERS ?= 2
 
 pytest: setup services
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: setup services lint typecheck pytest
 
