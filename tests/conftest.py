@@ -68,18 +68,67 @@ SHARED_STATE = {
 """Test files that share a service's state, and the group that keeps them on one worker."""
 
 
+LONGEST_FIRST = (
+    "services",  # the chaos suite, the cluster and the Kafka tests: about 40 minutes on CI
+    "tests/e2e/test_airflow.py",
+    "tests/integration/test_backfill.py",
+    "tests/e2e/test_backfill_year.py",
+    "tests/integration/test_ingest_crash.py",
+    "tests/integration/test_spark_sql.py",
+    "tests/integration/test_delta_concurrency.py",
+    "tests/integration/test_feast_cli.py",
+)
+"""Scopes that take minutes, longest first: handed out before the rest, so that no worker starts
+one of them while the other has nothing left to do. (xdist's own order puts scopes with more
+tests first, which left the three-test Airflow file and the cluster test for the end.)"""
+
+
+def _scope(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return SHARED_STATE.get(path, path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest scopes first (``LONGEST_FIRST``); otherwise the collection's order."""
+    rank = {scope: i for i, scope in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_scope(item.nodeid), len(rank)))
+
+
+_SECONDS_PER_SCOPE: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add each phase's time to its scope (on xdist's controller too, from every worker)."""
+    scope = _scope(report.nodeid)
+    _SECONDS_PER_SCOPE[scope] = _SECONDS_PER_SCOPE.get(scope, 0.0) + report.duration
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config) -> None:
+    """The slowest scopes, to keep LONGEST_FIRST and the suite's budget honest."""
+    if len(_SECONDS_PER_SCOPE) < 2:
+        return
+    write = terminalreporter.write_line  # type: ignore[attr-defined]
+    total = sum(_SECONDS_PER_SCOPE.values())
+    terminalreporter.write_sep("=", f"seconds per file or group, {total:,.0f} s in all")  # type: ignore[attr-defined]
+    for scope, seconds in sorted(_SECONDS_PER_SCOPE.items(), key=lambda kv: -kv[1])[:15]:
+        write(f"{seconds:8.0f} s  {scope}")
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """pytest-xdist: whole files per worker, files sharing a service's state on the same one.
+    """pytest-xdist: whole files per worker, files sharing a service's state on the same one,
+    in the order of the collection (longest first, see ``LONGEST_FIRST``).
 
     (``--dist loadgroup`` cannot do this under pytest 9: it renames node ids, which pytest 9
     no longer lets a plugin do.)
     """
     from xdist.scheduler import LoadScopeScheduling
 
+    config.option.loadscopereorder = False
+
     class _Groups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return SHARED_STATE.get(path, path)
+            return _scope(nodeid)
 
     return _Groups(config, log)
 
