@@ -228,7 +228,9 @@ class _Polls:
                 polls.since = None
 
         self.spark = get_spark(app)
-        self.spark.streams.addListener(Started())
+        self.listener = Started()
+        self.spark.streams.addListener(self.listener)
+        self.ended = threading.Event()
         threading.Thread(target=self._run, name="featurelake-polls", daemon=True).start()
 
     def batch(self) -> None:
@@ -241,18 +243,23 @@ class _Polls:
             self.since = time.monotonic()
 
     def stop(self) -> None:
-        """No more status: the query has ended (its summary follows on a clean line)."""
+        """No more status: the query has ended (its summary follows on a clean line). The
+        listener goes too: a later query in the same session (tests, a notebook) is not ours."""
+        self.ended.set()
         with self.lock:
             self.since = None
             if self.status:
                 click.echo("\r\033[K", nl=False, err=True)
                 self.status = False
+        try:
+            self.spark.streams.removeListener(self.listener)
+        except Exception:  # the session has stopped already
+            pass
 
     def _run(self) -> None:
         import time
 
-        while True:
-            time.sleep(self.every)
+        while not self.ended.wait(self.every):
             with self.lock:
                 since = self.since
                 if since is None:
@@ -277,6 +284,63 @@ class _Polls:
             )
         except Exception:  # the session is stopping: nothing to report
             return False
+
+
+def _run_ingest(
+    dataset: str,
+    source: str,
+    how: Literal["once", "continuous"],
+    *,
+    interval: float | None,
+    max_files_per_batch: int | None,
+    max_offsets_per_trigger: int | None,
+    topic: str | None,
+    timeout: float | None,
+    expectations: str | None,
+    schemas: str | None,
+    on_batch: Any,
+    online_query: bool,
+) -> Any:
+    """Run the ingest of ``source`` (with the online-features query beside a Kafka one)."""
+    if source == "landing":
+        from featurelake.ingest.stream import run_ingest
+
+        return run_ingest(
+            dataset,
+            mode=how,
+            interval_s=interval or 5.0,
+            max_files_per_batch=max_files_per_batch,
+            timeout_s=timeout,
+            expectations=expectations,
+            schemas=schemas,
+            on_batch=on_batch,
+        )
+    from featurelake.ingest.kafka import run_kafka_ingest
+    from featurelake.ingest.topics import topic_for
+
+    running = None
+    if online_query:
+        from featurelake.features.online_stream import start_online_stream
+        from featurelake.spark import get_spark
+
+        spark = get_spark("featurelake-ingest-kafka")
+        running = start_online_stream(spark, topic=topic or topic_for(dataset))
+        click.echo(f"online features: {running.query.name} pushes carrier_delay_1h and origin_departures_1h")
+    try:
+        return run_kafka_ingest(
+            dataset,
+            mode=how,
+            interval_s=interval or 1.0,
+            max_offsets_per_trigger=max_offsets_per_trigger,
+            topic=topic,
+            timeout_s=timeout,
+            expectations=expectations,
+            schemas=schemas,
+            on_batch=on_batch,
+        )
+    finally:
+        if running is not None:
+            running.stop()
 
 
 class _IngestGroup(click.Group):
@@ -345,8 +409,6 @@ def run(
     online_features: bool | None,
 ) -> None:
     """Ingest DATASET into bronze.DATASET (quarantine for what fails), exactly once."""
-    from featurelake.ingest.stream import run_ingest
-
     on_batch = _print_batch
     features_on = online_features or (
         online_features is None and dataset == "flights" and mode == "continuous"
@@ -366,6 +428,10 @@ def run(
             hook(b)
 
     how: Literal["once", "continuous"] = "continuous" if mode == "continuous" else "once"
+    if source == "kafka" and max_files_per_batch is not None:
+        raise click.UsageError("--max-files-per-batch is for --source landing; use --max-offsets-per-trigger")
+    if source == "landing" and (max_offsets_per_trigger is not None or topic is not None):
+        raise click.UsageError("--max-offsets-per-trigger and --topic are for --source kafka")
     polls: _Polls | None = None
     if how == "continuous":
         from featurelake.config import get_settings
@@ -386,55 +452,24 @@ def run(
             polls.batch()
             reported(b)
 
-    if source == "kafka":
-        if max_files_per_batch is not None:
-            raise click.UsageError(
-                "--max-files-per-batch is for --source landing; use --max-offsets-per-trigger"
-            )
-        from featurelake.ingest.kafka import run_kafka_ingest
-        from featurelake.ingest.topics import topic_for
-
-        running = None
-        if online_query:
-            from featurelake.features.online_stream import start_online_stream
-            from featurelake.spark import get_spark
-
-            running = start_online_stream(
-                get_spark("featurelake-ingest-kafka"), topic=topic or topic_for(dataset)
-            )
-            click.echo(
-                f"online features: {running.query.name} pushes carrier_delay_1h and origin_departures_1h"
-            )
-        try:
-            result = run_kafka_ingest(
-                dataset,
-                mode=how,
-                interval_s=interval or 1.0,
-                max_offsets_per_trigger=max_offsets_per_trigger,
-                topic=topic,
-                timeout_s=timeout,
-                expectations=expectations,
-                schemas=schemas,
-                on_batch=on_batch,
-            )
-        finally:
-            if running is not None:
-                running.stop()
-    else:
-        if max_offsets_per_trigger is not None or topic is not None:
-            raise click.UsageError("--max-offsets-per-trigger and --topic are for --source kafka")
-        result = run_ingest(
+    try:
+        result = _run_ingest(
             dataset,
-            mode=how,
-            interval_s=interval or 5.0,
+            source,
+            how,
+            interval=interval,
             max_files_per_batch=max_files_per_batch,
-            timeout_s=timeout,
+            max_offsets_per_trigger=max_offsets_per_trigger,
+            topic=topic,
+            timeout=timeout,
             expectations=expectations,
             schemas=schemas,
             on_batch=on_batch,
+            online_query=online_query,
         )
-    if polls is not None:
-        polls.stop()
+    finally:
+        if polls is not None:
+            polls.stop()
     t = result.totals
     files = f"{t['files']} files, " if source == "landing" else ""
     click.echo(
