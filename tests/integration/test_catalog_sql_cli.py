@@ -15,7 +15,7 @@ from deltalake import DeltaTable
 from featurelake import sql as lake_sql
 from featurelake.catalog import Catalog, TableSpec
 from featurelake.errors import TableNotFoundError
-from featurelake.reference import load_reference
+from featurelake.reference import load_reference, loaded_reference
 
 CLI = str(Path(sys.executable).parent / "featurelake")
 
@@ -58,6 +58,10 @@ def test_reference_dimensions_load_and_reload_idempotently(spark, loaded: Catalo
     load_reference(spark, loaded)
     assert loaded.read(spark, "silver.planes").count() == 3322
     assert lake_sql.query("select count(*) as n from silver.planes", loaded).to_pylist() == [{"n": 3322}]
+    # a rerun of the demo skips them while nothing else has written to any of them
+    assert loaded_reference(loaded) == counts
+    spark.sql(f"DELETE FROM delta.`{loaded.path('silver.airlines')}` WHERE carrier = 'AA'")
+    assert loaded_reference(loaded) is None
 
 
 def test_sql_views_cover_every_existing_table(loaded: Catalog) -> None:
