@@ -3,9 +3,10 @@
 The definitions live in ``featurelake.features.definitions`` so the SDK and the
 tests build the same objects for any lake; this module binds them to the lake
 of the environment (``FEATURELAKE_LAKE``, default ``<repository>/lake``).
-``featurelake features apply`` writes ``feature_store.yaml`` beside it for the
-profile in ``FEATURELAKE_PROFILE``. Feast imports every ``.py`` here: keep
-scripts and tests elsewhere.
+``featurelake features apply`` writes the lake's ``<lake>/feast/feature_store.yaml``
+for the profile in ``FEATURELAKE_PROFILE``; plain Feast reads both:
+``feast -c feature_repo -f <lake>/feast/feature_store.yaml apply``. Feast imports
+every ``.py`` here: keep scripts and tests elsewhere.
 """
 
 from __future__ import annotations
