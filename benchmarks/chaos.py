@@ -151,16 +151,17 @@ def _kill_at_random(
     *,
     progress: bytes | None,
     first_s: tuple[float, float],
+    after_progress_s: tuple[float, float] = (0.0, 3.0),
     repeatable: bool = False,
 ) -> None:
     """Start ``args``, kill it; ``kills`` times.
 
     Every other kill waits for a ``progress`` line of the run's own first (surely inside the
-    work); the others, and all of them without ``progress``, fall anywhere in ``first_s``
-    seconds from the start, JVM start-up included. A command that ends on its own before its
-    kill counts no kill. For a backfill that means the work is done and the kills stop; a
-    ``repeatable`` command (a materialization, which loads everything again each run) is
-    started again, up to three tries per kill.
+    work), then ``after_progress_s`` more; the others, and all of them without ``progress``,
+    fall anywhere in ``first_s`` seconds from the start, JVM start-up included. A command that
+    ends on its own before its kill counts no kill. For a backfill that means the work is done
+    and the kills stop; a ``repeatable`` command (a materialization, which loads everything
+    again each run) is started again, up to three tries per kill.
     """
     done = tries = 0
     while done < kills and tries < 3 * kills:
@@ -176,11 +177,11 @@ def _kill_at_random(
             deadline = time.monotonic() + 600
             while _lines(log, progress) == before and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.2)
-            time.sleep(rng.uniform(0.0, 3.0))
+            time.sleep(rng.uniform(*after_progress_s))
         if proc.poll() is not None:
+            if proc.returncode == 0 and repeatable:
+                continue
             if progress is None and proc.returncode == 0:
-                if repeatable:
-                    continue
                 return
             raise RuntimeError(f"featurelake {' '.join(args)} ended on its own:\n{log.read_text()[-3000:]}")
         if progress is not None:
@@ -423,9 +424,17 @@ def feature_store_chaos(
     _run(["features", "apply", "--no-yaml"], lake, log)
     outcome = Outcome("feature-store")
     load = ["features", "materialize", "--from", days[0], "--to", days[1]]
-    began_load = time.monotonic()
-    _run(load, lake, log)  # how long a whole load takes here: the kills fall inside one
-    whole = time.monotonic() - began_load
+    # A clean load first, timed: start-up until Feast says "Materializing", then the load itself.
+    # Half the kills fall anywhere in a run, the other half inside the load.
+    marker = b"Materializing"
+    seen, began_load = _lines(log, marker), time.monotonic()
+    clean = _start(load, lake, log)
+    while _lines(log, marker) == seen and clean.poll() is None:
+        time.sleep(0.05)
+    loading = time.monotonic()
+    if clean.wait(timeout=1800) != 0:
+        raise RuntimeError(f"featurelake {' '.join(load)} failed:\n{log.read_text()[-3000:]}")
+    whole, load_s = time.monotonic() - began_load, time.monotonic() - loading
     _kill_at_random(
         load,
         lake,
@@ -433,8 +442,9 @@ def feature_store_chaos(
         rng,
         kills - kills // 2,
         outcome,
-        progress=None,
-        first_s=(min(2.0, 0.2 * whole), 0.95 * whole),
+        progress=marker,
+        first_s=(0.5, 0.95 * whole),
+        after_progress_s=(0.0, 0.9 * load_s),
         repeatable=True,
     )
     _run(load, lake, log)

@@ -68,5 +68,6 @@ def test_killing_materialize_and_the_feature_server(
     outcome = feature_store_chaos(tmp_path, 4, reference, days=("2013-01-01", end), entities=entities, seed=3)
     assert outcome.doctor_errors == []
     assert outcome.lost == 0, outcome
-    assert outcome.kills >= 2  # the server's, at least
+    assert outcome.kills == 4
+    assert outcome.kills_after_a_batch >= 1  # a materialization killed while it was loading
     assert outcome.events > 2  # lookups answered around the kills
