@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from airflow_harness import Standalone, env_for, free_port, fresh_postgres_db
+from browser import ARTIFACTS, chromium
 from deltalake import DeltaTable
 
 from featurelake.backfill.seed import seed_bronze
@@ -30,7 +29,6 @@ from featurelake.config import Settings
 from featurelake.orchestration.environment import ADMIN_USER, admin_password
 from featurelake.reference import load_reference
 
-ARTIFACTS = Path(os.environ.get("FEATURELAKE_TEST_ARTIFACTS", "test-artifacts"))
 SILVER = ("silver.flights", "silver.weather")
 GOLD = ("gold.carrier_delay_7d", "gold.route_delay_30d", "gold.origin_weather", "gold.flight_labels")
 
@@ -208,16 +206,11 @@ def test_ui_requires_login_lists_dags_and_runs_daily_features(airflow_lake) -> N
     from playwright.sync_api import sync_playwright
 
     settings, _catalog, _env, server = airflow_lake
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    executable = chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=chromium,
+            executable_path=executable,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",

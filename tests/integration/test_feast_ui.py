@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import ARTIFACTS, chromium, only
 
 from featurelake import features
 from featurelake.catalog import Catalog
@@ -20,7 +20,6 @@ from featurelake.features.testing import tiny_gold
 pytestmark = pytest.mark.integration
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _free_port() -> int:
@@ -45,14 +44,9 @@ def _wait_up(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> Non
 
 
 def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog: Catalog) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    executable = chromium()
     tiny_gold(catalog)
     definitions = features.apply(settings)
     port = _free_port()
@@ -67,22 +61,14 @@ def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog:
         start_new_session=True,
     )
     refused: list[str] = []
-
-    def offline(route: Route) -> None:
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
     try:
         _wait_up(f"{base}/", proc)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.route("**/*", offline)
+                page.route("**/*", only(base, refused))
                 page.goto(f"{base}/p/featurelake/feature-view/", timeout=120_000)
                 for view in definitions.feature_views:  # every view of the lake is listed
                     page.get_by_text(view.name, exact=True).first.wait_for(timeout=120_000)
@@ -98,5 +84,5 @@ def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog:
                 browser.close()
     finally:
         os.killpg(proc.pid, 9)
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)  # reaps it and closes its pipe
     assert refused == [], refused

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from browser import ARTIFACTS, chromium, only
 
 from featurelake.avro import load_schema
 from featurelake.ingest.decode import read_records
@@ -106,19 +105,11 @@ def test_other_supported_types_and_mostly_agree_with_gx(spark: Any, tmp_path: Pa
     assert ours["d"][1] > 0
 
 
-ARTIFACTS = Path(os.environ.get("FEATURELAKE_TEST_ARTIFACTS", "test-artifacts"))
-
-
 def test_data_docs_render_styled_with_the_network_off(spark: Any, tmp_path: Path) -> None:
     """Data Docs in Chromium with every non-file request refused: styled, with nothing fetched."""
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    executable = chromium()
     _, index = gx_validate(
         _fixture(spark, tmp_path), load_suite("flights_bronze"), root=tmp_path / "gx", asset="flights"
     )
@@ -128,20 +119,12 @@ def test_data_docs_render_styled_with_the_network_off(spark: Any, tmp_path: Path
         assert "cdn" not in page.read_text()
         assert "unpkg.com" not in page.read_text()
     refused: list[str] = []
-
-    def offline(route: Route) -> None:
-        if not route.request.url.startswith("file:"):
-            refused.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         try:
             view = browser.new_page(viewport={"width": 1280, "height": 900})
-            view.route("**/*", offline)
+            view.route("**/*", only("file:", refused))
             for n, page in enumerate(pages):
                 view.goto(page.as_uri(), wait_until="load", timeout=120_000)
                 # "networkidle" never came on a loaded CI machine; wait for what the page must have

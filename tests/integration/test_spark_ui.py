@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import ARTIFACTS, chromium, only
 
 from featurelake.config import Settings
 from featurelake.ingest.synthetic import produce_synthetic
@@ -21,18 +21,12 @@ from featurelake.ingest.synthetic import produce_synthetic
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    executable = chromium()
     lake, log = tmp_path / "lake", tmp_path / "ingest.log"
     produce_synthetic("flights", 1_000, seed=5, records_per_file=250, settings=Settings(lake=lake))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
@@ -63,20 +57,12 @@ def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
         assert text.index("flights: query ingest_flights started") < text.index("batch ")
         base = found.group(1)
         refused: list[str] = []
-
-        def offline(route: Route) -> None:
-            if route.request.url.startswith(base):
-                route.continue_()
-            else:
-                refused.append(route.request.url)
-                route.abort()
-
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.route("**/*", offline)
+                page.route("**/*", only(base, refused))
                 page.goto(f"{base}/StreamingQuery/", timeout=120_000)
                 page.get_by_text("Active Streaming Queries").first.wait_for(timeout=60_000)
                 page.screenshot(path=str(ARTIFACTS / "spark-ui-streaming.png"), full_page=True)

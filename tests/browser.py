@@ -1,0 +1,41 @@
+"""What the browser tests share: Debian's Chromium, a network that answers one place only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ARTIFACTS = Path(
+    os.environ.get("FEATURELAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts")
+)
+"""Screenshots the browser tests keep (git-ignored; FEATURELAKE_TEST_ARTIFACTS moves them)."""
+
+
+def chromium() -> str:
+    """Chromium's path; the test fails under CI without it and skips elsewhere."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        message = "Chromium is not installed (infra/browser.sh installs Debian's package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def only(prefix: str, refused: list[str]) -> Callable[[Any], None]:
+    """A ``page.route`` handler that lets through URLs starting with ``prefix`` and aborts the
+    rest, noting them in ``refused``: the page must work with nothing from elsewhere."""
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(prefix):
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    return route
