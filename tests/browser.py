@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,16 @@ def only(prefix: str, refused: list[str]) -> Callable[[Any], None]:
             r.abort()
 
     return route
+
+
+@contextmanager
+def offline_page(playwright: Any, prefix: str, refused: list[str], *, width: int = 1400) -> Iterator[Any]:
+    """A Chromium page (``width`` x 900) that may only load URLs starting with ``prefix``;
+    the browser closes when the block ends."""
+    browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+    try:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.route("**/*", only(prefix, refused))
+        yield page
+    finally:
+        browser.close()

@@ -10,7 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import ARTIFACTS, chromium, only
+from airflow_harness import free_port
+from browser import ARTIFACTS, chromium, offline_page
 
 from featurelake import features
 from featurelake.catalog import Catalog
@@ -20,14 +21,6 @@ from featurelake.features.testing import tiny_gold
 pytestmark = pytest.mark.integration
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_up(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
@@ -46,10 +39,10 @@ def _wait_up(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> Non
 def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog: Catalog) -> None:
     from playwright.sync_api import sync_playwright
 
-    executable = chromium()
+    chromium()  # fails or skips before the server starts
     tiny_gold(catalog)
     definitions = features.apply(settings)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "FEATURELAKE_LAKE": str(settings.lake)}
     proc = subprocess.Popen(
@@ -64,24 +57,18 @@ def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog:
     try:
         _wait_up(f"{base}/", proc)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.route("**/*", only(base, refused))
-                page.goto(f"{base}/p/featurelake/feature-view/", timeout=120_000)
-                for view in definitions.feature_views:  # every view of the lake is listed
-                    page.get_by_text(view.name, exact=True).first.wait_for(timeout=120_000)
-                page.screenshot(path=str(ARTIFACTS / "feast-ui-feature-views.png"), full_page=True)
-                page.goto(f"{base}/p/featurelake/feature-view/carrier_delay_7d/", timeout=120_000)
-                page.get_by_text("flights_7d").first.wait_for(timeout=120_000)
-                page.screenshot(path=str(ARTIFACTS / "feast-ui-carrier-delay-7d.png"), full_page=True)
-                page.goto(f"{base}/p/featurelake/lineage/", timeout=120_000)
-                page.locator(".react-flow__node").first.wait_for(timeout=120_000)
-                page.wait_for_timeout(1000)
-                page.screenshot(path=str(ARTIFACTS / "feast-ui-lineage.png"), full_page=True)
-            finally:
-                browser.close()
+        with sync_playwright() as p, offline_page(p, base, refused) as page:
+            page.goto(f"{base}/p/featurelake/feature-view/", timeout=120_000)
+            for view in definitions.feature_views:  # every view of the lake is listed
+                page.get_by_text(view.name, exact=True).first.wait_for(timeout=120_000)
+            page.screenshot(path=str(ARTIFACTS / "feast-ui-feature-views.png"), full_page=True)
+            page.goto(f"{base}/p/featurelake/feature-view/carrier_delay_7d/", timeout=120_000)
+            page.get_by_text("flights_7d").first.wait_for(timeout=120_000)
+            page.screenshot(path=str(ARTIFACTS / "feast-ui-carrier-delay-7d.png"), full_page=True)
+            page.goto(f"{base}/p/featurelake/lineage/", timeout=120_000)
+            page.locator(".react-flow__node").first.wait_for(timeout=120_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ARTIFACTS / "feast-ui-lineage.png"), full_page=True)
     finally:
         os.killpg(proc.pid, 9)
         proc.communicate(timeout=30)  # reaps it and closes its pipe

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser import ARTIFACTS, chromium, only
+from browser import ARTIFACTS, chromium, offline_page
 
 from featurelake.avro import load_schema
 from featurelake.ingest.decode import read_records
@@ -109,7 +109,7 @@ def test_data_docs_render_styled_with_the_network_off(spark: Any, tmp_path: Path
     """Data Docs in Chromium with every non-file request refused: styled, with nothing fetched."""
     from playwright.sync_api import sync_playwright
 
-    executable = chromium()
+    chromium()  # fails or skips before the docs are built
     _, index = gx_validate(
         _fixture(spark, tmp_path), load_suite("flights_bronze"), root=tmp_path / "gx", asset="flights"
     )
@@ -120,24 +120,18 @@ def test_data_docs_render_styled_with_the_network_off(spark: Any, tmp_path: Path
         assert "unpkg.com" not in page.read_text()
     refused: list[str] = []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            view = browser.new_page(viewport={"width": 1280, "height": 900})
-            view.route("**/*", only("file:", refused))
-            for n, page in enumerate(pages):
-                view.goto(page.as_uri(), wait_until="load", timeout=120_000)
-                # "networkidle" never came on a loaded CI machine; wait for what the page must have
-                view.wait_for_function(
-                    "typeof window.jQuery === 'function' && typeof window.vegaEmbed === 'function'",
-                    timeout=120_000,
-                )
-                # Bootstrap's font stack, not the browser's serif default; jQuery and Vega loaded
-                font = view.evaluate("getComputedStyle(document.body).fontFamily")
-                assert "-apple-system" in font, font
-                assert view.evaluate("typeof window.jQuery") == "function"
-                assert view.evaluate("typeof window.vegaEmbed") == "function"
-                view.screenshot(path=str(ARTIFACTS / f"data-docs-offline-{n}.png"), full_page=False)
-        finally:
-            browser.close()
+    with sync_playwright() as p, offline_page(p, "file:", refused, width=1280) as view:
+        for n, page in enumerate(pages):
+            view.goto(page.as_uri(), wait_until="load", timeout=120_000)
+            # "networkidle" never came on a loaded CI machine; wait for what the page must have
+            view.wait_for_function(
+                "typeof window.jQuery === 'function' && typeof window.vegaEmbed === 'function'",
+                timeout=120_000,
+            )
+            # Bootstrap's font stack, not the browser's serif default; jQuery and Vega loaded
+            font = view.evaluate("getComputedStyle(document.body).fontFamily")
+            assert "-apple-system" in font, font
+            assert view.evaluate("typeof window.jQuery") == "function"
+            assert view.evaluate("typeof window.vegaEmbed") == "function"
+            view.screenshot(path=str(ARTIFACTS / f"data-docs-offline-{n}.png"), full_page=False)
     assert refused == [], refused

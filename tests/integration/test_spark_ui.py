@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import ARTIFACTS, chromium, only
+from browser import ARTIFACTS, chromium, offline_page
 
 from featurelake.config import Settings
 from featurelake.ingest.synthetic import produce_synthetic
@@ -26,7 +26,7 @@ FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
 def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    executable = chromium()
+    chromium()  # fails or skips before the ingest starts
     lake, log = tmp_path / "lake", tmp_path / "ingest.log"
     produce_synthetic("flights", 1_000, seed=5, records_per_file=250, settings=Settings(lake=lake))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
@@ -58,19 +58,13 @@ def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
         base = found.group(1)
         refused: list[str] = []
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.route("**/*", only(base, refused))
-                page.goto(f"{base}/StreamingQuery/", timeout=120_000)
-                page.get_by_text("Active Streaming Queries").first.wait_for(timeout=60_000)
-                page.screenshot(path=str(ARTIFACTS / "spark-ui-streaming.png"), full_page=True)
-                page.goto(f"{base}/jobs/", timeout=120_000)
-                page.get_by_text("Completed Jobs").first.wait_for(timeout=60_000)
-                page.screenshot(path=str(ARTIFACTS / "spark-ui-jobs.png"), full_page=True)
-            finally:
-                browser.close()
+        with sync_playwright() as p, offline_page(p, base, refused) as page:
+            page.goto(f"{base}/StreamingQuery/", timeout=120_000)
+            page.get_by_text("Active Streaming Queries").first.wait_for(timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "spark-ui-streaming.png"), full_page=True)
+            page.goto(f"{base}/jobs/", timeout=120_000)
+            page.get_by_text("Completed Jobs").first.wait_for(timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "spark-ui-jobs.png"), full_page=True)
         assert refused == [], refused
     finally:
         os.killpg(proc.pid, signal.SIGKILL)

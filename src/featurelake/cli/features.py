@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from featurelake.cli import UtcTime, friendly, main, time_range, working
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _JUST_BEFORE = dt.timedelta(microseconds=1)
 """Feast's materialization includes its end time; the CLI's ranges exclude it."""
@@ -144,17 +148,29 @@ def training_set(
     click.echo(json.dumps({"rows": table.num_rows, "columns": table.num_columns, "output": output}))
 
 
+def _listen(port: int, why: str) -> Callable[[F], F]:
+    """``--host`` (127.0.0.1) and ``--port`` (``port``, ``why``) of a server command."""
+
+    def add(f: F) -> F:
+        f = click.option(
+            "--port",
+            type=click.IntRange(1, 65535),
+            default=port,
+            show_default=True,
+            help=f"TCP port to listen on ({why}).",
+        )(f)
+        return click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address to listen on (0.0.0.0: every interface).",
+        )(f)
+
+    return add
+
+
 @main.command()
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
-)
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=6566,
-    show_default=True,
-    help="TCP port to listen on (Feast's default).",
-)
+@_listen(6566, "Feast's default")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes sharing the port."
 )
@@ -168,16 +184,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @features.command()
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
-)
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=8888,
-    show_default=True,
-    help="TCP port to listen on (the Feast UI's default).",
-)
+@_listen(8888, "the Feast UI's default")
 @friendly
 def ui(host: str, port: int) -> None:
     """Feast's web UI over this lake's registry: views, entities, sources, services, lineage."""
