@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import subprocess
 import sys
@@ -9,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from featurelake import features
 from featurelake.catalog import Catalog
 from featurelake.cli import main
+from featurelake.cli._progress import materialize_bar
 from featurelake.config import Settings
 from featurelake.features.definitions import build_definitions
 from featurelake.features.testing import tiny_gold
@@ -67,11 +71,20 @@ def test_featurelake_features_cli(
     result = runner.invoke(main, ["features", "apply", "--no-yaml"])
     assert result.exit_code == 0, result.output
     assert f"{len(build_definitions(catalog).feature_views)} feature views" in result.output
+    # the bar, drawn as on a terminal: every online view reported through Feast and the engine
+    drawn = io.StringIO()
+    terminal = Console(file=drawn, force_terminal=True, width=200, color_system=None)
+    monkeypatch.setattr(
+        "featurelake.cli.features.materialize_bar", functools.partial(materialize_bar, console=terminal)
+    )
     result = runner.invoke(
         main, ["features", "materialize", "--from", "2013-01-01", "--to", "2013-03-02T12:00"]
     )
     assert result.exit_code == 0, result.output
     assert "carrier_delay_7d" in result.output
+    online = sum(1 for v in build_definitions(catalog).feature_views if v.online)
+    assert f"{online}/{online} views" in drawn.getvalue()
+    assert "rows written" in drawn.getvalue()
     result = runner.invoke(main, ["features", "skew", "--sample", "10"])
     assert result.exit_code == 0, result.output
     assert "0 mismatch" in result.output

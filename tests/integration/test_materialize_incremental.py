@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from featurelake.catalog import Catalog, delta_ref
 from featurelake.cli import main
 from featurelake.config import Settings
 from featurelake.features.incremental import STATE_FILE, materialize_changes
+from featurelake.features.progress import MaterializeReporter
 from featurelake.features.store import close_store, feature_store
 from featurelake.features.testing import day, write_gold
 
@@ -38,6 +40,20 @@ def carrier_rows() -> list[dict[str, Any]]:
     ]
 
 
+class Recorder(MaterializeReporter):
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def started(self, views: Sequence[str]) -> None:
+        self.events.append(("started", list(views)))
+
+    def view_started(self, view: str) -> None:
+        self.events.append(("view_started", view))
+
+    def view_finished(self, view: str, stats: Any) -> None:
+        self.events.append(("view_finished", view, stats))
+
+
 def online_flights(store: Any) -> dict[str, int | None]:
     got = features.online_features([{"carrier": c} for c in CARRIERS], [f"{VIEW}:flights_7d"], store=store)
     return dict(zip(CARRIERS, got["flights_7d"], strict=True))
@@ -51,7 +67,11 @@ def test_incremental_run_pushes_exactly_the_changed_entities(
     try:
         features.apply(settings, catalog=catalog, store=store)
 
-        first = materialize_changes(END, views=[VIEW], settings=settings, store=store)[VIEW]
+        recorder = Recorder()
+        out = materialize_changes(END, views=[VIEW], settings=settings, store=store, reporter=recorder)
+        first = out[VIEW]
+        events = [("started", [VIEW]), ("view_started", VIEW), ("view_finished", VIEW, first)]
+        assert recorder.events == events
         assert (first["full"], first["written"]) == (1, len(CARRIERS))  # no state yet: everything
         assert online_flights(store) == {"AA": 11, "B6": 21, "DL": 31, "UA": 41, "WN": 51}
         state = json.loads((settings.lake / "feast" / STATE_FILE).read_text())

@@ -49,7 +49,7 @@ def working(what: str, console: Any = None) -> Iterator[None]:
     """A spinner with the elapsed time while ``what`` runs, on a terminal; nothing when piped.
 
     For steps whose length nothing predicts (a replay, Data Docs, scoring a day); steps with a
-    known amount of work show a bar with a rate and an ETA instead (the backfill).
+    known amount of work show a bar with a rate and an ETA instead (the backfill, materialization).
 
     Args:
         what: the step, as the spinner shows it.
@@ -78,6 +78,27 @@ def working(what: str, console: Any = None) -> Iterator[None]:
             yield
         finally:
             stop.set()
+
+
+def listen_options(port: int, why: str) -> Callable[[F], F]:
+    """``--host`` (127.0.0.1) and ``--port`` (``port``, ``why``) of a command that serves HTTP."""
+
+    def add(f: F) -> F:
+        f = click.option(
+            "--port",
+            type=click.IntRange(1, 65535),
+            default=port,
+            show_default=True,
+            help=f"TCP port to listen on ({why}).",
+        )(f)
+        return click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address to listen on (0.0.0.0: every interface).",
+        )(f)
+
+    return add
 
 
 def _fail(message: str, trace: Path | None = None) -> NoReturn:

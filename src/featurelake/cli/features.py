@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import click
 
-from featurelake.cli import UtcTime, friendly, main, time_range, working
-
-F = TypeVar("F", bound=Callable[..., Any])
+from featurelake.cli import UtcTime, friendly, listen_options, main, time_range
+from featurelake.cli._progress import materialize_bar
 
 _JUST_BEFORE = dt.timedelta(microseconds=1)
 """Feast's materialization includes its end time; the CLI's ranges exclude it."""
@@ -63,8 +60,8 @@ def materialize(start: dt.date, end: dt.date, views: tuple[str, ...]) -> None:
     """Load the latest feature values with event times in [--from, --to) into the online store."""
     from featurelake.features import materialize as do
 
-    with working("materializing the online store"):
-        stats = do(_utc(start), _utc(end) - _JUST_BEFORE, views=views or None)
+    with materialize_bar("materializing the online store") as bar:
+        stats = do(_utc(start), _utc(end) - _JUST_BEFORE, views=views or None, reporter=bar)
     _print_stats(stats)
 
 
@@ -86,8 +83,10 @@ def materialize_incremental(end: dt.date, views: tuple[str, ...]) -> None:
     """
     from featurelake.features.incremental import materialize_changes
 
-    with working("materializing what changed"):
-        stats = materialize_changes((_utc(end) - _JUST_BEFORE).replace(tzinfo=None), views=views or None)
+    with materialize_bar("materializing what changed") as bar:
+        stats = materialize_changes(
+            (_utc(end) - _JUST_BEFORE).replace(tzinfo=None), views=views or None, reporter=bar
+        )
     _print_stats(stats)
     for view, s in stats.items():
         how = "all entities" if s.get("full") else f"{int(s.get('changed_entities', 0)):,} changed entities"
@@ -148,29 +147,8 @@ def training_set(
     click.echo(json.dumps({"rows": table.num_rows, "columns": table.num_columns, "output": output}))
 
 
-def _listen(port: int, why: str) -> Callable[[F], F]:
-    """``--host`` (127.0.0.1) and ``--port`` (``port``, ``why``) of a server command."""
-
-    def add(f: F) -> F:
-        f = click.option(
-            "--port",
-            type=click.IntRange(1, 65535),
-            default=port,
-            show_default=True,
-            help=f"TCP port to listen on ({why}).",
-        )(f)
-        return click.option(
-            "--host",
-            default="127.0.0.1",
-            show_default=True,
-            help="Address to listen on (0.0.0.0: every interface).",
-        )(f)
-
-    return add
-
-
 @main.command()
-@_listen(6566, "Feast's default")
+@listen_options(6566, "Feast's default")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes sharing the port."
 )
@@ -184,7 +162,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @features.command()
-@_listen(8888, "the Feast UI's default")
+@listen_options(8888, "the Feast UI's default")
 @friendly
 def ui(host: str, port: int) -> None:
     """Feast's web UI over this lake's registry: views, entities, sources, services, lineage."""

@@ -3,7 +3,8 @@
 - :func:`training_set`: point-in-time correct training data (pandas, Arrow, Spark);
 - :func:`online_features`: online lookups through Feast's readers;
 - :func:`materialize` / :func:`materialize_incremental`: gold -> online store with the
-  fast engine (:mod:`featurelake.features.engine`), in Feast's exact format;
+  fast engine (:mod:`featurelake.features.engine`), in Feast's exact format, reporting
+  each view to a :class:`MaterializeReporter`;
 - :func:`check_skew`: online values against offline point-in-time values;
 - :func:`apply`: register the repository (:mod:`featurelake.features.definitions`).
 """
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 from featurelake.features.definitions import FEATURE_SERVICE, PROJECT, build_definitions
+from featurelake.features.progress import MaterializeReporter
 from featurelake.features.sdk import materialize, materialize_incremental, online_features, training_set
 from featurelake.features.skew import SkewReport, check_skew
 from featurelake.features.store import apply, feature_store, repo_config, write_feature_store_yaml
@@ -18,6 +20,7 @@ from featurelake.features.store import apply, feature_store, repo_config, write_
 __all__ = [
     "FEATURE_SERVICE",
     "PROJECT",
+    "MaterializeReporter",
     "SkewReport",
     "apply",
     "build_definitions",

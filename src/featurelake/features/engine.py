@@ -11,6 +11,11 @@ per entity in the window, as Feast's engine computes it), encodes the rows
 column-wise in Feast's key/value format and writes them with the SQLite or
 Redis bulk writer. A view it cannot handle (another source or online store)
 goes to Feast's ``local`` engine unchanged.
+
+Progress goes to a :class:`~featurelake.features.progress.MaterializeReporter` (see
+:meth:`FeaturelakeEngine.reporting`), not to the ``tqdm`` bar Feast hands every task
+(``task.tqdm_builder``): the engine never builds that bar, and Feast's local engine, the
+fallback, never does either, so nothing draws over the caller's own progress display.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +37,7 @@ from feast.infra.registry.base_registry import BaseRegistry
 from feast.repo_config import FeastConfigBaseModel
 
 from featurelake.features.latest import UnsupportedSourceError, duckdb_connection, latest_rows
+from featurelake.features.progress import MaterializeReporter
 from featurelake.features.writers import EncodedRows, UnsupportedStoreError, writer_for
 
 if TYPE_CHECKING:
@@ -66,6 +73,22 @@ class FeaturelakeEngine(ComputeEngine):
         self._duckdb: Any = None
         self.last_stats: dict[str, MaterializeStats] = {}
         """Per view: rows, seconds to query, to encode and to write, of the latest run."""
+        self.reporter = MaterializeReporter()
+        """Told about each view as it starts and finishes; see :meth:`reporting`."""
+
+    @contextmanager
+    def reporting(self, reporter: MaterializeReporter | None) -> Iterator[None]:
+        """Report each view this engine materializes to ``reporter`` while the block runs.
+
+        The engine belongs to one ``FeatureStore``: two materializations through the same
+        store at once would report to the last reporter set.
+        """
+        before = self.reporter
+        self.reporter = reporter or MaterializeReporter()
+        try:
+            yield
+        finally:
+            self.reporter = before
 
     def update(
         self,
@@ -155,12 +178,19 @@ class FeaturelakeEngine(ComputeEngine):
     def _materialize_one(
         self, registry: BaseRegistry, task: MaterializationTask, **kwargs: Any
     ) -> LocalMaterializationJob:
-        job_id = f"{task.feature_view.name}-{task.start_time}-{task.end_time}"
+        name = task.feature_view.name
+        job_id = f"{name}-{task.start_time}-{task.end_time}"
+        self.reporter.view_started(name)
         try:
-            self.last_stats[task.feature_view.name] = self.materialize_view(task)
+            stats = self.materialize_view(task)
         except (UnsupportedSourceError, UnsupportedStoreError) as e:
-            log.info("%s: %s; using Feast's local engine", task.feature_view.name, e)
-            return self._local()._materialize_one(registry, task, **kwargs)  # type: ignore[return-value]
+            log.info("%s: %s; using Feast's local engine", name, e)
+            job = self._local()._materialize_one(registry, task, **kwargs)
+            if job.status() == MaterializationJobStatus.SUCCEEDED:
+                self.reporter.view_finished(name, None)
+            return job  # type: ignore[return-value]
         except Exception as e:  # Feast's contract: the job carries the error, the caller raises it
             return LocalMaterializationJob(job_id=job_id, status=MaterializationJobStatus.ERROR, error=e)
+        self.last_stats[name] = stats
+        self.reporter.view_finished(name, stats)
         return LocalMaterializationJob(job_id=job_id, status=MaterializationJobStatus.SUCCEEDED)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from featurelake.config import Settings, get_settings
 from featurelake.errors import FeaturelakeError
 from featurelake.features.latest import source_join_keys
+from featurelake.features.progress import MaterializeReporter
 from featurelake.features.store import feast_dir, using_store
 
 if TYPE_CHECKING:
@@ -221,6 +222,7 @@ def materialize_changes(
     views: Sequence[str] | None = None,
     settings: Settings | None = None,
     store: FeatureStore | None = None,
+    reporter: MaterializeReporter | None = None,
 ) -> dict[str, MaterializeStats]:
     """Push the entities whose gold rows changed since each view's last run, up to ``end``.
 
@@ -233,6 +235,7 @@ def materialize_changes(
         views: only these feature views; every view with a Delta batch source when None.
         settings: the lake and profile; the environment's when omitted.
         store: an open ``FeatureStore``; one for ``settings`` when omitted.
+        reporter: told about each view as it starts and finishes (with its stats).
 
     Returns:
         Per view: ``rows`` read and ``written`` (entities written to the online store), the
@@ -244,6 +247,7 @@ def materialize_changes(
         ValueError: a name in ``views`` is not a feature view of the repository.
     """
     settings = settings or get_settings()
+    reporter = reporter or MaterializeReporter()
     end = end.replace(tzinfo=dt.UTC) if end.tzinfo is None else end.astimezone(dt.UTC)
     path = state_path(settings)
     state = load_state(path)
@@ -260,11 +264,14 @@ def materialize_changes(
             chosen = [known[n] for n in views]
         else:
             chosen = [v for v in known.values() if getattr(v.batch_source, "path", None)]
+        reporter.started([v.name for v in chosen])
         for view in chosen:
+            reporter.view_started(view.name)
             stats, done = _materialize_view(engine, view, end, state.get(view.name))
             out[view.name] = stats
             if done is not None:
                 state[view.name] = done
                 save_state(path, state)
                 fs.registry.apply_materialization(view, fs.project, EPOCH, end)
+            reporter.view_finished(view.name, stats)
     return out

@@ -15,7 +15,8 @@ Examples::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from featurelake.catalog import Catalog
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from feast import FeatureStore
     from pyspark.sql import DataFrame, SparkSession
+
+    from featurelake.features.progress import MaterializeReporter
 
 __all__ = ["materialize", "materialize_incremental", "online_features", "training_set"]
 
@@ -213,6 +216,27 @@ def _engine_stats(store: FeatureStore) -> dict[str, dict[str, float]]:
     return dict(getattr(engine, "last_stats", {}))
 
 
+@contextmanager
+def _reporting(
+    store: FeatureStore, views: list[str] | None, reporter: MaterializeReporter | None
+) -> Iterator[None]:
+    """Tell ``reporter`` which views Feast is about to materialize, then, through the engine, each one."""
+    from feast import OnDemandFeatureView
+
+    from featurelake.features.engine import FeaturelakeEngine
+
+    engine = getattr(store._get_provider(), "batch_engine", None)
+    if reporter is None or not isinstance(engine, FeaturelakeEngine):
+        yield
+        return
+    # Feast's own choice of views, in its order (private, as the engine is: Feast has no public
+    # way to ask); on-demand views are written without the batch engine, so they are not counted.
+    chosen = store._get_feature_views_to_materialize(views)
+    reporter.started([v.name for v in chosen if not isinstance(v, OnDemandFeatureView)])
+    with engine.reporting(reporter):
+        yield
+
+
 def materialize(
     start: When,
     end: When,
@@ -220,17 +244,28 @@ def materialize(
     views: Sequence[str] | None = None,
     settings: Settings | None = None,
     store: FeatureStore | None = None,
+    reporter: MaterializeReporter | None = None,
 ) -> dict[str, dict[str, float]]:
     """Load each view's latest values with ``start <= event_timestamp <= end`` into the online store.
 
     Runs ``FeatureStore.materialize`` with featurelake's engine (the profile's config), so the
     registry records the interval as Feast's own materialization would.
 
+    Args:
+        start: the first event time to load (UTC; naive means UTC).
+        end: the last event time to load, included.
+        views: only these feature views; every online view when None.
+        settings: the lake and profile; the environment's when omitted.
+        store: an open ``FeatureStore``; one for ``settings`` when omitted.
+        reporter: told about each view as it starts and finishes (with featurelake's engine).
+
     Returns:
         Per view: rows read, entities written and the seconds spent querying, encoding, writing.
     """
     with using_store(settings, store) as store:
-        store.materialize(_utc(start), _utc(end), feature_views=list(views) if views else None)
+        names = list(views) if views else None
+        with _reporting(store, names, reporter):
+            store.materialize(_utc(start), _utc(end), feature_views=names)
         return _engine_stats(store)
 
 
@@ -240,8 +275,14 @@ def materialize_incremental(
     views: Sequence[str] | None = None,
     settings: Settings | None = None,
     store: FeatureStore | None = None,
+    reporter: MaterializeReporter | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Materialize each view from where its last materialization ended (or ``end - ttl``) to ``end``."""
+    """Materialize each view from where its last materialization ended (or ``end - ttl``) to ``end``.
+
+    Args and Returns as :func:`materialize`.
+    """
     with using_store(settings, store) as store:
-        store.materialize_incremental(_utc(end), feature_views=list(views) if views else None)
+        names = list(views) if views else None
+        with _reporting(store, names, reporter):
+            store.materialize_incremental(_utc(end), feature_views=names)
         return _engine_stats(store)
