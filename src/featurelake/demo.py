@@ -127,6 +127,7 @@ def _ingest(catalog: Catalog, spark: Any) -> None:
 
 
 def _features(settings: Any) -> None:
+    from featurelake.cli._progress import materialize_bar
     from featurelake.features import apply, materialize, write_feature_store_yaml
     from featurelake.features.store import feast_command
 
@@ -135,7 +136,9 @@ def _features(settings: Any) -> None:
     click.echo(f"   wrote {path} (plain Feast: {feast_command(path, '<command>')})")
     begin = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.UTC)
     end = dt.datetime.combine(END, dt.time(), tzinfo=dt.UTC)
-    for view, stats in materialize(begin, end, settings=settings).items():
+    with materialize_bar("   materializing the online store") as bar:
+        done = materialize(begin, end, settings=settings, reporter=bar)
+    for view, stats in done.items():
         click.echo(f"   online {view}: {int(stats.get('written', 0)):,} entities written")
 
 
@@ -185,3 +188,6 @@ def _summary(catalog: Catalog, lake_sql: Any) -> None:
     from featurelake.quality.docs import gx_root
 
     click.echo(f"   Data Docs: {gx_root(catalog.settings)}/gx/uncommitted/data_docs/local_site/index.html")
+    from featurelake.docs_site import build_site
+
+    click.echo(f"   catalog site: {build_site(catalog=catalog)} (featurelake docs --serve serves it)")

@@ -1,10 +1,12 @@
-"""Lake-wide commands: tables, maintain, sql, load-reference, demo."""
+"""Lake-wide commands: tables, maintain, sql, load-reference, demo, doctor, docs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from featurelake.cli import emit, format_option, friendly, main
+from featurelake.cli import emit, format_option, friendly, listen_options, main, working
 from featurelake.errors import FeaturelakeError, one_line
 
 
@@ -184,3 +186,30 @@ def doctor(fmt: str) -> None:
         )
     if not report.ok:
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the site to (default: <lake>/docs).",
+)
+@click.option("--serve", is_flag=True, help="Serve the site over HTTP after building it, until Ctrl-C.")
+@listen_options(8080, "with --serve")
+@friendly
+def docs(out: Path | None, serve: bool, host: str, port: int) -> None:
+    """Build the lake's catalog site: tables, columns, quality, lineage, features and models.
+
+    Static HTML with no script and nothing fetched from the network: open <out>/index.html from
+    disk, or add --serve. Descriptions, owners and tags come from the table catalog and the Feast
+    definitions; sizes, versions and freshness from each Delta log; quality from
+    ops.validation_results. No Spark.
+    """
+    from featurelake.docs_site import build_site, serve_site
+
+    with working("building the catalog site"):
+        index = build_site(out)
+    click.echo(f"catalog site: {index}")
+    if serve:
+        click.echo(f"serving it on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
+        serve_site(index.parent, host, port)
