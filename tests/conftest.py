@@ -51,28 +51,25 @@ def catalog(settings: Settings) -> Catalog:
 
 
 SHARED_STATE = {
-    path: "services"
+    path: "prod-stores"
     for path in (
-        "tests/integration/test_kafka_broker.py",
-        "tests/integration/test_kafka_ingest.py",
-        "tests/integration/test_kafka_faults.py",  # stops and restarts the broker
+        # Redis database 12 or 13 and the Feast registry in PostgreSQL's featurelake_test, which
+        # each flushes or tears down
         "tests/integration/test_serving.py",
         "tests/integration/test_features_skew_profiles.py",
-        "tests/e2e/test_cluster.py",  # PostgreSQL, Redis and a Kafka topic
-        # Kafka while test_kafka_faults restarts the broker would stall: on CI the chaos test's
-        # ingest made no batch for minutes beside it
-        "tests/chaos/test_chaos.py",
-        "tests/integration/test_features_streaming.py",
+        "tests/e2e/test_cluster.py",
     )
 }
 """Test files that share a service's state, and the group that keeps them on one worker."""
 
 
 LONGEST_FIRST = (
-    "services",  # the chaos suite, the cluster and the Kafka tests: about 40 minutes on CI
+    "prod-stores",  # the cluster test: about 20 minutes on CI
+    "tests/chaos/test_chaos.py",
     "tests/e2e/test_airflow.py",
     "tests/integration/test_backfill.py",
     "tests/e2e/test_backfill_year.py",
+    "tests/integration/test_kafka_faults.py",
     "tests/integration/test_ingest_crash.py",
     "tests/integration/test_spark_sql.py",
     "tests/integration/test_delta_concurrency.py",

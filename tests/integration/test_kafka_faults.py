@@ -1,4 +1,7 @@
-"""Kafka ingest under faults, against the real broker: a broker restart, a 10 MB message.
+"""Kafka ingest under faults, against a real broker: a broker restart, a 10 MB message.
+
+The restart is of a broker of the test's own (127.0.0.1:19092, its folder
+``.services/kafka-19092``), so the other Kafka tests, on the shared broker, run beside it.
 
 SIGKILLs of the Kafka ingest while a producer sends are the chaos suite's (tests/chaos,
 and ``python -m benchmarks.chaos`` for the long run).
@@ -11,10 +14,12 @@ event once, and nothing else.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +32,7 @@ from deltalake import DeltaTable
 from benchmarks.chaos import kill_group
 from featurelake.avro import load_schema
 from featurelake.catalog import Catalog
-from featurelake.config import Settings
+from featurelake.config import Settings, get_settings
 from featurelake.ingest.kafka import run_kafka_ingest
 from featurelake.ingest.kafka_producer import (
     KafkaProduceResult,
@@ -37,10 +42,34 @@ from featurelake.ingest.kafka_producer import (
 )
 from featurelake.ingest.producers import event_records, events, parse_utc
 from featurelake.services import start, stop
+from featurelake.services.kafka import kafka_home
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
+
+OWN_PORT = 19092
+"""The port of the broker the restart test starts, stops and starts again (controller: the next)."""
+
+
+@pytest.fixture
+def own_broker(settings: Settings, kafka: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """This test's lake on a broker of its own, with a fresh 4-partition topic ``faults``; the
+    broker is stopped and its folder deleted afterwards. (``kafka``: the JARs are there.)"""
+    from featurelake.ingest.topics import ensure_topics
+
+    monkeypatch.setenv("FEATURELAKE_KAFKA_BOOTSTRAP", f"127.0.0.1:{OWN_PORT}")
+    own = get_settings()
+    assert own.lake == settings.lake
+    shutil.rmtree(kafka_home(OWN_PORT), ignore_errors=True)
+    try:
+        (up,) = start(["kafka"], own)
+        assert up.up, up
+        assert ensure_topics(own, {"faults": 4}) == {"faults": "created"}
+        yield own
+    finally:
+        stop(["kafka"], own)
+        shutil.rmtree(kafka_home(OWN_PORT), ignore_errors=True)
 
 
 def _rows(catalog: Catalog, name: str, columns: list[str]) -> list[dict[str, Any]]:
@@ -111,8 +140,9 @@ def _drain(spark, settings: Settings, topic: str) -> None:
 
 
 def test_broker_restart_during_ingest_loses_nothing(
-    spark, kafka: Settings, topic: str, settings: Settings, catalog: Catalog, tmp_path: Path
+    spark, own_broker: Settings, catalog: Catalog, tmp_path: Path
 ) -> None:
+    kafka, settings, topic = own_broker, own_broker, "faults"
     producing = _Producing(kafka, topic, events=6_000, rate=200)
     producing.start()
     log = tmp_path / "ingest.log"

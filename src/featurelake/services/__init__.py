@@ -91,9 +91,10 @@ def _kafka(settings: Settings) -> ServiceState:
 
     port = local_listener(settings.kafka_bootstrap)
     pid = kafka_pid(port) if port is not None else None
-    where = f"pid {pid}, data {kafka_home()}" if pid is not None else ""
+    home = kafka_home(port) if port is not None else None
+    where = f"pid {pid}, data {home}" if pid is not None else ""
     if port is not None and pid is None and not _connects(port):
-        return ServiceState("kafka", settings.kafka_bootstrap, False, f"down (data {kafka_home()})")
+        return ServiceState("kafka", settings.kafka_bootstrap, False, f"down (data {home})")
     try:
         meta = check_broker(settings, timeout_s=3.0)
     except ServiceError:
@@ -160,7 +161,7 @@ def stop(names: Iterable[str] | None = None, settings: Settings | None = None) -
     settings = settings or get_settings()
     chosen = _names(names)
     if "kafka" in chosen:
-        stop_kafka()
+        stop_kafka(settings)
     system = [n for n in chosen if n != "kafka"]
     if system:
         _run_script(["--stop"], system)

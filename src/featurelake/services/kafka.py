@@ -12,8 +12,10 @@ the PID; it survives restarts, and deleting it (broker stopped) starts over.
 
 The broker listens on ``FEATURELAKE_KAFKA_BOOTSTRAP`` when that is one
 loopback address (127.0.0.1:9092 by default), its controller on the next
-port. Any other bootstrap is a broker featurelake does not run. Runs on the
-driver machine only.
+port. Any other bootstrap is a broker featurelake does not run. Each port has
+a broker and a folder of its own (``.services/kafka`` for 9092,
+``.services/kafka-<port>`` otherwise), so a test can start, stop and restart
+a private broker while others use the shared one. Runs on the driver machine only.
 """
 
 from __future__ import annotations
@@ -79,9 +81,15 @@ logger.request.level = WARN
 """
 
 
-def kafka_home() -> Path:
-    """``<project>/.services/kafka``: configuration, data, logs and PID of the local broker (git-ignored)."""
-    return PROJECT_ROOT / ".services" / "kafka"
+DEFAULT_PORT = 9092
+"""The port of the default bootstrap, whose broker lives in ``.services/kafka``."""
+
+
+def kafka_home(port: int = DEFAULT_PORT) -> Path:
+    """Configuration, data, logs and PID of the local broker on ``port`` (git-ignored):
+    ``<project>/.services/kafka`` for the default port, ``.services/kafka-<port>`` for another."""
+    root = PROJECT_ROOT / ".services"
+    return root / "kafka" if port == DEFAULT_PORT else root / f"kafka-{port}"
 
 
 def local_listener(bootstrap: str) -> int | None:
@@ -167,10 +175,10 @@ def _running(pid: int) -> bool:
     return is_running(pid, KAFKA_MAIN)
 
 
-def kafka_pid(port: int | None = None) -> int | None:
-    """The PID of the local broker when it is running (and listens on ``port``, when given), else None."""
-    found = _read_pid(kafka_home())
-    if found is None or not _running(found[0]) or (port is not None and found[1] != port):
+def kafka_pid(port: int = DEFAULT_PORT) -> int | None:
+    """The PID of the local broker on ``port`` when it is running, else None."""
+    found = _read_pid(kafka_home(port))
+    if found is None or not _running(found[0]) or found[1] != port:
         return None
     return found[0]
 
@@ -223,7 +231,7 @@ def _launch(jvm: list[str], home: Path, port: int) -> int:
 def _wait_until_up(settings: Settings, pid: int, port: int, timeout_s: float) -> None:
     from featurelake.ingest.topics import check_broker
 
-    home = kafka_home()
+    home = kafka_home(port)
     deadline = time.monotonic() + timeout_s
     last = "not listening yet"
     while time.monotonic() < deadline:
@@ -267,14 +275,9 @@ def start_kafka(settings: Settings | None = None, *, timeout_s: float = 180.0) -
         check_broker(settings)  # featurelake runs no broker elsewhere: it can only be there already
         ensure_topics(settings)
         return False
-    home = kafka_home()
+    home = kafka_home(port)
     pid = kafka_pid(port)
     started = False
-    if pid is None and (other := kafka_pid()) is not None:
-        raise ServiceError(
-            f"the broker in {home} (pid {other}) listens on another port than {port}: "
-            "stop it first (featurelake services stop kafka)"
-        )
     if pid is None:
         if _listening(port):
             # Something else serves this port: fine when it is a Kafka broker, refused otherwise.
@@ -295,13 +298,17 @@ def start_kafka(settings: Settings | None = None, *, timeout_s: float = 180.0) -
     return started
 
 
-def stop_kafka(*, timeout_s: float = 60.0) -> bool:
-    """Stop the local broker (SIGTERM: a controlled shutdown; SIGKILL after ``timeout_s``).
+def stop_kafka(settings: Settings | None = None, *, timeout_s: float = 60.0) -> bool:
+    """Stop the local broker of ``settings``' bootstrap (SIGTERM: a controlled shutdown; SIGKILL
+    after ``timeout_s``).
 
     Returns:
         False when it was not running.
     """
-    home = kafka_home()
+    port = local_listener((settings or get_settings()).kafka_bootstrap)
+    if port is None:  # a broker featurelake does not run
+        return False
+    home = kafka_home(port)
     found = _read_pid(home)
     if found is None:
         return False
