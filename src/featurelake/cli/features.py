@@ -9,7 +9,6 @@ import json
 import click
 
 from featurelake.cli import UtcTime, friendly, listen_options, main, time_range
-from featurelake.cli._progress import materialize_bar
 
 _JUST_BEFORE = dt.timedelta(microseconds=1)
 """Feast's materialization includes its end time; the CLI's ranges exclude it."""
@@ -58,6 +57,7 @@ def _print_stats(stats: dict[str, dict[str, float]]) -> None:
 @friendly
 def materialize(start: dt.date, end: dt.date, views: tuple[str, ...]) -> None:
     """Load the latest feature values with event times in [--from, --to) into the online store."""
+    from featurelake.cli._progress import materialize_bar  # imports Feast: only when it runs
     from featurelake.features import materialize as do
 
     with materialize_bar("materializing the online store") as bar:
@@ -81,6 +81,7 @@ def materialize_incremental(end: dt.date, views: tuple[str, ...]) -> None:
     The first run of a view pushes every entity; later runs read the gold table's change
     data feed from the version the last run recorded.
     """
+    from featurelake.cli._progress import materialize_bar
     from featurelake.features.incremental import materialize_changes
 
     with materialize_bar("materializing what changed") as bar:
