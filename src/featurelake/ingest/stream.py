@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,19 +331,22 @@ def await_query(
 ) -> None:
     """Wait for an ingest query: to its end (``once``), or until SIGTERM/Ctrl-C or ``timeout_s``.
 
+    A stop waits for the batch in progress to finish (:func:`_stop_between_batches`); a
+    second SIGTERM/Ctrl-C stops at once.
+
     Raises:
         ValidationFailedError: the processor stopped a batch on a ``fail`` check.
         IngestError: the query failed for another reason.
     """
     from pyspark.errors import StreamingQueryException
 
-    stop = threading.Event()
-    restore = _stop_on_signals(stop) if continuous else {}
+    stop, now = threading.Event(), threading.Event()
+    restore = _stop_on_signals(stop, now) if continuous else {}
     try:
         waited = 0
         while query.isActive:
             if stop.is_set() or (timeout_s is not None and waited >= timeout_s):
-                query.stop()
+                _stop_between_batches(query, now)
                 break
             query.awaitTermination(1)
             waited += 1
@@ -358,13 +362,38 @@ def await_query(
         raise processor.failure
 
 
-def _stop_on_signals(stop: threading.Event) -> dict[Any, Any]:
+def _stop_between_batches(query: StreamingQuery, now: threading.Event) -> None:
+    """Stop ``query`` once no batch is running (or at once when ``now`` is set).
+
+    ``query.stop()`` interrupts a running batch. That is safe (the next run replays it under
+    the same Delta transaction), but the rows it already committed to bronze would be in
+    no report and in no ``ops.ingest_log`` row until then: a ``--timeout`` run that stopped
+    in its first batch said "0 batches" with the batch's rows in bronze. A trigger that
+    starts between the status read and the stop is still interrupted, with the same safety.
+    """
+    while query.isActive and not now.is_set():
+        try:
+            running = bool(query.status.get("isTriggerActive"))
+        except Exception:  # the query is ending by itself: nothing to wait for
+            break
+        if not running:
+            break
+        time.sleep(0.2)
+    query.stop()
+
+
+def _stop_on_signals(stop: threading.Event, now: threading.Event) -> dict[Any, Any]:
+    """The first SIGTERM/SIGINT sets ``stop`` (between batches), the next one ``now``."""
     if threading.current_thread() is not threading.main_thread():
         return {}
+
+    def handle(*_: object) -> None:
+        (now if stop.is_set() else stop).set()
+
     restore = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         restore[sig] = signal.getsignal(sig)
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, handle)
     return restore
 
 
