@@ -67,6 +67,7 @@ LONGEST_FIRST = (
     "prod-stores",  # the cluster test: about 20 minutes on CI
     "tests/chaos/test_chaos.py",
     "tests/e2e/test_airflow.py",
+    "tests/integration/test_readme.py",
     "tests/integration/test_backfill.py",
     "tests/e2e/test_backfill_year.py",
     "tests/integration/test_kafka_faults.py",
