@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,3 +56,18 @@ def offline_page(playwright: Any, prefix: str, refused: list[str], *, width: int
         yield page
     finally:
         browser.close()
+
+
+def wait_up(url: str, proc: subprocess.Popen[str], what: str, timeout: float = 120) -> None:
+    """Wait until ``url`` answers 200 (no proxy); fail with ``proc``'s output if it exits or
+    ``timeout`` seconds pass first."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if opener.open(url, timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"{what} did not come up at {url}:\n{proc.communicate()[0][-3000:]}")

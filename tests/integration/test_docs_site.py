@@ -7,13 +7,11 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from airflow_harness import free_port
-from browser import ARTIFACTS, chromium, offline_page
+from browser import ARTIFACTS, chromium, offline_page, wait_up
 from deltalake import DeltaTable
 
 from featurelake.catalog import EXTERNAL_SOURCES, Catalog
@@ -85,17 +83,7 @@ def test_docs_site_lists_every_table_with_lineage_offline(settings: Settings, ca
     )
     refused: list[str] = []
     try:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if opener.open(f"{base}/index.html", timeout=2).status == 200:
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"featurelake docs --serve did not come up:\n{proc.communicate()[0][-3000:]}")
-                time.sleep(0.5)
+        wait_up(f"{base}/index.html", proc, "featurelake docs --serve")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p, offline_page(p, base, refused, width=1500) as page:
             page.goto(f"{base}/index.html")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from airflow_harness import free_port
-from browser import ARTIFACTS, chromium, offline_page
+from browser import ARTIFACTS, chromium, offline_page, wait_up
 
 from featurelake import features
 from featurelake.catalog import Catalog
@@ -21,19 +19,6 @@ from featurelake.features.testing import tiny_gold
 pytestmark = pytest.mark.integration
 
 FEATURELAKE = str(Path(sys.executable).parent / "featurelake")
-
-
-def _wait_up(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if opener.open(url, timeout=2).status == 200:
-                return
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail(f"the Feast UI did not come up at {url}:\n{proc.communicate()[0][-3000:]}")
 
 
 def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog: Catalog) -> None:
@@ -55,7 +40,7 @@ def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog:
     )
     refused: list[str] = []
     try:
-        _wait_up(f"{base}/", proc)
+        wait_up(f"{base}/", proc, "the Feast UI")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p, offline_page(p, base, refused) as page:
             page.goto(f"{base}/p/featurelake/feature-view/", timeout=120_000)

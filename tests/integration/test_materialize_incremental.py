@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -14,9 +13,8 @@ from featurelake.catalog import Catalog, delta_ref
 from featurelake.cli import main
 from featurelake.config import Settings
 from featurelake.features.incremental import STATE_FILE, materialize_changes
-from featurelake.features.progress import MaterializeReporter
 from featurelake.features.store import close_store, feature_store
-from featurelake.features.testing import day, write_gold
+from featurelake.features.testing import RecordingReporter, day, write_gold
 
 pytestmark = pytest.mark.integration
 
@@ -40,20 +38,6 @@ def carrier_rows() -> list[dict[str, Any]]:
     ]
 
 
-class Recorder(MaterializeReporter):
-    def __init__(self) -> None:
-        self.events: list[tuple[Any, ...]] = []
-
-    def started(self, views: Sequence[str]) -> None:
-        self.events.append(("started", list(views)))
-
-    def view_started(self, view: str) -> None:
-        self.events.append(("view_started", view))
-
-    def view_finished(self, view: str, stats: Any) -> None:
-        self.events.append(("view_finished", view, stats))
-
-
 def online_flights(store: Any) -> dict[str, int | None]:
     got = features.online_features([{"carrier": c} for c in CARRIERS], [f"{VIEW}:flights_7d"], store=store)
     return dict(zip(CARRIERS, got["flights_7d"], strict=True))
@@ -67,7 +51,7 @@ def test_incremental_run_pushes_exactly_the_changed_entities(
     try:
         features.apply(settings, catalog=catalog, store=store)
 
-        recorder = Recorder()
+        recorder = RecordingReporter()
         out = materialize_changes(END, views=[VIEW], settings=settings, store=store, reporter=recorder)
         first = out[VIEW]
         events = [("started", [VIEW]), ("view_started", VIEW), ("view_finished", VIEW, first)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +13,7 @@ from feast.infra.compute_engines.local.job import LocalMaterializationJob
 from featurelake.features.engine import FeaturelakeEngine, MaterializeStats
 from featurelake.features.latest import UnsupportedSourceError
 from featurelake.features.progress import MaterializeReporter
+from featurelake.features.testing import RecordingReporter
 
 START = dt.datetime(2013, 1, 1, tzinfo=dt.UTC)
 END = dt.datetime(2013, 3, 2, tzinfo=dt.UTC)
@@ -27,22 +27,6 @@ def _no_duckdb(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def stats(rows: int, written: int) -> MaterializeStats:
     return {"rows": rows, "written": written, "query_s": 0.1, "encode_s": 0.2, "write_s": 0.3}
-
-
-class Recorder(MaterializeReporter):
-    """Every report, in the order it came."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[Any, ...]] = []
-
-    def started(self, views: Sequence[str]) -> None:
-        self.events.append(("started", list(views)))
-
-    def view_started(self, view: str) -> None:
-        self.events.append(("view_started", view))
-
-    def view_finished(self, view: str, stats: MaterializeStats | None) -> None:
-        self.events.append(("view_finished", view, stats))
 
 
 class Canned(FeaturelakeEngine):
@@ -89,7 +73,7 @@ def test_each_view_is_reported_in_order_with_its_stats_and_no_tqdm_bar() -> None
         "aircraft": UnsupportedSourceError("a BigQuery source"),  # Feast's local engine writes it
     }
     engine = Canned(results)
-    recorder = Recorder()
+    recorder = RecordingReporter()
     tqdm_calls: list[int] = []
     with engine.reporting(recorder):
         jobs = engine.materialize(None, tasks(*results, tqdm_calls=tqdm_calls))  # type: ignore[arg-type]
@@ -109,7 +93,7 @@ def test_each_view_is_reported_in_order_with_its_stats_and_no_tqdm_bar() -> None
 
 def test_a_failed_view_is_started_but_never_finished() -> None:
     engine = Canned({"carrier_delay_7d": RuntimeError("disk full"), "route_delay_30d": stats(1, 1)})
-    recorder = Recorder()
+    recorder = RecordingReporter()
     with engine.reporting(recorder):
         failed, ok = engine.materialize(None, tasks(*engine.results, tqdm_calls=[]))  # type: ignore[arg-type]
     assert failed.status() == MaterializationJobStatus.ERROR
@@ -123,7 +107,7 @@ def test_a_failed_view_is_started_but_never_finished() -> None:
 
 def test_reporting_ends_with_its_block() -> None:
     engine = Canned({"carrier_delay_7d": stats(1, 1)})
-    recorder = Recorder()
+    recorder = RecordingReporter()
     with engine.reporting(recorder):
         pass
     engine.materialize(None, tasks("carrier_delay_7d", tqdm_calls=[]))  # type: ignore[arg-type]

@@ -134,6 +134,18 @@ def _view(
     )
 
 
+def _entity(name: str, join_key: str, description: str) -> Entity:
+    """A string-keyed entity of the flights domain, owned by the feature team."""
+    return Entity(
+        name=name,
+        join_keys=[join_key],
+        value_type=ValueType.STRING,
+        description=description,
+        owner=OWNER,
+        tags={"domain": "flights"},
+    )
+
+
 def build_definitions(catalog: Catalog | None = None) -> Definitions:
     """Entities, sources, views and the ``delay_model_v1`` service over ``catalog``'s gold tables.
 
@@ -141,41 +153,21 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
         catalog: the lake whose gold tables the sources read; the environment's when omitted.
     """
     catalog = catalog or Catalog()
-    flights = {"domain": "flights"}
-    carrier = Entity(
-        name="carrier",
-        join_keys=["carrier"],
-        value_type=ValueType.STRING,
-        description="An airline, by its two-letter carrier code (silver.airlines.carrier), e.g. UA.",
-        owner=OWNER,
-        tags=dict(flights),
+    carrier = _entity(
+        "carrier", "carrier", "An airline, by its two-letter carrier code (silver.airlines.carrier), e.g. UA."
     )
-    origin = Entity(
-        name="origin",
-        join_keys=["origin"],
-        value_type=ValueType.STRING,
-        description="A New York departure airport by FAA code: EWR, JFK or LGA (also its weather "
-        "station); with dest, the route of route_delay_30d.",
-        owner=OWNER,
-        tags=dict(flights),
+    origin = _entity(
+        "origin",
+        "origin",
+        "A New York departure airport by FAA code: EWR, JFK or LGA (also its weather station); "
+        "with dest, the route of route_delay_30d.",
     )
-    dest = Entity(
-        name="dest",
-        join_keys=["dest"],
-        value_type=ValueType.STRING,
-        description="A destination airport by FAA code (silver.airports.faa); with origin, the route of "
-        "route_delay_30d.",
-        owner=OWNER,
-        tags=dict(flights),
+    dest = _entity(
+        "dest",
+        "dest",
+        "A destination airport by FAA code (silver.airports.faa); with origin, the route of route_delay_30d.",
     )
-    plane = Entity(
-        name="plane",
-        join_keys=["tailnum"],
-        value_type=ValueType.STRING,
-        description="An aircraft, by its tail number (silver.planes.tailnum).",
-        owner=OWNER,
-        tags=dict(flights),
-    )
+    plane = _entity("plane", "tailnum", "An aircraft, by its tail number (silver.planes.tailnum).")
 
     carrier_src = _delta_source(catalog, "gold.carrier_delay_7d")
     route_src = _delta_source(catalog, "gold.route_delay_30d")

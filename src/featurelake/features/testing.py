@@ -16,8 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from featurelake.catalog import Catalog
+from featurelake.features.progress import MaterializeReporter
 
 __all__ = [
+    "RecordingReporter",
     "conform",
     "synthetic_entities",
     "synthetic_feature_table",
@@ -284,3 +286,19 @@ def synthetic_entities(rows: int, *, seed: int = 1, planes: int = 3322) -> pa.Ta
             "event_timestamp": pa.array(stamps, pa.timestamp("us", tz="UTC")),
         }
     )
+
+
+class RecordingReporter(MaterializeReporter):
+    """A materialization reporter that keeps every report, in the order it came (``events``)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def started(self, views: Sequence[str]) -> None:
+        self.events.append(("started", list(views)))
+
+    def view_started(self, view: str) -> None:
+        self.events.append(("view_started", view))
+
+    def view_finished(self, view: str, stats: Any) -> None:
+        self.events.append(("view_finished", view, stats))
