@@ -58,6 +58,32 @@ def offline_page(playwright: Any, prefix: str, refused: list[str], *, width: int
         browser.close()
 
 
+@contextmanager
+def served(command: list[str], lake: Path, path: str, what: str) -> Iterator[str]:
+    """Run ``featurelake`` server ``command`` (``--port`` is added) over ``lake`` until the block
+    ends; yields its base URL once ``<base><path>`` answers 200. The process group is killed after."""
+    import signal
+
+    from airflow_harness import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env={**os.environ, "FEATURELAKE_LAKE": str(lake)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_up(base + path, proc, what)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)  # reaps it and closes its pipe
+
+
 def wait_up(url: str, proc: subprocess.Popen[str], what: str, timeout: float = 120) -> None:
     """Wait until ``url`` answers 200 (no proxy); fail with ``proc``'s output if it exits or
     ``timeout`` seconds pass first."""

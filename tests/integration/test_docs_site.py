@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from airflow_harness import free_port
-from browser import ARTIFACTS, chromium, offline_page, wait_up
+from browser import ARTIFACTS, chromium, offline_page, served
 from deltalake import DeltaTable
 
 from featurelake.catalog import EXTERNAL_SOURCES, Catalog
@@ -71,19 +68,10 @@ def test_docs_site_lists_every_table_with_lineage_offline(settings: Settings, ca
     chromium()  # fails or skips before the server starts
     tiny_gold(catalog)
     _checks(catalog)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [FEATURELAKE, "docs", "--serve", "--port", str(port)],
-        env={**os.environ, "FEATURELAKE_LAKE": str(settings.lake)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
     refused: list[str] = []
-    try:
-        wait_up(f"{base}/index.html", proc, "featurelake docs --serve")
+    with served(
+        [FEATURELAKE, "docs", "--serve"], settings.lake, "/index.html", "featurelake docs --serve"
+    ) as base:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p, offline_page(p, base, refused, width=1500) as page:
             page.goto(f"{base}/index.html")
@@ -123,9 +111,6 @@ def test_docs_site_lists_every_table_with_lineage_offline(settings: Settings, ca
             features = page.locator("h2:text('Features') + table").inner_text()
             assert "flights_7d" in features
             assert "dep_delay_avg_7d" in features
-    finally:
-        os.killpg(proc.pid, 9)
-        proc.communicate(timeout=30)
     assert refused == [], refused
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from airflow_harness import free_port
-from browser import ARTIFACTS, chromium, offline_page, wait_up
+from browser import ARTIFACTS, chromium, offline_page, served
 
 from featurelake import features
 from featurelake.catalog import Catalog
@@ -27,20 +24,8 @@ def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog:
     chromium()  # fails or skips before the server starts
     tiny_gold(catalog)
     definitions = features.apply(settings)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FEATURELAKE_LAKE": str(settings.lake)}
-    proc = subprocess.Popen(
-        [FEATURELAKE, "features", "ui", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
     refused: list[str] = []
-    try:
-        wait_up(f"{base}/", proc, "the Feast UI")
+    with served([FEATURELAKE, "features", "ui"], settings.lake, "/", "the Feast UI") as base:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p, offline_page(p, base, refused) as page:
             page.goto(f"{base}/p/featurelake/feature-view/", timeout=120_000)
@@ -54,7 +39,4 @@ def test_feast_ui_shows_the_lakes_views_and_lineage(settings: Settings, catalog:
             page.locator(".react-flow__node").first.wait_for(timeout=120_000)
             page.wait_for_timeout(1000)
             page.screenshot(path=str(ARTIFACTS / "feast-ui-lineage.png"), full_page=True)
-    finally:
-        os.killpg(proc.pid, 9)
-        proc.communicate(timeout=30)  # reaps it and closes its pipe
     assert refused == [], refused
