@@ -75,7 +75,7 @@ def test_featurelake_features_cli(
     drawn = io.StringIO()
     terminal = Console(file=drawn, force_terminal=True, width=200, color_system=None)
     monkeypatch.setattr(
-        "featurelake.cli.features.materialize_bar", functools.partial(materialize_bar, console=terminal)
+        "featurelake.cli._progress.materialize_bar", functools.partial(materialize_bar, console=terminal)
     )
     result = runner.invoke(
         main, ["features", "materialize", "--from", "2013-01-01", "--to", "2013-03-02T12:00"]
