@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from featurelake.catalog import EXTERNAL_SOURCES, Catalog, TableSpec
+from featurelake.delta.maintenance import human_size
 from featurelake.errors import one_line
 
 __all__ = ["DeclaredModel", "Node", "build_site", "lineage", "serve_site"]
@@ -354,17 +355,6 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def _ago(when: dt.datetime | None, now: dt.datetime) -> str:
     if when is None:
         return "-"
@@ -460,7 +450,7 @@ class _Site:
                 f"<tr><td>{_link('table:' + spec.name, '')} {state}</td><td>{_e(spec.layer)}</td>"
                 f"<td>{_e(spec.description)}</td><td class='nowrap'>{_e(spec.owner)}</td>"
                 f'<td class="num">{"-" if f.rows is None else f"{f.rows:,}"}</td>'
-                f'<td class="num">{_size(f.size_bytes)}</td><td>{_e(_freshness(f, self.now))}</td>'
+                f'<td class="num">{human_size(f.size_bytes)}</td><td>{_e(_freshness(f, self.now))}</td>'
                 f"<td>{_quality_badge(self.quality.get(spec.name))}</td></tr>"
             )
         views = []
@@ -573,7 +563,7 @@ declared once, in the table catalog (<code>src/featurelake/tables/</code>) and t
 <dt>version</dt><dd>{_e(f.version if f.version is not None else "-")}</dd>
 <dt>rows</dt><dd>{"-" if f.rows is None else f"{f.rows:,}"}</dd>
 <dt>files</dt><dd>{_e(f.files if f.files is not None else "-")}</dd>
-<dt>size</dt><dd>{_size(f.size_bytes)}</dd>
+<dt>size</dt><dd>{human_size(f.size_bytes)}</dd>
 <dt>partitions</dt><dd>{_e(f.partitions if f.partitions is not None else "-")}</dd>
 <dt>last write</dt><dd>{f"{f.last_write:%Y-%m-%d %H:%M:%S} UTC" if f.last_write else "-"}</dd>
 <dt>freshness</dt><dd>{_e(_freshness(f, self.now))}</dd>

@@ -17,6 +17,7 @@ def tables(fmt: str) -> None:
     """List every table: version, rows, files, size, partitions, last write."""
     from featurelake.catalog import Catalog
     from featurelake.delta import describe
+    from featurelake.delta.maintenance import human_size
 
     catalog = Catalog()
     rows = []
@@ -58,7 +59,7 @@ def tables(fmt: str) -> None:
             "-" if r["version"] is None else str(r["version"]),
             "-" if r["rows"] is None else f"{r['rows']:,}",
             "-" if r["files"] is None else str(r["files"]),
-            "-" if r["size_bytes"] is None else _size(int(r["size_bytes"])),  # type: ignore[call-overload]
+            "-" if r["size_bytes"] is None else human_size(int(r["size_bytes"])),  # type: ignore[call-overload]
             "-" if r["partitions"] is None else str(r["partitions"]),
             r["last_write"].strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
             if r["last_write"] is not None
@@ -75,15 +76,6 @@ def tables(fmt: str) -> None:
                 for i, (v, w) in enumerate(zip(c, widths, strict=True))
             ).rstrip()
         )
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 @main.command()

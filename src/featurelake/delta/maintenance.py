@@ -49,6 +49,18 @@ class TableStats:
     last_write: dt.datetime | None
 
 
+def human_size(n: int | None) -> str:
+    """Bytes as people read them (``816.6 KiB``); ``-`` for None."""
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
 def describe(path: str) -> TableStats:
     """Version, rows, files, bytes, partitions and last commit time of a table."""
     import pyarrow as pa
