@@ -121,7 +121,7 @@ if wants pg && [ $status = 0 ] && [ $mode = start ]; then
   psql -h 127.0.0.1 -U postgres -tAc "select 1" >/dev/null 2>&1 \
     || { echo "postgres answers but refuses postgres@127.0.0.1 without a password"; exit 1; }
   # the databases the prod profile and its tests use
-  for db in featurelake featurelake_test airflow; do
+  for db in featurelake featurelake_test airflow mlflow; do
     psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db'" 2>/dev/null | grep -q 1 \
       || psql -h 127.0.0.1 -U postgres -qc "create database $db" >/dev/null 2>&1 || true
   done

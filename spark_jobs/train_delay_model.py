@@ -35,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(
         json.dumps(
-            {"version": result.version, "path": result.path, "validation": result.metrics["validation"]}
+            {
+                "version": result.version,
+                "alias": result.alias,
+                "run_id": result.run_id,
+                "validation": result.metrics["validation"],
+            }
         )
     )
     return 0

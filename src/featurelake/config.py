@@ -81,6 +81,11 @@ class Settings(BaseModel):
     database ``airflow`` on ``postgres_dsn``'s server (``prod``). SQLite serialises every write, so a
     scheduler, API server and CLI writing at once can still fail with "database is locked"."""
 
+    mlflow_db: str | None = None
+    """SQLAlchemy URL of MLflow's tracking and registry database. Unset: SQLite at
+    ``<lake>/mlflow/mlflow.db`` (``local``), database ``mlflow`` on ``postgres_dsn``'s server
+    (``prod``). Run artifacts (models, their preprocessing state) always live under ``<lake>/mlflow``."""
+
     @property
     def landing_dir(self) -> Path:
         """The landing zone, defaulting to ``<lake>/landing``."""

@@ -9,7 +9,7 @@ Everything on it is declared once elsewhere and read here, without Spark:
 - quality: the latest run of each suite in ``ops.validation_results`` (DuckDB);
 - features: the Feast definitions (:func:`featurelake.features.definitions.build_definitions`):
   entities, views with their TTL, features and descriptions, services;
-- models: the model registry under ``<lake>/models`` and the models the code defines.
+- models: the MLflow model registry of the lake and the models the code defines.
 
 The lineage graph runs from the event streams and reference files through bronze, silver and
 gold to the feature views, services, models and predictions. It is drawn as inline SVG by a
@@ -686,7 +686,8 @@ declared once, in the table catalog (<code>src/featurelake/tables/</code>) and t
         node = f"model:{m.name}"
         versions = self.trained.get(m.name, [])
         rows = "".join(
-            f"<tr><td>{_e(v.version)}</td><td class='mono'>{_e(_short_metrics(v.metrics))}</td>"
+            f"<tr><td>{_e(v.version)}</td><td>{_e(', '.join(v.aliases)) or '-'}</td>"
+            f"<td class='mono'>{_e(_short_metrics(v.metrics))}</td>"
             f"<td class='mono'>{_e(_tables_read(v.lineage))}</td></tr>"
             for v in reversed(versions)
         )
@@ -699,9 +700,12 @@ declared once, in the table catalog (<code>src/featurelake/tables/</code>) and t
 <dt>writes</dt><dd>{", ".join(_link(d, p) for d in sorted(self.graph.downstream(node))) or "-"}</dd>
 <dt>versions</dt><dd>{len(versions) or "not trained yet (featurelake train delay)"}</dd></dl>
 <h2>Lineage</h2>{_legend()}<div class="graph">{svg(self.graph.around(node), focus=node, prefix=p)}</div>
-{_section("Versions", ("version", "metrics", "trained from (table@version)"), rows)}
+{_section("Versions (MLflow registry)", _VERSION_COLUMNS, rows)}
 """
         return _page(m.name, body, prefix=p, generated=self.generated)
+
+
+_VERSION_COLUMNS = ("version", "aliases", "metrics", "trained from (table@version)")
 
 
 def _section(title: str, header: tuple[str, ...], rows: str, empty: str = "") -> str:
@@ -747,14 +751,14 @@ def build_site(out: Path | None = None, catalog: Catalog | None = None) -> Path:
         The path of its ``index.html``.
     """
     from featurelake.features.definitions import build_definitions
-    from featurelake.models.registry import list_models
+    from featurelake.models.tracking import list_versions
 
     catalog = catalog or Catalog()
     out = Path(out) if out is not None else catalog.settings.lake / "docs"
     definitions = build_definitions(catalog)
     models = declared_models()
     trained: dict[str, list[Any]] = {}
-    for version in list_models(catalog.settings):
+    for version in list_versions(settings=catalog.settings):
         trained.setdefault(version.name, []).append(version)
     now = dt.datetime.now(dt.UTC)
     gx = catalog.settings.lake / "quality" / "gx"

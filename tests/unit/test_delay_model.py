@@ -9,38 +9,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from delay_sample import VERSIONS, sample
+from delay_sample import train as _train
 
 from featurelake.catalog import Catalog
-from featurelake.models import list_models
+from featurelake.errors import FeaturelakeError
+from featurelake.models import list_versions, promote, resolve, rollback
 from featurelake.models.delay.features import NUMERIC, Preprocessor, add_context
 from featurelake.models.delay.metrics import log_loss, roc_auc
-from featurelake.models.delay.train import Epoch, TrainConfig, split_by_time, train_delay_model
-
-START = dt.datetime(2013, 1, 1, tzinfo=dt.UTC)
-
-
-def sample(n: int = 6000, seed: int = 1) -> pa.Table:
-    """Flights over 120 days whose delay depends on dep_delay_avg_7d, origin and the hour."""
-    rng = np.random.default_rng(seed)
-    ts = [START + dt.timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 120 * 24 * 60, n))]
-    origin = rng.choice(["EWR", "JFK", "LGA"], n)
-    dep_avg = rng.normal(10, 8, n)
-    hour = np.array([t.hour for t in ts])
-    logit = 0.15 * (dep_avg - 10) + (origin == "EWR") * 1.0 + (hour > 16) * 0.8 - 0.8
-    delayed = rng.random(n) < 1 / (1 + np.exp(-logit))
-    cols = {name: pa.array(rng.normal(0, 1, n)) for name in NUMERIC}
-    cols["dep_delay_avg_7d"] = pa.array(np.where(rng.random(n) < 0.05, np.nan, dep_avg), from_pandas=True)
-    return pa.table(
-        {
-            "event_id": pa.array([f"F{i:06d}" for i in range(n)]),
-            "carrier": pa.array(rng.choice(["UA", "AA", "B6", "DL"], n)),
-            "origin": pa.array(origin),
-            "dest": pa.array(rng.choice(["LAX", "ORD", "ATL", "SFO", "BOS"], n)),
-            "event_timestamp": pa.array(ts, pa.timestamp("us", tz="UTC")),
-            "is_delayed": pa.array(delayed),
-            **cols,
-        }
-    )
+from featurelake.models.delay.pyfunc import pyfunc_frame
+from featurelake.models.delay.score import load_model, predict
+from featurelake.models.delay.train import Epoch, split_by_time
+from featurelake.models.tracking import tracking_uri
 
 
 def test_metrics_match_their_definitions() -> None:
@@ -75,21 +55,12 @@ def test_preprocessor_fills_nulls_and_maps_unseen_categories() -> None:
     assert Preprocessor.from_json(pre.to_json()) == pre
 
 
-def test_training_beats_baselines_and_writes_versioned_artifacts_with_lineage(catalog: Catalog) -> None:
+def test_training_beats_baselines_and_logs_an_mlflow_run_with_lineage(catalog: Catalog) -> None:
+    from mlflow import MlflowClient
+
     rows = add_context(sample())
-    config = TrainConfig(epochs=6, batch_size=512, learning_rate=5e-3)
-    versions = {"gold.flight_labels": 4, "gold.carrier_delay_7d": 2}
     epochs: list[Epoch] = []
-    first = train_delay_model(
-        dt.date(2013, 1, 1),
-        dt.date(2013, 5, 1),
-        valid_from=dt.date(2013, 4, 1),
-        config=config,
-        catalog=catalog,
-        rows=rows,
-        table_versions=versions,
-        on_epoch=epochs.append,
-    )
+    first = _train(catalog, rows, on_epoch=epochs.append)
     # each epoch was reported as it ended, with the holdout loss early stopping decided on
     assert [e.epoch for e in epochs] == list(range(1, len(epochs) + 1))
     assert [round(e.holdout_log_loss, 6) for e in epochs] == first.metrics["training"]["model"][
@@ -99,22 +70,85 @@ def test_training_beats_baselines_and_writes_versioned_artifacts_with_lineage(ca
     v = first.metrics["validation"]
     assert v["model"]["auc"] > v["base_rate"]["auc"] + 0.1
     assert v["model"]["log_loss"] < v["base_rate"]["log_loss"]
-    lineage = json.loads((catalog.settings.lake / "models" / "delay" / "v1" / "lineage.json").read_text())
-    assert lineage["feature_service"] == "delay_model_v1"
-    assert lineage["tables"] == versions
-    assert lineage["train_range"] == ["2013-01-01", "2013-04-01"]
-    assert lineage["validation_range"] == ["2013-04-01", "2013-05-01"]
-    assert set(NUMERIC) <= set(lineage["features"])
-    # deterministic for a fixed seed: a second run gives the same metrics, as version v2
-    second = train_delay_model(
-        dt.date(2013, 1, 1),
-        dt.date(2013, 5, 1),
-        valid_from=dt.date(2013, 4, 1),
-        config=config,
-        catalog=catalog,
-        rows=rows,
-        table_versions=versions,
-    )
-    assert second.version == "v2"
+    # the first version of a model is its champion
+    assert (first.version, first.alias) == ("1", "champion")
+    registered = resolve("delay", "champion", catalog.settings)
+    assert registered.version == "1"
+    assert registered.lineage["feature_service"] == "delay_model_v1"
+    assert registered.lineage["tables"] == VERSIONS
+    assert registered.lineage["train_range"] == ["2013-01-01", "2013-04-01"]
+    assert registered.lineage["validation_range"] == ["2013-04-01", "2013-05-01"]
+    assert set(NUMERIC) <= set(registered.lineage["features"])
+    # the run, as MLflow itself shows it: parameters, metrics of the model and both baselines,
+    # and one dataset input per Delta table at the version read
+    run = MlflowClient(tracking_uri(catalog.settings)).get_run(first.run_id)
+    assert run.data.params["feature_service"] == "delay_model_v1"
+    assert run.data.params["valid_from"] == "2013-04-01"
+    for name in ("model", "base_rate", "logistic_regression"):
+        assert run.data.metrics[f"valid_{name}_auc"] == pytest.approx(v[name]["auc"])
+        assert run.data.metrics[f"valid_{name}_log_loss"] == pytest.approx(v[name]["log_loss"])
+    inputs = {
+        (d.dataset.name, json.loads(d.dataset.source)["delta_table_version"], d.dataset.source_type)
+        for d in run.inputs.dataset_inputs
+        if any(t.key == "mlflow.data.context" and t.value == "training" for t in d.tags)
+    }
+    assert inputs == {
+        ("gold.flight_labels@v4", 4, "delta_table"),
+        ("gold.carrier_delay_7d@v2", 2, "delta_table"),
+    }
+    # deterministic for a fixed seed: a second run gives the same metrics, as version 2, the challenger
+    second = _train(catalog, rows)
+    assert (second.version, second.alias) == ("2", "challenger")
     assert second.metrics["validation"] == first.metrics["validation"]
-    assert [m.version for m in list_models(catalog.settings)] == ["v1", "v2"]
+    assert [(m.version, m.aliases) for m in list_versions("delay", catalog.settings)] == [
+        ("1", ("champion",)),
+        ("2", ("challenger",)),
+    ]
+
+
+def test_the_registered_pyfunc_predicts_what_scoring_predicts(catalog: Catalog) -> None:
+    """MLflow's own loader (pandas in) and featurelake's (Arrow in) give the same probabilities."""
+    import mlflow.pyfunc
+
+    from featurelake.models.tracking import tracking
+
+    rows = add_context(sample())
+    _train(catalog, rows)
+    model = load_model(catalog=catalog)
+    ours = predict(model, rows.slice(0, 200))
+    with tracking(catalog.settings):
+        theirs = mlflow.pyfunc.load_model("models:/delay@champion").predict(pyfunc_frame(rows.slice(0, 200)))
+    assert ours.shape == (200,)
+    assert np.allclose(np.asarray(theirs, dtype=np.float64).ravel(), ours, atol=1e-7)
+    assert 0 < ours.min() < ours.max() < 1
+
+
+def test_promote_and_rollback_move_the_aliases(catalog: Catalog) -> None:
+    rows = add_context(sample(3000))
+    for _ in range(3):
+        _train(catalog, rows)
+
+    def aliases() -> dict[str, tuple[str, ...]]:
+        return {v.version: v.aliases for v in list_versions("delay", catalog.settings)}
+
+    assert aliases() == {"1": ("champion",), "2": (), "3": ("challenger",)}
+    promote("delay", "3", "champion", catalog.settings)  # the challenger wins: it is no longer challenger
+    assert aliases() == {"1": (), "2": (), "3": ("champion",)}
+    promote("delay", "v2", "challenger", catalog.settings)
+    assert aliases() == {"1": (), "2": ("challenger",), "3": ("champion",)}
+    assert load_model(catalog=catalog).version.version == "3"
+    with pytest.raises(FeaturelakeError, match="version 3 is the champion"):
+        promote("delay", "3", "challenger", catalog.settings)
+    assert rollback("delay", catalog.settings) == ("3", "1")
+    assert load_model(catalog=catalog).version.version == "1"
+    with pytest.raises(FeaturelakeError, match="nothing to roll back to"):
+        rollback("delay", catalog.settings)
+    with pytest.raises(FeaturelakeError, match=r"no version or alias '7'; it has 1@champion, 2@chall"):
+        resolve("delay", "7", catalog.settings)
+
+
+def test_no_model_is_a_clear_error(catalog: Catalog) -> None:
+    with pytest.raises(FeaturelakeError, match="no trained model 'delay'"):
+        load_model(catalog=catalog)
+    assert list_versions(settings=catalog.settings) == []
+    assert not (catalog.settings.lake / "mlflow").exists()  # reading created no store

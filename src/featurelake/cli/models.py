@@ -7,7 +7,8 @@ import json
 
 import click
 
-from featurelake.cli import UtcTime, emit, format_option, friendly, main, time_range, working
+from featurelake.cli import UtcTime, emit, format_option, friendly, listen_options, main, time_range, working
+from featurelake.models.tracking import ModelVersion
 
 
 def _print_documents(rows: list[dict[str, object]], fmt: str) -> None:
@@ -26,12 +27,14 @@ def _print_documents(rows: list[dict[str, object]], fmt: str) -> None:
             columns=[
                 "name",
                 "version",
-                "path",
+                "aliases",
+                "created",
                 "auc",
                 "log_loss",
                 "train_from",
                 "train_to",
                 "feature_service",
+                "run_id",
                 "metrics",
                 "lineage",
             ],
@@ -102,7 +105,10 @@ def train_delay(
         config=TrainConfig(seed=seed, epochs=epochs, device=device),
         on_epoch=report,
     )
-    click.echo(f"trained delay {result.version} on {s}..{v}, validated on {v}..{e}  ->  {result.path}")
+    click.echo(
+        f"trained delay version {result.version} ({result.alias}) on {s}..{v}, validated on {v}..{e}; "
+        f"MLflow run {result.run_id}"
+    )
     click.echo(f"{'':22}{'ROC AUC':>9}{'log loss':>10}")
     for name, m in result.metrics["validation"].items():
         click.echo(f"{name:22}{m['auc']:9.4f}{m['log_loss']:10.4f}")
@@ -117,7 +123,7 @@ def score() -> None:
 
 @score.command("delay")
 @click.option("--date", "day", required=True, type=UtcTime(days_only=True), help="UTC day to score.")
-@click.option("--model-version", "version", help="Model version (default: the latest).")
+@click.option("--model-version", "version", help="Model version (a number) or alias (default: the champion).")
 @friendly
 def score_delay(day: dt.date, version: str | None) -> None:
     """Write that day's predictions to gold.delay_predictions (replacing any earlier set)."""
@@ -128,41 +134,118 @@ def score_delay(day: dt.date, version: str | None) -> None:
     click.echo(f"gold.delay_predictions: {n:,} predictions for {day}")
 
 
-@main.command("models")
-@format_option
-@friendly
-def models_cmd(fmt: str) -> None:
-    """List trained model versions with their validation metrics and lineage (json: all of them)."""
-    from featurelake.models import list_models
+def _version_row(v: ModelVersion, fmt: str) -> dict[str, object]:
+    model = v.metrics.get("validation", {}).get("model", {})
+    return {
+        "name": v.name,
+        "version": v.version,
+        "aliases": ",".join(v.aliases),
+        "created": v.created.isoformat(timespec="seconds"),
+        "auc": model.get("auc"),
+        "log_loss": model.get("log_loss"),
+        "train_from": v.lineage.get("train_range", [None, None])[0],
+        "train_to": v.lineage.get("train_range", [None, None])[1],
+        "feature_service": v.lineage.get("feature_service"),
+        "run_id": v.run_id,
+        # nested documents stay whole in JSON, as text in CSV
+        "metrics": v.metrics if fmt.startswith("json") else json.dumps(v.metrics),
+        "lineage": v.lineage if fmt.startswith("json") else json.dumps(v.lineage),
+    }
 
-    versions = list_models()
+
+def _describe(v: ModelVersion) -> str:
+    m = v.metrics.get("validation", {}).get("model", {})
+    tables = ", ".join(f"{t}@v{n}" for t, n in sorted(v.lineage.get("tables", {}).items()))
+    aliases = f" @{' @'.join(v.aliases)}" if v.aliases else ""
+    train = v.lineage.get("train_range", ["?", "?"])
+    return (
+        f"{v.name} {v.version}{aliases}  auc={m.get('auc', float('nan')):.4f} "
+        f"log_loss={m.get('log_loss', float('nan')):.4f}  train {train[0]}..{train[1]}  "
+        f"service {v.lineage.get('feature_service', '?')}  tables {tables or '-'}"
+    )
+
+
+@main.group("models", invoke_without_command=True)
+@format_option
+@click.pass_context
+@friendly
+def models_cmd(ctx: click.Context, fmt: str) -> None:
+    """List registered model versions, their aliases, metrics and lineage (from MLflow)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from featurelake.models import list_versions
+
+    versions = list_versions()
     if fmt != "table":
-        rows = [
-            {
-                "name": v.name,
-                "version": v.version,
-                "path": str(v.path),
-                "auc": v.metrics["validation"]["model"]["auc"],
-                "log_loss": v.metrics["validation"]["model"]["log_loss"],
-                "train_from": v.lineage["train_range"][0],
-                "train_to": v.lineage["train_range"][1],
-                "feature_service": v.lineage["feature_service"],
-                # nested documents stay whole in JSON, as text in CSV
-                "metrics": v.metrics if fmt.startswith("json") else json.dumps(v.metrics),
-                "lineage": v.lineage if fmt.startswith("json") else json.dumps(v.lineage),
-            }
-            for v in versions
-        ]
-        _print_documents(rows, fmt)
+        _print_documents([_version_row(v, fmt) for v in versions], fmt)
         return
     if not versions:
         click.echo("no trained models yet: featurelake train delay --from 2013-01-01 --to 2014-01-01")
         return
     for v in versions:
-        m = v.metrics["validation"]["model"]
-        tables = ", ".join(f"{t}@v{n}" for t, n in sorted(v.lineage.get("tables", {}).items()))
-        click.echo(
-            f"{v.name} {v.version}  auc={m['auc']:.4f} log_loss={m['log_loss']:.4f}  "
-            f"train {v.lineage['train_range'][0]}..{v.lineage['train_range'][1]}  "
-            f"service {v.lineage['feature_service']}  tables {tables}"
-        )
+        click.echo(_describe(v))
+
+
+@models_cmd.command("promote")
+@click.argument("version")
+@click.option(
+    "--to",
+    "alias",
+    required=True,
+    type=click.Choice(["champion", "challenger"]),
+    help="The alias to give the version.",
+)
+@click.option("--model", "name", default="delay", show_default=True, help="Registered model name.")
+@friendly
+def promote_cmd(version: str, alias: str, name: str) -> None:
+    """Give VERSION (a number, or an alias) the champion or challenger alias."""
+    from featurelake.models import promote
+
+    v = promote(name, version, alias)  # type: ignore[arg-type]
+    click.echo(f"{name} version {v.version} is now {alias}: {_describe(v)}")
+
+
+@models_cmd.command("rollback")
+@click.option("--model", "name", default="delay", show_default=True, help="Registered model name.")
+@friendly
+def rollback_cmd(name: str) -> None:
+    """Give the champion alias back to the version that held it before the current champion."""
+    from featurelake.models import rollback
+
+    was, now = rollback(name)
+    click.echo(f"{name}: champion rolled back from version {was} to version {now}")
+
+
+@main.command("mlflow")
+@listen_options(5000, "the MLflow UI")
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Server workers.")
+@friendly
+def mlflow_ui(host: str, port: int, workers: int) -> None:
+    """Serve the MLflow UI (runs, dataset inputs, registered models) on the lake's tracking store."""
+    import os
+    import sys
+
+    from featurelake.config import get_settings
+    from featurelake.models.tracking import artifact_root, tracking_uri
+
+    settings = get_settings()
+    uri = tracking_uri(settings)
+    artifact_root(settings).mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        artifact_root(settings).as_uri(),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    click.echo(f"MLflow UI on http://{host}:{port} (store {uri}); Ctrl-C stops it", err=True)
+    os.execv(sys.executable, command)

@@ -229,6 +229,8 @@ def train_latest(
     )
     return {
         "version": result.version,
+        "alias": result.alias,
+        "run_id": result.run_id,
         "validation": result.metrics["validation"],
         "end": end.isoformat(),
         "last_day": last.isoformat(),

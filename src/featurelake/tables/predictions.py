@@ -25,8 +25,8 @@ DELAY_PREDICTIONS = TableSpec.of(
         "saw the feature values known at that instant (point-in-time join).",
         "delay_probability": "The model's probability, 0 to 1, that the flight arrives more than 15 "
         "minutes late (arr_delay > 15); cancelled flights are scored too.",
-        "model_name": "The model that scored the row: delay (under <lake>/models/delay).",
-        "model_version": "The model version that scored the row: v1, v2, ...",
+        "model_name": "The registered MLflow model that scored the row: delay.",
+        "model_version": "The registered model version that scored the row (MLflow's number: 1, 2, ...).",
         "scored_at": "When the scoring run ran (UTC).",
         "event_date": "The UTC day scored: every departure of gold.flight_labels scheduled that day; "
         "the partition column, replaced whole by each scoring of the day.",

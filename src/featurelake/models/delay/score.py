@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +11,8 @@ import pyarrow as pa
 from featurelake.catalog import Catalog
 from featurelake.errors import FeaturelakeError
 from featurelake.models.delay.features import Preprocessor
-from featurelake.models.registry import ModelVersion, load_version
+from featurelake.models.delay.pyfunc import DelayPyfunc
+from featurelake.models.tracking import ModelVersion
 
 __all__ = ["PREDICTIONS_TABLE", "load_model", "predict", "score_date"]
 
@@ -21,46 +21,51 @@ PREDICTIONS_TABLE = "gold.delay_predictions"
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A trained delay model ready to predict."""
+    """A registered version of the delay model, loaded and ready to predict."""
 
     version: ModelVersion
-    preprocessor: Preprocessor
-    net: Any
+    model: DelayPyfunc
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        """The training statistics and vocabularies the network expects its inputs through."""
+        assert self.model.preprocessor is not None
+        return self.model.preprocessor
 
 
-def load_model(version: str | None = None, catalog: Catalog | None = None) -> LoadedModel:
-    """Load a version of the delay model (the latest by default) on the CPU."""
-    import torch
+def load_model(ref: str | None = None, catalog: Catalog | None = None) -> LoadedModel:
+    """Load a version of the delay model from the MLflow registry, on the CPU.
 
-    from featurelake.models.delay.net import DelayNet
+    Args:
+        ref: a version number (``3`` or ``v3``) or an alias; the ``champion`` when None.
+        catalog: the lake whose registry to read.
+
+    Raises:
+        FeaturelakeError: no such model, version or alias.
+    """
+    import mlflow.pyfunc
+
+    from featurelake.models import tracking
     from featurelake.models.delay.train import MODEL_NAME
 
     catalog = catalog or Catalog()
-    mv = load_version(MODEL_NAME, version, catalog.settings)
-    state = torch.load(mv.path / "model.pt", map_location="cpu", weights_only=True)
-    net = DelayNet(state["numeric_width"], state["vocab_sizes"])
-    net.load_state_dict(state["state_dict"])
-    net.eval()
-    pre = Preprocessor.from_json((mv.path / "preprocessor.json").read_text())
-    return LoadedModel(mv, pre, net)
+    mv = tracking.resolve(MODEL_NAME, ref, catalog.settings)
+    with tracking.tracking(catalog.settings):
+        loaded = mlflow.pyfunc.load_model(mv.uri)
+    model = loaded.unwrap_python_model()
+    if not isinstance(model, DelayPyfunc):
+        raise FeaturelakeError(f"{mv.uri} is a {type(model).__name__}, not the delay model")
+    return LoadedModel(mv, model)
 
 
 def predict(model: LoadedModel, rows: pa.Table) -> np.ndarray:
     """P(arr_delay > 15) for rows carrying the model's features (training-set columns)."""
-    import torch
-
-    from featurelake.models.delay.features import add_context
-
-    if "dep_hour_utc" not in rows.column_names:
-        rows = add_context(rows)
-    numeric, cats = model.preprocessor.transform(rows)
-    with torch.no_grad():
-        logits = model.net(torch.from_numpy(numeric), torch.from_numpy(cats))
-    return torch.sigmoid(logits).numpy().astype(np.float64)
+    return model.model.predict_arrow(rows)
 
 
 def score_date(day: dt.date, *, version: str | None = None, catalog: Catalog | None = None) -> int:
-    """Score every departure scheduled on ``day`` (UTC) and replace that day's predictions.
+    """Score every departure scheduled on ``day`` (UTC) with a model version (the champion by
+    default) and replace that day's predictions.
 
     Returns the number of predictions written.
 

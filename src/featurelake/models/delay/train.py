@@ -1,4 +1,4 @@
-"""Training the delay model: time split, deterministic training, honest evaluation, versioned artifacts.
+"""Training the delay model: time split, deterministic training, honest evaluation, an MLflow run.
 
 Rows before ``valid_from`` train (the last tenth of them, by time, decides
 when to stop); rows from ``valid_from`` on are only ever used to report the
@@ -9,7 +9,6 @@ logistic regression on the same inputs. Nothing is shuffled across time.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import platform
 import time
 from collections.abc import Callable
@@ -32,9 +31,17 @@ from featurelake.models.delay.features import (
     Preprocessor,
 )
 from featurelake.models.delay.metrics import log_loss, roc_auc
-from featurelake.models.registry import new_version_dir
 
-__all__ = ["MODEL_NAME", "Epoch", "TrainConfig", "TrainResult", "split_by_time", "train_delay_model"]
+__all__ = [
+    "MODEL_NAME",
+    "Epoch",
+    "LoggedRun",
+    "TrainConfig",
+    "TrainResult",
+    "log_training_run",
+    "split_by_time",
+    "train_delay_model",
+]
 
 MODEL_NAME = "delay"
 
@@ -72,7 +79,11 @@ class TrainResult:
     """What a training run produced."""
 
     version: str
-    path: str
+    """The registered model version (MLflow's number, as text)."""
+    run_id: str
+    """The MLflow run that logged it."""
+    alias: str
+    """The alias it was given: ``champion`` for a model's first version, else ``challenger``."""
     metrics: dict[str, Any]
 
 
@@ -202,7 +213,10 @@ def train_delay_model(
     table_versions: dict[str, int] | None = None,
     on_epoch: Callable[[Epoch], None] | None = None,
 ) -> TrainResult:
-    """Train on labelled flights in [start, valid_from), evaluate on [valid_from, end), save a version.
+    """Train on labelled flights in [start, valid_from), evaluate on [valid_from, end), register a version.
+
+    The run is logged to MLflow (:func:`log_training_run`) and registered as a new version of
+    model ``delay``: ``champion`` when it is the first, ``challenger`` otherwise.
 
     Args:
         start: first day of training data.
@@ -264,16 +278,6 @@ def train_delay_model(
         p = _predict(net, valid_t[0], valid_t[1])
         results[name] = {"auc": roc_auc(y_valid, p), "log_loss": log_loss(y_valid, p)}
 
-    version, path = new_version_dir(MODEL_NAME, catalog.settings)
-    torch.save(
-        {
-            "state_dict": models["model"].state_dict(),
-            "numeric_width": pre.numeric_width,
-            "vocab_sizes": pre.vocab_sizes,
-        },
-        path / "model.pt",
-    )
-    (path / "preprocessor.json").write_text(pre.to_json())
     ts = rows.column("event_timestamp")
     lineage = {
         "feature_service": FEATURE_SERVICE,
@@ -301,6 +305,143 @@ def train_delay_model(
             results["model"]["auc"] > results[b]["auc"] for b in ("base_rate", "logistic_regression")
         ),
     }
-    (path / "lineage.json").write_text(json.dumps(lineage, indent=1))
-    (path / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    return TrainResult(version, str(path), metrics)
+    logged = log_training_run(
+        models["model"],
+        pre,
+        config,
+        metrics,
+        lineage,
+        catalog,
+        run_name=f"delay {start}..{end}",
+        example=fit_rows.slice(0, 5),
+    )
+    return TrainResult(logged.version, logged.run_id, logged.alias, metrics)
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    """What :func:`log_training_run` recorded."""
+
+    run_id: str
+    version: str
+    alias: str
+
+
+def _flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    flat = {f"valid_{name}_{k}": float(v) for name, m in metrics["validation"].items() for k, v in m.items()}
+    flat["base_rate_train"] = float(metrics["base_rate_train"])
+    flat["train_seconds"] = float(metrics["seconds"])
+    return flat
+
+
+def _params(config: TrainConfig, lineage: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seed": config.seed,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "patience": config.patience,
+        "device": lineage["device"],
+        "feature_service": lineage["feature_service"],
+        "label": lineage["label"],
+        "train_from": lineage["train_range"][0],
+        "valid_from": lineage["validation_range"][0],
+        "valid_to": lineage["validation_range"][1],
+        "rows_fit": lineage["rows"]["fit"],
+        "rows_early_stop": lineage["rows"]["early_stop"],
+        "rows_validation": lineage["rows"]["validation"],
+    }
+
+
+def log_training_run(
+    net: Any,
+    pre: Preprocessor,
+    config: TrainConfig,
+    metrics: dict[str, Any],
+    lineage: dict[str, Any],
+    catalog: Catalog,
+    *,
+    run_name: str,
+    example: pa.Table,
+) -> LoggedRun:
+    """Log one training run to MLflow and register its model as a new version of ``delay``.
+
+    The run holds the parameters, the validation metrics of the model and both baselines (and
+    the early-stopping loss per epoch), one dataset input per Delta table at the version read,
+    the metrics and lineage documents, and the model: a pyfunc of the network and its
+    preprocessing state, with a signature and ``example`` (a few training rows) as its input example.
+    """
+    import tempfile
+    from importlib import metadata
+    from pathlib import Path
+
+    import mlflow
+    import torch
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    from featurelake.models import tracking
+    from featurelake.models.delay import mlflow_model
+    from featurelake.models.delay.pyfunc import ARTIFACTS, pyfunc_frame, signature
+
+    settings = catalog.settings
+    with tracking.tracking(settings), tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        torch.save(
+            {
+                "state_dict": {k: v.cpu() for k, v in net.state_dict().items()},
+                "numeric_width": pre.numeric_width,
+                "vocab_sizes": pre.vocab_sizes,
+            },
+            folder / ARTIFACTS["weights"],
+        )
+        (folder / ARTIFACTS["preprocessor"]).write_text(pre.to_json())
+        experiment = tracking.experiment_id(MODEL_NAME, settings)
+        with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
+            mlflow.log_params(_params(config, lineage))
+            mlflow.log_metrics(_flat_metrics(metrics))
+            for step, loss in enumerate(metrics["training"]["model"]["holdout_log_loss_by_epoch"], 1):
+                mlflow.log_metric("holdout_log_loss", loss, step=step)
+            for table, version in sorted(lineage["tables"].items()):
+                source = DeltaDatasetSource(path=str(catalog.path(table)), delta_table_version=int(version))
+                mlflow.log_input(
+                    MetaDataset(source, name=f"{table}@v{version}"),  # type: ignore[abstract]
+                    context="training",
+                    tags={"table": table, "delta_version": str(version)},
+                )
+            mlflow.log_dict(metrics, tracking.METRICS_FILE)
+            mlflow.log_dict(lineage, tracking.LINEAGE_FILE)
+            mlflow.set_tags({"feature_service": lineage["feature_service"], "model": MODEL_NAME})
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(Path(mlflow_model.__file__)),
+                artifacts={key: str(folder / file) for key, file in ARTIFACTS.items()},
+                signature=signature(),
+                input_example=pyfunc_frame(example),
+                pip_requirements=[
+                    f"mlflow=={mlflow.__version__}",
+                    *(f"{p}=={metadata.version(p)}" for p in ("torch", "numpy", "pyarrow", "pandas")),
+                ],
+                registered_model_name=MODEL_NAME,
+            )
+    version = str(info.registered_model_version)
+    c = tracking.client(settings)
+    train, valid, model = lineage["train_range"], lineage["validation_range"], metrics["validation"]["model"]
+    for key, value in {
+        "auc": f"{model['auc']:.4f}",
+        "log_loss": f"{model['log_loss']:.4f}",
+        "train": f"{train[0]}..{train[1]}",
+        "tables": ", ".join(f"{t}@v{n}" for t, n in sorted(lineage["tables"].items())),
+        "feature_service": lineage["feature_service"],
+    }.items():
+        c.set_model_version_tag(MODEL_NAME, version, key, value)
+    c.update_model_version(
+        MODEL_NAME,
+        version,
+        description=(
+            f"Trained {train[0]}..{train[1]}, validated {valid[0]}..{valid[1]}: "
+            f"ROC AUC {model['auc']:.4f}, log loss {model['log_loss']:.4f}"
+        ),
+    )
+    alias = tracking.register_new(MODEL_NAME, version, settings)
+    return LoggedRun(run.info.run_id, version, alias)
