@@ -101,3 +101,34 @@ def test_the_mlflow_ui_shows_both_runs_with_their_datasets_and_the_registered_mo
         page.get_by_text(re.compile(r"^@\s*champion$")).first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "mlflow-model.png"))
     assert refused == []  # the UI loaded nothing from outside the server
+
+
+def test_prod_keeps_runs_and_the_registry_in_postgresql(tmp_path: Path) -> None:
+    """The prod profile's store is database ``mlflow`` on the PostgreSQL server; here a fresh one."""
+    from airflow_harness import fresh_postgres_db
+    from conftest import require_service
+
+    from featurelake.config import get_settings
+    from featurelake.models import list_versions, resolve
+    from featurelake.models.tracking import tracking_uri
+
+    require_service("PostgreSQL", 5432)
+    env = {"FEATURELAKE_PROFILE": "prod", "FEATURELAKE_LAKE": str(tmp_path / "lake")}
+    assert tracking_uri(get_settings(env)) == "postgresql+psycopg2://postgres@127.0.0.1:5432/mlflow"
+    url = fresh_postgres_db("featurelake_mlflow_test")
+    settings = get_settings(
+        {
+            "FEATURELAKE_PROFILE": "prod",
+            "FEATURELAKE_LAKE": str(tmp_path / "lake"),
+            "FEATURELAKE_MLFLOW_DB": url,
+        }
+    )
+    result = train(Catalog(settings=settings), add_context(sample(2000)))
+    assert (result.version, result.alias) == ("1", "champion")
+    assert resolve("delay", None, settings).run_id == result.run_id
+    assert [v.version for v in list_versions("delay", settings)] == ["1"]
+    assert not (tmp_path / "lake" / "mlflow" / "mlflow.db").exists()  # nothing went to SQLite
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from registered_models where name = 'delay'").fetchone() == (1,)
