@@ -86,6 +86,14 @@ class Settings(BaseModel):
     ``<lake>/mlflow/mlflow.db`` (``local``), database ``mlflow`` on ``postgres_dsn``'s server
     (``prod``). Run artifacts (models, their preprocessing state) always live under ``<lake>/mlflow``."""
 
+    challenger_mode: Literal["shadow", "canary"] = "shadow"
+    """How ``POST /predict`` uses the ``challenger`` model version: ``shadow`` scores and logs every
+    request with it and never returns its answer; ``canary`` lets it answer ``canary_share`` of the
+    flights (sticky: the same flight always goes the same way)."""
+
+    canary_share: float = Field(default=0.1, ge=0.0, le=1.0)
+    """Share of flights (0 to 1) the challenger answers in ``canary`` mode."""
+
     @property
     def landing_dir(self) -> Path:
         """The landing zone, defaulting to ``<lake>/landing``."""

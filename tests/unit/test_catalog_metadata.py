@@ -16,7 +16,7 @@ REFERENCE = {"silver.airlines", "silver.airports", "silver.planes"}
 
 
 def _expected_owner(spec: TableSpec) -> str:
-    if spec.name == "gold.delay_predictions":
+    if spec.name in ("gold.delay_predictions", "ops.prediction_log"):  # the model's own outputs
         return "ml-models"
     if spec.layer in ("bronze", "quarantine", "ops") or spec.name in REFERENCE:
         return "data-platform"

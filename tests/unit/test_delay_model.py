@@ -152,3 +152,21 @@ def test_no_model_is_a_clear_error(catalog: Catalog) -> None:
         load_model(catalog=catalog)
     assert list_versions(settings=catalog.settings) == []
     assert not (catalog.settings.lake / "mlflow").exists()  # reading created no store
+
+
+def test_one_row_transform_matches_the_columnar_one() -> None:
+    """The serving path (a dict per request) feeds the network exactly what training fed it."""
+    table = add_context(sample(300))
+    pre = Preprocessor().fit(table.slice(0, 200))
+    numeric, cats = pre.transform(table)
+    rows = table.to_pylist()
+    rows[5]["dest"] = "XXX"  # unseen category
+    rows[5]["dep_delay_avg_7d"] = None
+    rows[6]["dep_delay_avg_7d"] = float("nan")
+    numeric[5], cats[5] = (m[0] for m in pre.transform(pa.Table.from_pylist([rows[5]], table.schema)))
+    numeric[6], cats[6] = (m[0] for m in pre.transform(pa.Table.from_pylist([rows[6]], table.schema)))
+    for i, row in enumerate(rows):
+        one_numeric, one_cats = pre.transform_one(row)
+        assert np.array_equal(one_numeric[0], numeric[i]), i
+        assert np.array_equal(one_cats[0], cats[i]), i
+    assert pre.transform_one(rows[5])[1][0, 2] == 0

@@ -155,10 +155,15 @@ def training_set(
 )
 @friendly
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve online features over HTTP (POST /get-online-features, Feast's request and response)."""
+    """Serve online features (POST /get-online-features, Feast's request and response) and delay
+    predictions (POST /predict: the champion answers; FEATURELAKE_CHALLENGER_MODE=shadow|canary)."""
     from featurelake.features.server import serve as run
 
-    click.echo(f"serving online features on http://{host}:{port}/get-online-features", err=True)
+    click.echo(
+        f"serving online features on http://{host}:{port}/get-online-features and predictions on "
+        f"http://{host}:{port}/predict",
+        err=True,
+    )
     run(host, port, workers=workers)
 
 

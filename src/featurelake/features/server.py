@@ -7,7 +7,13 @@
 
 (or ``"features": ["view:feature", ...]``) and answers Feast's response JSON
 (``metadata.feature_names``, ``results[i].values/statuses/event_timestamps``)
-from the same online store Feast's server reads. ``GET /health`` answers ok.
+from the same online store Feast's server reads.
+
+``POST /predict`` names one flight and answers the delay model's probability from the
+flight's online features, with the model version (:mod:`featurelake.models.serving`: the
+champion answers, the challenger shadows or canaries; every prediction goes to
+``ops.prediction_log``). ``GET /health`` answers ok, with the model versions, the challenger's
+mode and the prediction log's counters.
 
 Why not ``feast serve``: on 2 cores it answers about 290 requests/s with p99
 above 800 ms (DESIGN.md). This server is one asyncio event loop (uvloop,
@@ -23,27 +29,47 @@ import json
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from featurelake.config import Settings, get_settings
 from featurelake.features._online import RedisPool, ServicePlan, SqliteReader
 
+if TYPE_CHECKING:
+    from featurelake.models.prediction_log import PredictionLog
+    from featurelake.models.serving import Predictor
+
 __all__ = ["FeatureServer", "serve"]
 
-_REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 500: b"Internal Server Error"}
+_REASONS = {
+    200: b"OK",
+    400: b"Bad Request",
+    404: b"Not Found",
+    500: b"Internal Server Error",
+    503: b"Service Unavailable",
+}
 
 
 class FeatureServer:
     """Plans services lazily and answers requests for one online store."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, predictions: bool = True) -> None:
         from featurelake.features.store import close_store, feature_store
 
         self.settings = settings or get_settings()
         self._store = feature_store(self.settings)
-        self._close = lambda: close_store(self._store)
+        self._close_store = lambda: close_store(self._store)
         self.plans: dict[str, ServicePlan] = {}
+        self.predictor: Predictor | None = None
+        self.prediction_log: PredictionLog | None = None
+        if predictions:
+            from featurelake.catalog import Catalog
+            from featurelake.models.prediction_log import PredictionLog
+            from featurelake.models.serving import Predictor
+
+            self.prediction_log = PredictionLog(Catalog(settings=self.settings))
+            self.predictor = Predictor(self.settings, self.prediction_log)
         self.redis: RedisPool | None = None
         self.sqlite: SqliteReader | None = None
         if self.settings.online_store == "redis":
@@ -54,9 +80,63 @@ class FeatureServer:
             self.sqlite = SqliteReader(SqliteOnlineStore._get_db_path(self._store.config))
 
     async def start(self) -> None:
-        """Connect to the online store."""
+        """Connect to the online store; load the models and start the prediction log's writer."""
         if self.redis is not None:
             await self.redis.start()
+        if self.predictor is not None and self.prediction_log is not None:
+            import torch
+
+            torch.set_num_threads(1)  # one request at a time per worker: no thread pool wake-ups
+            self.prediction_log.start()
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self.predictor.refresh)
+            self._refresher = loop.create_task(self._refresh_models())
+
+    async def _refresh_models(self) -> None:
+        """Follow the registry's aliases (``models promote``/``rollback``) off the request path."""
+        from featurelake.models.serving import REFRESH_S
+
+        assert self.predictor is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            await loop.run_in_executor(None, self.predictor.refresh)
+
+    def close(self) -> None:
+        """Write what the prediction log holds and release the stores."""
+        if self.prediction_log is not None:
+            self.prediction_log.close()
+        self._close_store()
+
+    def health(self) -> dict[str, Any]:
+        """``GET /health``: ok, the models answering ``/predict`` and the prediction log's counters."""
+        out: dict[str, Any] = {"status": "ok"}
+        if self.predictor is not None and self.prediction_log is not None:
+            out["models"] = self.predictor.health()
+            out["prediction_log"] = self.prediction_log.stats()
+        return out
+
+    async def predict(self, body: Any, received: float) -> dict[str, Any]:
+        """Answer one ``/predict`` body: the flight's online features, scored.
+
+        Raises:
+            ValueError: a bad request (one line naming the field).
+            LookupError: no champion model.
+        """
+        from featurelake.models.delay.features import FEATURE_SERVICE
+        from featurelake.models.serving import Flight, features_of
+
+        if self.predictor is None:
+            raise LookupError("this server was started without predictions")
+        flight = Flight.parse(body)
+        plan = self.plan(FEATURE_SERVICE)
+        entities = flight.entities
+        if self.redis is not None:
+            found = await self.redis.read(plan, entities, 1)
+        else:
+            assert self.sqlite is not None
+            found = self.sqlite.read(plan, entities, 1)
+        return self.predictor.predict(flight, features_of(plan.views, found), received)
 
     def plan(self, features: str | list[str]) -> ServicePlan:
         """The serving plan of a feature service or ref list (cached)."""
@@ -132,9 +212,20 @@ class _HttpProtocol(asyncio.Protocol):
             self._send(status, payload, keep_alive)
 
     async def _handle(self, url: bytes, body: bytes) -> tuple[int, bytes]:
+        received = time.perf_counter()
         path = url.split(b"?", 1)[0]
         if path == b"/health":
-            return 200, b'{"status": "ok"}'
+            return 200, json.dumps(self.app.health()).encode()
+        if path == b"/predict":
+            try:
+                answer = await self.app.predict(json.loads(body), received)
+            except (ValueError, KeyError, TypeError) as e:  # json.JSONDecodeError is a ValueError
+                return 400, json.dumps({"detail": str(e)}).encode()
+            except LookupError as e:
+                return 503, json.dumps({"detail": str(e)}).encode()
+            except Exception as e:
+                return 500, json.dumps({"detail": f"{type(e).__name__}: {e}"}).encode()
+            return 200, json.dumps(answer, separators=(",", ":")).encode()
         if path != b"/get-online-features":
             return 404, b'{"detail": "not found"}'
         try:
@@ -192,7 +283,7 @@ def _run_worker(
             ready()
         async with server:
             await stop.wait()
-        app._close()
+        app.close()
 
     asyncio.run(main())
 

@@ -6,7 +6,7 @@ from featurelake.catalog import TableSpec
 from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
 from featurelake.tables.gold import GOLD_TABLES
 from featurelake.tables.ops import INGEST_FILES, INGEST_LOG, OPS_BACKFILL_LOG, VALIDATION_RESULTS
-from featurelake.tables.predictions import DELAY_PREDICTIONS
+from featurelake.tables.predictions import DELAY_PREDICTIONS, PREDICTION_LOG
 from featurelake.tables.quarantine import QUARANTINE
 from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
 from featurelake.tables.silver import SILVER_FLIGHT_ENTITIES, SILVER_FLIGHTS, SILVER_WEATHER
@@ -43,4 +43,5 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     *STREAMING_TABLES,
     OPS_BACKFILL_LOG,
     DELAY_PREDICTIONS,
+    PREDICTION_LOG,
 )

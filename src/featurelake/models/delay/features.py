@@ -8,7 +8,9 @@ Categoricals map through a training vocabulary; index 0 is "unseen".
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +101,29 @@ class Preprocessor:
         for i, c in enumerate(CATEGORICAL):
             idx = pc.index_in(table.column(c), value_set=pa.array(self.vocab[c], pa.string()))
             cats[:, i] = pc.fill_null(pc.add(idx, 1), 0).to_numpy(zero_copy_only=False)
+        return numeric, cats
+
+    @functools.cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray, list[dict[str, int]]]:
+        """Means, standard deviations and category -> index maps, for :meth:`transform_one`."""
+        index = [{v: i + 1 for i, v in enumerate(self.vocab[c])} for c in CATEGORICAL]
+        return np.asarray(self.means), np.asarray(self.stds), index
+
+    def transform_one(self, row: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`transform` for one row given as a mapping (the serving path: no Arrow round trip).
+
+        ``row`` holds the numeric features and context columns (None or NaN when missing) and
+        the categoricals; the result equals :meth:`transform` of the same row as a table.
+        """
+        means, stds, index = self._lookup
+        values = np.array([row.get(c) for c in self.columns], dtype=np.float64)  # None -> nan
+        missing = np.isnan(values)
+        numeric = np.empty((1, self.numeric_width), dtype=np.float32)
+        numeric[0, 0::2] = (np.where(missing, means, values) - means) / stds
+        numeric[0, 1::2] = missing
+        cats = np.array(
+            [[index[i].get(str(row.get(c)), 0) for i, c in enumerate(CATEGORICAL)]], dtype=np.int64
+        )
         return numeric, cats
 
     def to_json(self) -> str:

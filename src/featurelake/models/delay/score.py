@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -11,8 +12,10 @@ import pyarrow as pa
 from featurelake.catalog import Catalog
 from featurelake.errors import FeaturelakeError
 from featurelake.models.delay.features import Preprocessor
-from featurelake.models.delay.pyfunc import DelayPyfunc
 from featurelake.models.tracking import ModelVersion
+
+if TYPE_CHECKING:
+    from featurelake.models.delay.pyfunc import DelayPyfunc
 
 __all__ = ["PREDICTIONS_TABLE", "load_model", "predict", "score_date"]
 
@@ -46,6 +49,7 @@ def load_model(ref: str | None = None, catalog: Catalog | None = None) -> Loaded
     import mlflow.pyfunc
 
     from featurelake.models import tracking
+    from featurelake.models.delay.pyfunc import DelayPyfunc
     from featurelake.models.delay.train import MODEL_NAME
 
     catalog = catalog or Catalog()
@@ -61,6 +65,49 @@ def load_model(ref: str | None = None, catalog: Catalog | None = None) -> Loaded
 def predict(model: LoadedModel, rows: pa.Table) -> np.ndarray:
     """P(arr_delay > 15) for rows carrying the model's features (training-set columns)."""
     return model.model.predict_arrow(rows)
+
+
+def _log_batch(
+    catalog: Catalog, model: LoadedModel, rows: pa.Table, p: np.ndarray, day: dt.date, now: dt.datetime
+) -> None:
+    """Every batch-scored row to ``ops.prediction_log`` too (source ``batch``), with its features."""
+    import json
+    import math
+
+    from featurelake.models import prediction_log
+    from featurelake.models.delay.features import NUMERIC
+
+    features = [
+        json.dumps(
+            {f: None if v is None or (isinstance(v, float) and math.isnan(v)) else v for f, v in r.items()},
+            separators=(",", ":"),
+        )
+        for r in rows.select(NUMERIC).to_pylist()
+    ]
+    n = rows.num_rows
+    aliases = model.version.aliases
+    prediction_log.append(
+        catalog,
+        pa.table(
+            {
+                "request_id": pa.array([f"batch:{day}:{e}" for e in rows.column("event_id").to_pylist()]),
+                "logged_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+                "source": pa.array(["batch"] * n),
+                "event_id": rows.column("event_id"),
+                **{c: rows.column(c) for c in ("carrier", "origin", "dest", "tailnum")},
+                "event_timestamp": rows.column("event_timestamp").cast(pa.timestamp("us", tz="UTC")),
+                "features": pa.array(features),
+                "model_name": pa.array([model.version.name] * n),
+                "model_version": pa.array([model.version.version] * n),
+                "alias": pa.array([aliases[0] if aliases else None] * n, pa.string()),
+                "mode": pa.array(["champion" if "champion" in aliases else "batch"] * n),
+                "served": pa.array([True] * n),
+                "delay_probability": pa.array(p, pa.float64()),
+                "latency_ms": pa.nulls(n, pa.float64()),
+                "event_date": pa.array([day] * n, pa.date32()),
+            }
+        ).cast(catalog.spec(prediction_log.TABLE).schema.to_arrow()),
+    )
 
 
 def score_date(day: dt.date, *, version: str | None = None, catalog: Catalog | None = None) -> int:
@@ -96,6 +143,7 @@ def score_date(day: dt.date, *, version: str | None = None, catalog: Catalog | N
             "event_date": pa.array([day] * rows.num_rows, pa.date32()),
         }
     )
+    _log_batch(catalog, model, rows, probabilities, day, now)
     spark = get_spark("featurelake-score")
     catalog.write(
         spark.createDataFrame(out).coalesce(1),
