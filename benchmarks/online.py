@@ -79,11 +79,11 @@ class _Client:
         return body
 
 
-def _raw(port: int, body: dict[str, Any]) -> bytes:
+def _raw(port: int, body: dict[str, Any], path: str = "/get-online-features") -> bytes:
     data = json.dumps(body).encode()
     return (
-        b"POST /get-online-features HTTP/1.1\r\nhost: 127.0.0.1:%d\r\ncontent-type: application/json\r\n"
-        b"content-length: %d\r\n\r\n%s" % (port, len(data), data)
+        b"POST %s HTTP/1.1\r\nhost: 127.0.0.1:%d\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n%s" % (path.encode(), port, len(data), data)
     )
 
 

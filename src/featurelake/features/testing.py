@@ -200,15 +200,19 @@ def synthetic_gold(catalog: Catalog, *, seed: int = 0, planes: int = 3322) -> di
     """Gold feature tables with the contract's shapes and random values (benchmarks, load tests).
 
     16 carriers and 224 routes x 367 days, hourly weather at 3 origins for a year, ``planes``
-    planes; about 3% nulls. Returns rows per table.
+    planes; about 3% nulls. Values keep to the tables' CHECK constraints (counts positive, rates
+    in [0, 1], humidity in [0, 100], non-negative wind, rain and visibility). Returns rows per table.
     """
     rng = np.random.default_rng(seed)
     days = np.datetime64("2013-01-01", "us") + np.arange(367) * np.timedelta64(1, "D")
     ts = pa.array(days, pa.timestamp("us", tz="UTC"))
     n = len(CARRIERS) * 367
 
-    def vals(size: int, scale: float = 10.0) -> pa.Array:
-        return pa.array(rng.normal(size=size) * scale, mask=rng.random(size) < 0.03)
+    def vals(size: int, scale: float = 10.0, low: float | None = None, high: float | None = None) -> pa.Array:
+        values = rng.normal(size=size) * scale
+        if low is not None or high is not None:
+            values = np.clip(np.abs(values) if low == 0 else values, low, high)
+        return pa.array(values, mask=rng.random(size) < 0.03)
 
     out = {}
     out["gold.carrier_delay_7d"] = write_gold(
@@ -218,9 +222,9 @@ def synthetic_gold(catalog: Catalog, *, seed: int = 0, planes: int = 3322) -> di
             {
                 "carrier": pa.array(np.repeat(CARRIERS, 367)),
                 "event_timestamp": pa.concat_arrays([ts] * len(CARRIERS)),
-                "flights_7d": pa.array(rng.integers(0, 2000, n)),
+                "flights_7d": pa.array(rng.integers(1, 2000, n)),
                 "dep_delay_avg_7d": vals(n),
-                "cancel_rate_7d": vals(n, 0.05),
+                "cancel_rate_7d": vals(n, 0.05, 0, 1),
             }
         ),
     )
@@ -234,7 +238,7 @@ def synthetic_gold(catalog: Catalog, *, seed: int = 0, planes: int = 3322) -> di
                 "origin": pa.array(np.repeat([o for o, _ in routes], 367)),
                 "dest": pa.array(np.repeat([d for _, d in routes], 367)),
                 "event_timestamp": pa.concat_arrays([ts] * len(routes)),
-                "flights_30d": pa.array(rng.integers(0, 900, n)),
+                "flights_30d": pa.array(rng.integers(1, 900, n)),
                 "arr_delay_avg_30d": vals(n),
             }
         ),
@@ -245,8 +249,11 @@ def synthetic_gold(catalog: Catalog, *, seed: int = 0, planes: int = 3322) -> di
         "origin": pa.array(np.repeat(ORIGINS, len(hours))),
         "event_timestamp": pa.array(np.tile(hours, len(ORIGINS)), pa.timestamp("us", tz="UTC")),
     }
-    for name in ("temp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib"):
-        weather[name] = vals(n)
+    weather["temp"] = vals(n)
+    weather["humid"] = vals(n, 30.0, 0, 100)
+    for name in ("wind_speed", "wind_gust", "precip", "visib"):
+        weather[name] = vals(n, 10.0, 0)
+    weather["pressure"] = pa.array(1013 + rng.normal(size=n) * 10, mask=rng.random(n) < 0.03)
     out["gold.origin_weather"] = write_gold(catalog, "gold.origin_weather", pa.table(weather))
     out["gold.plane"] = write_gold(
         catalog,
