@@ -14,6 +14,15 @@ from featurelake.models.delay.train import TrainConfig, TrainResult, train_delay
 
 START = dt.datetime(2013, 1, 1, tzinfo=dt.UTC)
 
+INTEGER_FEATURES = {
+    "flights_7d": pa.int64(),
+    "flights_30d": pa.int64(),
+    "plane_age_years": pa.int32(),
+    "seats": pa.int32(),
+    "engines": pa.int32(),
+}
+"""Features whose gold columns are integers (the rest are doubles)."""
+
 VERSIONS = {"gold.flight_labels": 4, "gold.carrier_delay_7d": 2}
 """The lineage :func:`train` records: the Delta versions the sample stands for."""
 
@@ -28,6 +37,9 @@ def sample(n: int = 6000, seed: int = 1) -> pa.Table:
     logit = 0.15 * (dep_avg - 10) + (origin == "EWR") * 1.0 + (hour > 16) * 0.8 - 0.8
     delayed = rng.random(n) < 1 / (1 + np.exp(-logit))
     cols = {name: pa.array(rng.normal(0, 1, n)) for name in NUMERIC}
+    # counts and plane attributes arrive from the feature store as integers, some null
+    for name, kind in INTEGER_FEATURES.items():
+        cols[name] = pa.array(rng.integers(0, 50, n), kind, mask=rng.random(n) < 0.03)
     cols["dep_delay_avg_7d"] = pa.array(np.where(rng.random(n) < 0.05, np.nan, dep_avg), from_pandas=True)
     return pa.table(
         {

@@ -27,7 +27,7 @@ from featurelake.catalog import Catalog
 from featurelake.config import get_settings
 from featurelake.features.testing import day, tiny_gold
 from featurelake.models import promote, rollback
-from featurelake.models.delay.features import add_context
+from featurelake.models.delay.features import NUMERIC, add_context
 
 pytestmark = pytest.mark.integration
 
@@ -266,3 +266,43 @@ def test_sigterm_flushes_the_prediction_log_and_sigkill_loses_at_most_the_last_s
     server.stop(signal.SIGKILL)
     assert count("early") == 200
     assert count("late") <= 50
+
+
+def test_batch_scoring_logs_every_row_with_its_features(lake: Catalog) -> None:
+    from featurelake.features.testing import write_gold
+    from featurelake.models.delay.score import score_date
+
+    labels = [
+        {
+            "event_id": f"B{i}",
+            "carrier": carrier,
+            "origin": origin,
+            "dest": "IAH",
+            "tailnum": tail,
+            "event_timestamp": dt.datetime(2013, 3, 2, 8 + i, tzinfo=dt.UTC),
+            "arr_delay": float(10 * i),
+            "is_delayed": 10 * i > 15,
+        }
+        for i, (carrier, origin, tail) in enumerate(
+            [("UA", "EWR", "N1"), ("AA", "JFK", "N2"), ("UA", "EWR", "N9")]
+        )
+    ]
+    write_gold(lake, "gold.flight_labels", labels)
+    assert score_date(dt.date(2013, 3, 2), catalog=lake) == 3
+    scored = {
+        r["event_id"]: r
+        for r in DeltaTable(lake.path("gold.delay_predictions")).to_pyarrow_table().to_pylist()
+    }
+    batch = {r["event_id"]: r for r in logged(lake, source="batch")}
+    assert set(batch) == set(scored) == {"B0", "B1", "B2"}
+    for event_id, row in batch.items():
+        assert row["delay_probability"] == scored[event_id]["delay_probability"]
+        assert (row["model_version"], row["alias"], row["mode"], row["served"]) == (
+            "1",
+            "champion",
+            "champion",
+            True,
+        )
+        assert row["request_id"] == f"batch:2013-03-02:{event_id}"
+        assert set(json.loads(row["features"])) == set(NUMERIC)
+    assert json.loads(batch["B2"]["features"])["plane_age_years"] is None  # N9: no such plane, logged as null

@@ -76,11 +76,13 @@ class DelayPyfunc(PythonModel):
 
 
 def pyfunc_frame(rows: pa.Table) -> Any:
-    """The pandas frame the pyfunc takes for these rows: its input columns, ``event_timestamp``
-    as naive UTC (MLflow's ``datetime`` type has no time zone)."""
-    table = rows.select([*NUMERIC, *CATEGORICAL, "event_timestamp"])
-    i = table.column_names.index("event_timestamp")
-    return table.set_column(i, "event_timestamp", table.column(i).cast(pa.timestamp("us"))).to_pandas()
+    """The pandas frame the pyfunc takes for these rows: its input columns, every feature as a
+    double (counts such as ``flights_7d`` come from the store as integers; nulls become NaN) and
+    ``event_timestamp`` as naive UTC (MLflow's ``datetime`` type has no time zone)."""
+    columns = {name: rows.column(name).cast(pa.float64()) for name in NUMERIC}
+    columns |= {name: rows.column(name) for name in CATEGORICAL}
+    columns["event_timestamp"] = rows.column("event_timestamp").cast(pa.timestamp("us"))
+    return pa.table(columns).to_pandas()
 
 
 def signature() -> Any:
