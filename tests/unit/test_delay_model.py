@@ -119,6 +119,12 @@ def test_the_registered_pyfunc_predicts_what_scoring_predicts(catalog: Catalog) 
     with tracking(catalog.settings):
         theirs = mlflow.pyfunc.load_model("models:/delay@champion").predict(pyfunc_frame(rows.slice(0, 200)))
     assert ours.shape == (200,)
+    # the serving path: one row at a time, the network in numpy
+    one = [
+        model.model.predict_one(*model.preprocessor.transform_one(row))
+        for row in rows.slice(0, 200).to_pylist()
+    ]
+    assert np.allclose(one, ours, atol=1e-6)
     assert np.allclose(np.asarray(theirs, dtype=np.float64).ravel(), ours, atol=1e-7)
     assert 0 < ours.min() < ours.max() < 1
 

@@ -217,15 +217,10 @@ class Predictor:
 
     @staticmethod
     def _score(slot: _Slot, row: dict[str, Any]) -> float:
-        import torch
-
         pre = slot.model.preprocessor
         assert pre is not None
-        assert slot.model.net is not None
         numeric, cats = pre.transform_one(row)
-        with torch.inference_mode():
-            logit = slot.model.net(torch.from_numpy(numeric), torch.from_numpy(cats))
-        return float(torch.sigmoid(logit)[0])
+        return slot.model.predict_one(numeric, cats)
 
     def _log(
         self,

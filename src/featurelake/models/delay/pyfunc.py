@@ -9,6 +9,7 @@ round trip on the serving path.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,9 @@ from mlflow.pyfunc import PythonModel
 from featurelake.models.delay.features import CATEGORICAL, NUMERIC, Preprocessor
 
 __all__ = ["ARTIFACTS", "DelayPyfunc", "pyfunc_frame", "signature"]
+
+_Layer = tuple[str, "np.ndarray | None", "np.ndarray | None"]
+"""One step of the network in numpy: ``("linear", weight, bias)`` or ``("relu", None, None)``."""
 
 ARTIFACTS = {"weights": "model.pt", "preprocessor": "preprocessor.json"}
 """Artifact key -> file name inside the logged model."""
@@ -43,6 +47,50 @@ class DelayPyfunc(PythonModel):
         self.net = net
         with open(context.artifacts["preprocessor"]) as f:
             self.preprocessor = Preprocessor.from_json(f.read())
+
+    @functools.cached_property
+    def _layers(
+        self,
+    ) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray | None, np.ndarray | None]]] | None:
+        """The network's weights as numpy arrays, for :meth:`predict_one`; None when a layer is one
+        this evaluator does not know (the network then runs in torch)."""
+        from torch import nn
+
+        assert self.net is not None
+        embeddings = [e.weight.detach().numpy().astype(np.float64) for e in self.net.embeddings]
+        layers: list[tuple[str, np.ndarray | None, np.ndarray | None]] = []
+        for m in self.net.mlp:
+            if isinstance(m, nn.Linear):
+                layers.append(
+                    ("linear", m.weight.detach().numpy().T.astype(np.float64), m.bias.detach().numpy())
+                )
+            elif isinstance(m, nn.ReLU):
+                layers.append(("relu", None, None))
+            elif isinstance(m, nn.Dropout):
+                continue  # identity at inference
+            else:
+                return None
+        return embeddings, layers
+
+    def predict_one(self, numeric: np.ndarray, cats: np.ndarray) -> float:
+        """P(delayed) for one preprocessed row (``Preprocessor.transform_one``): the serving path.
+
+        The same arithmetic as the torch network, in numpy (in double precision): for one row,
+        torch's per-operator dispatch costs more than the arithmetic itself.
+        """
+        if self._layers is None:
+            import torch
+
+            assert self.net is not None
+            with torch.inference_mode():
+                return float(torch.sigmoid(self.net(torch.from_numpy(numeric), torch.from_numpy(cats)))[0])
+        embeddings, layers = self._layers
+        x = np.concatenate(
+            [numeric[0].astype(np.float64), *(e[c] for e, c in zip(embeddings, cats[0], strict=True))]
+        )
+        for kind, w, b in layers:
+            x = x @ w + b if kind == "linear" else np.maximum(x, 0.0)
+        return float(1.0 / (1.0 + np.exp(-x[0])))
 
     def predict_arrow(self, rows: pa.Table) -> np.ndarray:
         """P(delayed) for Arrow rows with the feature columns and ``event_timestamp``."""
