@@ -112,6 +112,9 @@ class TableSpec:
     """What the table is built from (the lineage graph's edges): catalog tables, keys of
     :data:`EXTERNAL_SOURCES` (``events:<dataset>`` for the landing zone and Kafka topic of an
     event stream), or ``model:<name>`` for a trained model."""
+    freshness_sla_hours: float | None = None
+    """How old the table's last commit may get before ``featurelake monitor`` reports it stale;
+    None: no SLA (the monitor records its age without judging it)."""
 
     def __post_init__(self) -> None:
         layer, _, short = self.name.partition(".")
@@ -158,6 +161,7 @@ class TableSpec:
         tags: Mapping[str, str] | None = None,
         column_docs: Mapping[str, str] | None = None,
         upstream: Iterable[str] = (),
+        freshness_sla_hours: float | None = None,
     ) -> TableSpec:
         """Declare a table from a DDL column list (``NOT NULL`` marks required columns)."""
         return cls(
@@ -171,6 +175,7 @@ class TableSpec:
             tuple((tags or {}).items()),
             tuple((column_docs or {}).items()),
             tuple(upstream),
+            freshness_sla_hours,
         )
 
     @property
@@ -451,6 +456,37 @@ class Catalog:
                 rows = rows.append_column(c.name, pa.nulls(rows.num_rows, c.arrow_type()))
         table = rows.select(spec.schema.names).cast(spec.schema.to_arrow())
         return spark.createDataFrame(table).select(*[f"`{n}`" for n in spec.schema.names])
+
+    def append_native(self, name: str, rows: Sequence[Mapping[str, Any]] | pa.Table) -> int:
+        """Append ``rows`` to small table ``name`` with delta-rs, in one commit, with no Spark.
+
+        For processes that must not start a JVM: the feature server's prediction log, Airflow's
+        failure callbacks. A missing table is created natively (schema, partitioning, description;
+        these tables declare no constraints). Returns the rows written.
+        """
+        import pyarrow as pa
+        from deltalake import DeltaTable, write_deltalake
+
+        spec = self.spec(name)
+        schema = spec.schema.to_arrow()
+        table = rows.cast(schema) if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows), schema)
+        if table.num_rows == 0:
+            return 0
+        path = self.path(name)
+        if not self.exists(name):
+            try:
+                DeltaTable.create(
+                    path,
+                    schema=schema,
+                    partition_by=list(spec.partition_by) or None,
+                    name=name,
+                    description=spec.description,
+                )
+            except Exception:
+                if not self.exists(name):  # lost a creation race to another process: fine
+                    raise
+        write_deltalake(path, table, mode="append")
+        return table.num_rows
 
     def append_rows(
         self,

@@ -94,6 +94,17 @@ class Settings(BaseModel):
     canary_share: float = Field(default=0.1, ge=0.0, le=1.0)
     """Share of flights (0 to 1) the challenger answers in ``canary`` mode."""
 
+    alert_email: str | None = None
+    """Where alerts go (comma-separated addresses): a failed ``monitor`` DAG task e-mails its reason
+    through Airflow's SMTP connection. Unset: alerts are only written to ``ops.alerts``."""
+
+    smtp_url: str = "smtp://127.0.0.1:25"
+    """The SMTP server of Airflow's ``smtp_default`` connection: ``smtp://host:port`` (plain),
+    ``smtp+starttls://host:port`` or ``smtps://host:port``, with ``user:password@`` when it needs them."""
+
+    alert_from: str = "featurelake@localhost"
+    """The sender address of alert e-mails."""
+
     @property
     def landing_dir(self) -> Path:
         """The landing zone, defaulting to ``<lake>/landing``."""

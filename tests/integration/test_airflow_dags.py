@@ -28,7 +28,7 @@ def dags(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_every_dag_imports_without_errors(dags: dict[str, Any]) -> None:
     assert dags["errors"] == {}
-    assert set(dags["dags"]) == {"ingest", "daily_features", "maintenance", "train_delay_model"}
+    assert set(dags["dags"]) == {"ingest", "daily_features", "maintenance", "train_delay_model", "monitor"}
     for dag in dags["dags"].values():
         assert dag["catchup"] is False
         assert "featurelake" in dag["tags"]
@@ -97,3 +97,14 @@ def test_train_delay_model_is_scheduled_on_its_input_assets(dags: dict[str, Any]
     assert dag["tasks"]["score_latest_day"]["type"] == "SparkSubmitOperator"
     assert dag["tasks"]["score_latest_day"]["outlets"] == ["gold.delay_predictions"]
     assert sorted(dag["tasks"]["train"]["inlets"]) == GOLD
+
+
+def test_monitor_runs_daily_with_one_alerting_check_per_kind(dags: dict[str, Any]) -> None:
+    from featurelake.monitor import KINDS
+
+    dag = dags["dags"]["monitor"]
+    assert dag["schedule"] == "@daily"
+    checks = {f"check_{kind}" for kind in KINDS}
+    assert set(dag["tasks"]) == {"measure"} | checks
+    assert dag["tasks"]["measure"]["downstream"] == sorted(checks)
+    assert set(dag["tasks"]["measure"]["outlets"]) == {f"ops.monitor_{kind}" for kind in KINDS}

@@ -18,6 +18,8 @@ REFERENCE = {"silver.airlines", "silver.airports", "silver.planes"}
 def _expected_owner(spec: TableSpec) -> str:
     if spec.name in ("gold.delay_predictions", "ops.prediction_log"):  # the model's own outputs
         return "ml-models"
+    if spec.name.startswith("ops.monitor_"):  # what featurelake monitor measured of the model and its data
+        return "ml-models"
     if spec.layer in ("bronze", "quarantine", "ops") or spec.name in REFERENCE:
         return "data-platform"
     return {"silver": "data-engineering", "gold": "ml-features"}[spec.layer]

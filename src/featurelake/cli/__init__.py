@@ -378,6 +378,7 @@ def _register() -> None:
         ingest,  # noqa: F401
         lake,  # noqa: F401
         models,  # noqa: F401
+        monitor,  # noqa: F401
         orchestration,  # noqa: F401
         services,  # noqa: F401
         spark_sql,  # noqa: F401

@@ -8,7 +8,8 @@ writes what is left. Memory is bounded: past ``max_rows`` waiting rows (a writer
 keep up, a lake that refuses writes), new rows are counted in :attr:`PredictionLog.dropped`
 instead of kept, and ``/health`` shows the count.
 
-Batch scoring writes its rows through the same class (:func:`append`).
+Rows go in with :meth:`featurelake.catalog.Catalog.append_native` (delta-rs: no JVM in a
+server); batch scoring appends its rows the same way.
 """
 
 from __future__ import annotations
@@ -16,60 +17,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
 from typing import Any
-
-import pyarrow as pa
 
 from featurelake.catalog import Catalog
 
-__all__ = ["TABLE", "PredictionLog", "append", "ensure_table"]
+__all__ = ["TABLE", "PredictionLog"]
 
 TABLE = "ops.prediction_log"
 
 log = logging.getLogger(__name__)
-
-
-def ensure_table(catalog: Catalog) -> str:
-    """Create ``ops.prediction_log`` with delta-rs when it does not exist (no Spark in a server).
-
-    Returns:
-        The table's path.
-    """
-    from deltalake import DeltaTable
-
-    path = catalog.path(TABLE)
-    if catalog.exists(TABLE):
-        return path
-    spec = catalog.spec(TABLE)
-    try:
-        DeltaTable.create(
-            path,
-            schema=spec.schema.to_arrow(),
-            partition_by=list(spec.partition_by),
-            name=TABLE,
-            description=spec.description,
-        )
-    except Exception:
-        if not catalog.exists(TABLE):  # lost a creation race to another worker: fine
-            raise
-    return path
-
-
-def _table(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(list(rows), schema=catalog.spec(TABLE).schema.to_arrow())
-
-
-def append(catalog: Catalog, rows: Sequence[Mapping[str, Any]] | pa.Table) -> int:
-    """Append ``rows`` to the log in one Delta commit; returns how many were written."""
-    from deltalake import write_deltalake
-
-    table = rows if isinstance(rows, pa.Table) else _table(catalog, rows)
-    if table.num_rows == 0:
-        return 0
-    path = ensure_table(catalog)
-    write_deltalake(path, table, mode="append")
-    return table.num_rows
 
 
 class PredictionLog:
@@ -92,8 +48,7 @@ class PredictionLog:
         self._thread: threading.Thread | None = None
 
     def start(self) -> PredictionLog:
-        """Create the table if needed and start the background writer."""
-        ensure_table(self.catalog)
+        """Start the background writer."""
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
         return self
@@ -119,7 +74,7 @@ class PredictionLog:
             if not rows:
                 return 0
             try:
-                n = append(self.catalog, rows)
+                n = self.catalog.append_native(TABLE, rows)
             except Exception as e:  # keep the rows (bounded) and try again next interval
                 self.failures += 1
                 self.last_error = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -9,9 +9,17 @@ import sys
 from pathlib import Path
 
 from featurelake.config import ENV_PREFIX, Settings, get_settings
+from featurelake.errors import ConfigError
 from featurelake.orchestration.assets import SPARK_CONN_ID, spark_connection
 
-__all__ = ["ADMIN_USER", "SQLITE_CONNECT_ARGS", "admin_password", "airflow_env", "repo_root"]
+__all__ = [
+    "ADMIN_USER",
+    "SQLITE_CONNECT_ARGS",
+    "admin_password",
+    "airflow_env",
+    "repo_root",
+    "smtp_connection",
+]
 
 SQLITE_CONNECT_ARGS = {"timeout": 60}
 """SQLite waits up to a minute for a lock: the scheduler, DAG processor, API server and CLI
@@ -57,6 +65,38 @@ def _metadata_db(settings: Settings, *, driver: str = "psycopg2") -> str:
     else:
         return f"sqlite:///{settings.airflow_home / 'airflow.db'}"
     return dsn.replace("postgresql://", f"postgresql+{driver}://", 1)
+
+
+def smtp_connection(settings: Settings) -> str:
+    """Airflow's ``smtp_default`` connection (JSON) for ``settings.smtp_url``.
+
+    ``smtp://`` is plain SMTP (a local relay), ``smtp+starttls://`` upgrades with STARTTLS,
+    ``smtps://`` is SMTP over TLS; the SMTP provider's extras say which.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(settings.smtp_url)
+    if url.scheme not in ("smtp", "smtp+starttls", "smtps") or not url.hostname:
+        raise ConfigError(
+            f"FEATURELAKE_SMTP_URL={settings.smtp_url!r}: use smtp://host:port, smtp+starttls://host:port "
+            "or smtps://host:port"
+        )
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": url.hostname,
+            "port": url.port or (465 if url.scheme == "smtps" else 25),
+            "login": unquote(url.username or ""),
+            "password": unquote(url.password or ""),
+            "extra": {
+                "disable_ssl": url.scheme != "smtps",
+                "disable_tls": url.scheme != "smtp+starttls",
+                "from_email": settings.alert_from,
+                "timeout": 30,
+                "retry_limit": 2,
+            },
+        }
+    )
 
 
 def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -106,6 +146,7 @@ def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             f"AIRFLOW_CONN_{SPARK_CONN_ID.upper()}": spark_connection(settings),
+            "AIRFLOW_CONN_SMTP_DEFAULT": smtp_connection(settings),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
             "PYSPARK_PYTHON": sys.executable,
             "PYTHONPATH": os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p),
@@ -118,4 +159,6 @@ def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None
     env[f"{ENV_PREFIX}LANDING"] = str(settings.landing_dir)
     env[f"{ENV_PREFIX}SPARK_MASTER"] = settings.spark_master
     env[f"{ENV_PREFIX}AIRFLOW_HOME"] = str(home)
+    if settings.alert_email:
+        env[f"{ENV_PREFIX}ALERT_EMAIL"] = settings.alert_email
     return env

@@ -15,8 +15,10 @@ from featurelake.errors import ValidationFailedError
 __all__ = [
     "DAILY_GOLD",
     "doctor_lake",
+    "judge",
     "maintain_table",
     "materialize_days",
+    "monitor_lake",
     "plan_day",
     "train_latest",
     "validate_gold",
@@ -235,3 +237,30 @@ def train_latest(
         "end": end.isoformat(),
         "last_day": last.isoformat(),
     }
+
+
+def monitor_lake(catalog: Catalog | None = None) -> dict[str, Any]:
+    """Run the monitor for the newest labelled day; what the ``check_<kind>`` tasks judge (XCom)."""
+    from featurelake.monitor import KINDS, run_monitor
+
+    result = run_monitor(catalog=catalog)
+    return {
+        "date": result.date.isoformat(),
+        "report": str(result.report),
+        "checks": len(result.checks),
+        "breaches": {kind: [b.message for b in result.breaches if b.kind == kind] for kind in KINDS},
+    }
+
+
+def judge(measured: dict[str, Any], kind: str) -> int:
+    """Fail when ``kind`` has a breach: one line naming each breached table or feature, its value
+    and the threshold. Returns the number of checks the run made.
+
+    Raises:
+        ValidationFailedError: the breaches of ``kind``.
+    """
+    breaches = measured["breaches"].get(kind, [])
+    if breaches:
+        more = f" (and {len(breaches) - 3} more)" if len(breaches) > 3 else ""
+        raise ValidationFailedError("; ".join(breaches[:3]) + more + f"; report: {measured['report']}")
+    return int(measured["checks"])

@@ -33,6 +33,10 @@ __all__ = [
 
 _OWNER = "ml-features"
 
+_SLA_HOURS = 48.0
+"""Freshness SLA of every gold table (``featurelake monitor``): the daily job runs once a day, so
+a table older than two days has missed a run."""
+
 _DAILY_STAMP = (
     "D 00:00 UTC, D being the row's day (event_date): the values count only flights scheduled "
     "before that instant, none of day D itself."
@@ -65,6 +69,7 @@ GOLD_CARRIER_DELAY_7D = TableSpec.of(
         "flights_7d = 0.",
     },
     upstream=["silver.flights", "silver.flight_entities"],
+    freshness_sla_hours=_SLA_HOURS,
 )
 
 GOLD_ROUTE_DELAY_30D = TableSpec.of(
@@ -91,6 +96,7 @@ GOLD_ROUTE_DELAY_30D = TableSpec.of(
         "arrival delay (cancelled and diverted ones have none); null when none.",
     },
     upstream=["silver.flights", "silver.flight_entities"],
+    freshness_sla_hours=_SLA_HOURS,
 )
 
 GOLD_ORIGIN_WEATHER = TableSpec.of(
@@ -119,6 +125,7 @@ GOLD_ORIGIN_WEATHER = TableSpec.of(
         },
     },
     upstream=["silver.weather"],
+    freshness_sla_hours=_SLA_HOURS,
 )
 
 GOLD_PLANE = TableSpec.of(
@@ -142,6 +149,7 @@ GOLD_PLANE = TableSpec.of(
         "engines": "Number of engines (silver.planes.engines).",
     },
     upstream=["silver.planes"],
+    freshness_sla_hours=_SLA_HOURS,
 )
 
 GOLD_FLIGHT_LABELS = TableSpec.of(
@@ -165,6 +173,7 @@ GOLD_FLIGHT_LABELS = TableSpec.of(
         "diverted).",
     },
     upstream=["silver.flights"],
+    freshness_sla_hours=_SLA_HOURS,
 )
 
 GOLD_TABLES: tuple[TableSpec, ...] = (

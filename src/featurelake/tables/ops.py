@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from featurelake.catalog import TableSpec
 
-__all__ = ["INGEST_FILES", "INGEST_LOG", "OPS_BACKFILL_LOG", "VALIDATION_RESULTS"]
+__all__ = ["ALERTS", "INGEST_FILES", "INGEST_LOG", "OPS_BACKFILL_LOG", "VALIDATION_RESULTS"]
 
 _OWNER = "data-platform"
 _DATASET = "The event dataset: flights or weather."
@@ -60,6 +60,8 @@ INGEST_LOG = TableSpec.of(
         '{"<topic>": {"<partition>": [first, last]}}; null otherwise.',
     },
     upstream=["events:flights", "events:weather", "quarantine.records"],
+    # a day's files land and are ingested at least daily: a day without a batch is a stalled ingest
+    freshness_sla_hours=24.0,
 )
 
 INGEST_FILES = TableSpec.of(
@@ -172,5 +174,40 @@ OPS_BACKFILL_LOG = TableSpec.of(
         "gold.origin_weather",
         "gold.flight_labels",
         "gold.plane",
+    ],
+)
+
+ALERTS = TableSpec.of(
+    "ops.alerts",
+    "alert_id string not null, raised_at timestamp not null, dag_id string not null, "
+    "task_id string not null, run_id string, reason string not null, recipients string, "
+    "emailed boolean not null, email_error string, alert_date date not null",
+    partition_by=["alert_date"],
+    keys=["alert_id"],
+    description=(
+        "One row per alert: a failed task of the monitor DAG (a breached threshold) with its one-line "
+        "reason, and whether the e-mail to FEATURELAKE_ALERT_EMAIL went out. Written by "
+        "featurelake.orchestration.alerts from Airflow's failure callback."
+    ),
+    owner=_OWNER,
+    tags={"domain": "operations", "contains": "alerts", "refresh": "per failed check"},
+    column_docs={
+        "alert_id": "A random UUID.",
+        "raised_at": "When the callback ran (UTC).",
+        "dag_id": "The DAG of the failed task: monitor.",
+        "task_id": "The failed task, e.g. check_drift.",
+        "run_id": "The Airflow DAG run.",
+        "reason": "The task's failure, one line: the breached table or feature, its value and the threshold.",
+        "recipients": "The addresses the alert was sent to, comma-separated; null when none is configured.",
+        "emailed": "Whether the SMTP server accepted the e-mail.",
+        "email_error": "Why the e-mail was not sent, one line; null when it was.",
+        "alert_date": "UTC date of raised_at; the partition column.",
+    },
+    upstream=[
+        "ops.monitor_freshness",
+        "ops.monitor_quality",
+        "ops.monitor_drift",
+        "ops.monitor_performance",
+        "ops.monitor_skew",
     ],
 )

@@ -86,8 +86,8 @@ def _log_batch(
     ]
     n = rows.num_rows
     aliases = model.version.aliases
-    prediction_log.append(
-        catalog,
+    catalog.append_native(
+        prediction_log.TABLE,
         pa.table(
             {
                 "request_id": pa.array([f"batch:{day}:{e}" for e in rows.column("event_id").to_pylist()]),
@@ -106,7 +106,7 @@ def _log_batch(
                 "latency_ms": pa.nulls(n, pa.float64()),
                 "event_date": pa.array([day] * n, pa.date32()),
             }
-        ).cast(catalog.spec(prediction_log.TABLE).schema.to_arrow()),
+        ),
     )
 
 
