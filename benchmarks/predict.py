@@ -1,0 +1,217 @@
+"""Prediction serving: ``POST /predict`` at a fixed rate, against ``/get-online-features`` alone.
+
+Setup: the gold tables of ``synthetic_gold`` in the prod profile (Redis online store, SQL
+registry in PostgreSQL), materialized; two versions of the delay model registered in MLflow
+(trained for one epoch on a synthetic training set read through the feature store: the
+benchmark measures serving, not accuracy); ``featurelake serve`` in its own process, with the
+prediction log on.
+
+Measured in the same run, on the same server, over keep-alive connections, latency counted
+from each request's *scheduled* time (open loop, no coordinated omission):
+
+1. ``features``: ``/get-online-features`` for the flight's entities (the baseline);
+2. ``predict``: ``/predict`` for the same flights: the same feature read, the champion's
+   forward pass, the request logged;
+3. ``predict_shadow``: the same with the challenger in shadow mode (two forward passes and two
+   log rows per request) on a second server.
+
+The goal: ``predict`` p99 <= 10 ms at 500 requests/s on 2 cores.
+
+    python -m benchmarks.predict [--rate 500] [--seconds 10] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import gc
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import emit
+from benchmarks.online import _closed_loop, _open_loop, _raw
+
+
+def _train_two(settings: Any) -> None:
+    """Register two versions of ``delay`` from a synthetic labelled set of the synthetic gold."""
+    import numpy as np
+    import pyarrow as pa
+
+    from featurelake.catalog import Catalog
+    from featurelake.features import training_set
+    from featurelake.features.testing import synthetic_entities
+    from featurelake.models.delay.features import add_context
+    from featurelake.models.delay.train import TrainConfig, train_delay_model
+
+    entities = synthetic_entities(20_000, seed=3).sort_by("event_timestamp")
+    rng = np.random.default_rng(3)
+    rows = training_set(entities, "delay_model_v1", output="arrow", settings=settings)
+    assert isinstance(rows, pa.Table)
+    rows = add_context(rows.append_column("is_delayed", pa.array(rng.random(rows.num_rows) < 0.3)))
+    for seed in (1, 2):
+        train_delay_model(
+            dt.date(2013, 1, 1),
+            dt.date(2014, 1, 1),
+            valid_from=dt.date(2013, 10, 1),
+            config=TrainConfig(epochs=1, seed=seed),
+            catalog=Catalog(settings=settings),
+            rows=rows,
+            table_versions={},
+        )
+
+
+def _start(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-c", "from featurelake.cli import main; main()", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                if b'"champion": "1"' in r.read():
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("featurelake serve did not come up with a champion model")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--postgres-dsn", default="postgresql://postgres@127.0.0.1:5432/featurelake_test")
+    args = parser.parse_args()
+
+    import redis
+
+    from featurelake import features
+    from featurelake.catalog import Catalog
+    from featurelake.config import get_settings
+    from featurelake.features.store import close_store, feature_store
+    from featurelake.features.testing import synthetic_entities, synthetic_gold
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    work = Path(tempfile.mkdtemp(prefix="bench-predict-"))
+    env = {
+        "FEATURELAKE_PROFILE": "prod",
+        "FEATURELAKE_LAKE": str(work / "lake"),
+        "FEATURELAKE_REDIS_URL": args.redis_url,
+        "FEATURELAKE_POSTGRES_DSN": args.postgres_dsn,
+        "FEATURELAKE_MLFLOW_DB": f"sqlite:///{work / 'mlflow.db'}",
+    }
+    settings = get_settings(env)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            synthetic_gold(Catalog(settings=settings))
+            features.apply(settings)
+            features.materialize("2013-01-01", "2014-01-02", settings=settings)
+            _train_two(settings)
+        flights = synthetic_entities(2000, seed=5).to_pylist()
+        port = _port()
+        # champion only: canary mode with a share of 0 never scores the challenger
+        procs.append(
+            _start(port, {**env, "FEATURELAKE_CHALLENGER_MODE": "canary", "FEATURELAKE_CANARY_SHARE": "0"})
+        )
+        shadow_port = _port()
+        procs.append(_start(shadow_port, {**env, "FEATURELAKE_CHALLENGER_MODE": "shadow"}))
+        keys = ("carrier", "origin", "dest", "tailnum")
+        feature_requests = [
+            _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [f[k]] for k in keys}})
+            for f in flights
+        ]
+
+        def predict_requests(p: int) -> list[bytes]:
+            return [
+                _raw(
+                    p,
+                    {**{k: f[k] for k in keys}, "scheduled_departure": f["event_timestamp"].isoformat()},
+                    "/predict",
+                )
+                for f in flights
+            ]
+
+        async def run() -> dict[str, Any]:
+            conns = args.connections
+            await _closed_loop(port, feature_requests, 1.0, conns)  # warm up both paths
+            await _closed_loop(port, predict_requests(port), 1.0, conns)
+            await _closed_loop(shadow_port, predict_requests(shadow_port), 1.0, conns)
+            out = {}
+            for name, p, reqs in (
+                ("features", port, feature_requests),
+                ("predict", port, predict_requests(port)),
+                ("predict_shadow", shadow_port, predict_requests(shadow_port)),
+            ):
+                out[name] = await _open_loop(p, reqs, args.rate, args.seconds, conns)
+            return out
+
+        gc.collect()
+        gc.freeze()
+        result: dict[str, Any] = asyncio.run(run())
+        time.sleep(1.5)  # the prediction logs' last rows
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+            result["health_after"] = r.read().decode()
+        f99, p99 = result["features"]["p99_ms"], result["predict"]["p99_ms"]
+        result["ratios"] = {
+            "predict_p99_over_features_p99": round(p99 / f99, 2),
+            "predict_p50_over_features_p50": round(
+                result["predict"]["p50_ms"] / result["features"]["p50_ms"], 2
+            ),
+            "shadow_p99_over_predict_p99": round(result["predict_shadow"]["p99_ms"] / p99, 2),
+        }
+        result["goal_met"] = bool(p99 <= 10.0 and result["predict"]["req_per_s"] >= 0.95 * args.rate)
+        emit(
+            "predict",
+            {
+                "setup": {
+                    "rate": args.rate,
+                    "seconds": args.seconds,
+                    "connections": args.connections,
+                    "feature_service": "delay_model_v1",
+                    "online_store": "redis",
+                    "workers": 1,
+                },
+                "note": "two servers, Redis and this load generator share the machine's 2 cores",
+                **result,
+            },
+        )
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        store = feature_store(settings)
+        store.registry.teardown()
+        close_store(store)
+        redis.Redis.from_url(args.redis_url).flushdb()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
