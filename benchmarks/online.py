@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,53 @@ async def _floor(settings: Any, rows: list[dict[str, Any]], seconds: float, conn
     }
 
 
+@contextlib.contextmanager
+def served_synthetic_lake(
+    prefix: str, redis_url: str, postgres_dsn: str, **extra_env: str
+) -> Iterator[tuple[dict[str, str], Any]]:
+    """The prod profile over a fresh lake of ``synthetic_gold``, materialized into Redis.
+
+    Yields the environment (``FEATURELAKE_*``) and its settings; afterwards the Feast registry is
+    torn down, the Redis database flushed and the lake removed.
+    """
+    import redis
+
+    from featurelake import features
+    from featurelake.catalog import Catalog
+    from featurelake.config import get_settings
+    from featurelake.features.store import close_store, feature_store
+    from featurelake.features.testing import synthetic_gold
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {
+        "FEATURELAKE_PROFILE": "prod",
+        "FEATURELAKE_LAKE": str(work / "lake"),
+        "FEATURELAKE_REDIS_URL": redis_url,
+        "FEATURELAKE_POSTGRES_DSN": postgres_dsn,
+        **{k: v.format(work=work) for k, v in extra_env.items()},
+    }
+    settings = get_settings(env)
+    redis.Redis.from_url(redis_url).flushdb()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            synthetic_gold(Catalog(settings=settings))
+            features.apply(settings)
+            features.materialize("2013-01-01", "2014-01-02", settings=settings)
+        yield env, settings
+    finally:
+        store = feature_store(settings)
+        store.registry.teardown()
+        close_store(store)
+        redis.Redis.from_url(redis_url).flushdb()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -211,107 +259,88 @@ def main() -> None:
     parser.add_argument("--postgres-dsn", default="postgresql://postgres@127.0.0.1:5432/featurelake_test")
     args = parser.parse_args()
 
-    import redis
+    from featurelake.features.testing import synthetic_entities
 
-    from featurelake import features
-    from featurelake.catalog import Catalog
-    from featurelake.config import get_settings
-    from featurelake.features.store import close_store, feature_store
-    from featurelake.features.testing import synthetic_entities, synthetic_gold
-
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover
-        pass
-    work = Path(tempfile.mkdtemp(prefix="bench-online-"))
-    env = {
-        "FEATURELAKE_PROFILE": "prod",
-        "FEATURELAKE_LAKE": str(work / "lake"),
-        "FEATURELAKE_REDIS_URL": args.redis_url,
-        "FEATURELAKE_POSTGRES_DSN": args.postgres_dsn,
-    }
-    settings = get_settings(env)
-    redis.Redis.from_url(args.redis_url).flushdb()
     proc = None
-    try:
-        synthetic_gold(Catalog(settings=settings))
-        with contextlib.redirect_stdout(sys.stderr):
-            features.apply(settings)
-            features.materialize("2013-01-01", "2014-01-02", settings=settings)
-        rows = synthetic_entities(2000, seed=5).drop(["event_timestamp"]).to_pylist()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        cmd = [sys.executable, "-c", "from featurelake.cli import main; main()", "serve", "--port", str(port)]
-        cmd += ["--workers", str(args.workers)]
-        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        random.seed(0)
-        requests = [
-            _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [v] for k, v in r.items()}})
-            for r in rows
-        ]
-        check = json.loads(
-            urllib.request.urlopen(
-                urllib.request.Request(
-                    f"http://127.0.0.1:{port}/get-online-features", data=requests[0].split(b"\r\n\r\n", 1)[1]
-                )
-            ).read()
-        )
-        present = sum(s == "PRESENT" for r in check["results"][4:] for s in r["statuses"])
+    with served_synthetic_lake("bench-online-", args.redis_url, args.postgres_dsn) as (env, settings):
+        try:
+            rows = synthetic_entities(2000, seed=5).drop(["event_timestamp"]).to_pylist()
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+            cmd = [
+                sys.executable,
+                "-c",
+                "from featurelake.cli import main; main()",
+                "serve",
+                "--port",
+                str(port),
+            ]
+            cmd += ["--workers", str(args.workers)]
+            proc = subprocess.Popen(cmd, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+            for _ in range(300):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            random.seed(0)
+            requests = [
+                _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [v] for k, v in r.items()}})
+                for r in rows
+            ]
+            check = json.loads(
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"http://127.0.0.1:{port}/get-online-features",
+                        data=requests[0].split(b"\r\n\r\n", 1)[1],
+                    )
+                ).read()
+            )
+            present = sum(s == "PRESENT" for r in check["results"][4:] for s in r["statuses"])
 
-        async def run() -> dict[str, Any]:
-            await _closed_loop(port, requests, 1.0, args.connections)  # warm up
-            out = {"open_loop": await _open_loop(port, requests, args.rate, args.seconds, args.connections)}
-            if args.headroom_rate:
-                out["open_loop_headroom"] = await _open_loop(
-                    port, requests, args.headroom_rate, args.seconds, args.connections
-                )
-            return {
-                **out,
-                "closed_loop": await _closed_loop(port, requests, args.seconds / 2, args.connections),
-                "redis_floor": await _floor(settings, rows, args.seconds / 2, args.connections),
-            }
+            async def run() -> dict[str, Any]:
+                await _closed_loop(port, requests, 1.0, args.connections)  # warm up
+                out = {
+                    "open_loop": await _open_loop(port, requests, args.rate, args.seconds, args.connections)
+                }
+                if args.headroom_rate:
+                    out["open_loop_headroom"] = await _open_loop(
+                        port, requests, args.headroom_rate, args.seconds, args.connections
+                    )
+                return {
+                    **out,
+                    "closed_loop": await _closed_loop(port, requests, args.seconds / 2, args.connections),
+                    "redis_floor": await _floor(settings, rows, args.seconds / 2, args.connections),
+                }
 
-        gc.collect()
-        gc.freeze()
-        result = asyncio.run(run())
-        result["features_present_in_sample_response"] = f"{present}/15"
-        ol = result["open_loop"]
-        result["goal_met"] = bool(ol["p99_ms"] <= 5.0 and ol["req_per_s"] >= 1000)
-        emit(
-            "online",
-            {
-                "setup": {
-                    "workers": args.workers,
-                    "connections": args.connections,
-                    "rate": args.rate,
-                    "headroom_rate": args.headroom_rate,
-                    "seconds": args.seconds,
-                    "entity_rows_per_request": 1,
-                    "feature_service": "delay_model_v1",
-                    "features": 15,
+            gc.collect()
+            gc.freeze()
+            result = asyncio.run(run())
+            result["features_present_in_sample_response"] = f"{present}/15"
+            ol = result["open_loop"]
+            result["goal_met"] = bool(ol["p99_ms"] <= 5.0 and ol["req_per_s"] >= 1000)
+            emit(
+                "online",
+                {
+                    "setup": {
+                        "workers": args.workers,
+                        "connections": args.connections,
+                        "rate": args.rate,
+                        "headroom_rate": args.headroom_rate,
+                        "seconds": args.seconds,
+                        "entity_rows_per_request": 1,
+                        "feature_service": "delay_model_v1",
+                        "features": 15,
+                    },
+                    "note": "server, Redis and this load generator share the 2 cores (and other work)",
+                    **result,
                 },
-                "note": "server, Redis and this load generator share the machine's 2 cores (and other work)",
-                **result,
-            },
-        )
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
-        store = feature_store(settings)
-        store.registry.teardown()
-        close_store(store)
-        redis.Redis.from_url(args.redis_url).flushdb()
-        shutil.rmtree(work, ignore_errors=True)
+            )
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -28,18 +28,15 @@ import contextlib
 import datetime as dt
 import gc
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 from benchmarks._common import emit
-from benchmarks.online import _closed_loop, _open_loop, _raw
+from benchmarks.online import _closed_loop, _open_loop, _raw, served_synthetic_lake
 
 
 def _train_two(settings: Any) -> None:
@@ -103,114 +100,86 @@ def main() -> None:
     parser.add_argument("--postgres-dsn", default="postgresql://postgres@127.0.0.1:5432/featurelake_test")
     args = parser.parse_args()
 
-    import redis
+    from featurelake.features.testing import synthetic_entities
 
-    from featurelake import features
-    from featurelake.catalog import Catalog
-    from featurelake.config import get_settings
-    from featurelake.features.store import close_store, feature_store
-    from featurelake.features.testing import synthetic_entities, synthetic_gold
-
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover
-        pass
-    work = Path(tempfile.mkdtemp(prefix="bench-predict-"))
-    env = {
-        "FEATURELAKE_PROFILE": "prod",
-        "FEATURELAKE_LAKE": str(work / "lake"),
-        "FEATURELAKE_REDIS_URL": args.redis_url,
-        "FEATURELAKE_POSTGRES_DSN": args.postgres_dsn,
-        "FEATURELAKE_MLFLOW_DB": f"sqlite:///{work / 'mlflow.db'}",
-    }
-    settings = get_settings(env)
-    redis.Redis.from_url(args.redis_url).flushdb()
     procs: list[subprocess.Popen[bytes]] = []
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            synthetic_gold(Catalog(settings=settings))
-            features.apply(settings)
-            features.materialize("2013-01-01", "2014-01-02", settings=settings)
-            _train_two(settings)
-        flights = synthetic_entities(2000, seed=5).to_pylist()
-        port = _port()
-        # champion only: canary mode with a share of 0 never scores the challenger
-        procs.append(
-            _start(port, {**env, "FEATURELAKE_CHALLENGER_MODE": "canary", "FEATURELAKE_CANARY_SHARE": "0"})
-        )
-        shadow_port = _port()
-        procs.append(_start(shadow_port, {**env, "FEATURELAKE_CHALLENGER_MODE": "shadow"}))
-        keys = ("carrier", "origin", "dest", "tailnum")
-        feature_requests = [
-            _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [f[k]] for k in keys}})
-            for f in flights
-        ]
-
-        def predict_requests(p: int) -> list[bytes]:
-            return [
-                _raw(
-                    p,
-                    {**{k: f[k] for k in keys}, "scheduled_departure": f["event_timestamp"].isoformat()},
-                    "/predict",
-                )
+    mlflow = {"FEATURELAKE_MLFLOW_DB": "sqlite:///{work}/mlflow.db"}
+    lake = served_synthetic_lake("bench-predict-", args.redis_url, args.postgres_dsn, **mlflow)
+    with lake as (env, settings):
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                _train_two(settings)
+            flights = synthetic_entities(2000, seed=5).to_pylist()
+            port = _port()
+            # champion only: canary mode with a share of 0 never scores the challenger
+            champion_only = {"FEATURELAKE_CHALLENGER_MODE": "canary", "FEATURELAKE_CANARY_SHARE": "0"}
+            procs.append(_start(port, {**env, **champion_only}))
+            shadow_port = _port()
+            procs.append(_start(shadow_port, {**env, "FEATURELAKE_CHALLENGER_MODE": "shadow"}))
+            keys = ("carrier", "origin", "dest", "tailnum")
+            feature_requests = [
+                _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [f[k]] for k in keys}})
                 for f in flights
             ]
 
-        async def run() -> dict[str, Any]:
-            conns = args.connections
-            await _closed_loop(port, feature_requests, 1.0, conns)  # warm up both paths
-            await _closed_loop(port, predict_requests(port), 1.0, conns)
-            await _closed_loop(shadow_port, predict_requests(shadow_port), 1.0, conns)
-            out = {}
-            for name, p, reqs in (
-                ("features", port, feature_requests),
-                ("predict", port, predict_requests(port)),
-                ("predict_shadow", shadow_port, predict_requests(shadow_port)),
-            ):
-                out[name] = await _open_loop(p, reqs, args.rate, args.seconds, conns)
-            return out
+            def predict_requests(p: int) -> list[bytes]:
+                return [
+                    _raw(
+                        p,
+                        {**{k: f[k] for k in keys}, "scheduled_departure": f["event_timestamp"].isoformat()},
+                        "/predict",
+                    )
+                    for f in flights
+                ]
 
-        gc.collect()
-        gc.freeze()
-        result: dict[str, Any] = asyncio.run(run())
-        time.sleep(1.5)  # the prediction logs' last rows
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-            result["health_after"] = r.read().decode()
-        f99, p99 = result["features"]["p99_ms"], result["predict"]["p99_ms"]
-        result["ratios"] = {
-            "predict_p99_over_features_p99": round(p99 / f99, 2),
-            "predict_p50_over_features_p50": round(
-                result["predict"]["p50_ms"] / result["features"]["p50_ms"], 2
-            ),
-            "shadow_p99_over_predict_p99": round(result["predict_shadow"]["p99_ms"] / p99, 2),
-        }
-        result["goal_met"] = bool(p99 <= 10.0 and result["predict"]["req_per_s"] >= 0.95 * args.rate)
-        emit(
-            "predict",
-            {
-                "setup": {
-                    "rate": args.rate,
-                    "seconds": args.seconds,
-                    "connections": args.connections,
-                    "feature_service": "delay_model_v1",
-                    "online_store": "redis",
-                    "workers": 1,
+            async def run() -> dict[str, Any]:
+                conns = args.connections
+                await _closed_loop(port, feature_requests, 1.0, conns)  # warm up both paths
+                await _closed_loop(port, predict_requests(port), 1.0, conns)
+                await _closed_loop(shadow_port, predict_requests(shadow_port), 1.0, conns)
+                out = {}
+                for name, p, reqs in (
+                    ("features", port, feature_requests),
+                    ("predict", port, predict_requests(port)),
+                    ("predict_shadow", shadow_port, predict_requests(shadow_port)),
+                ):
+                    out[name] = await _open_loop(p, reqs, args.rate, args.seconds, conns)
+                return out
+
+            gc.collect()
+            gc.freeze()
+            result: dict[str, Any] = asyncio.run(run())
+            time.sleep(1.5)  # the prediction logs' last rows
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                result["health_after"] = r.read().decode()
+            f99, p99 = result["features"]["p99_ms"], result["predict"]["p99_ms"]
+            result["ratios"] = {
+                "predict_p99_over_features_p99": round(p99 / f99, 2),
+                "predict_p50_over_features_p50": round(
+                    result["predict"]["p50_ms"] / result["features"]["p50_ms"], 2
+                ),
+                "shadow_p99_over_predict_p99": round(result["predict_shadow"]["p99_ms"] / p99, 2),
+            }
+            result["goal_met"] = bool(p99 <= 10.0 and result["predict"]["req_per_s"] >= 0.95 * args.rate)
+            emit(
+                "predict",
+                {
+                    "setup": {
+                        "rate": args.rate,
+                        "seconds": args.seconds,
+                        "connections": args.connections,
+                        "feature_service": "delay_model_v1",
+                        "online_store": "redis",
+                        "workers": 1,
+                    },
+                    "note": "two servers, Redis and this load generator share the machine's 2 cores",
+                    **result,
                 },
-                "note": "two servers, Redis and this load generator share the machine's 2 cores",
-                **result,
-            },
-        )
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
-        store = feature_store(settings)
-        store.registry.teardown()
-        close_store(store)
-        redis.Redis.from_url(args.redis_url).flushdb()
-        shutil.rmtree(work, ignore_errors=True)
+            )
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

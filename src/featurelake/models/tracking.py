@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,8 @@ def _quiet() -> None:
     """MLflow and alembic log every schema migration at INFO; featurelake's output is its own."""
     for name in ("alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # mlflow 3.17's SQL store still uses noload(), which SQLAlchemy 2.1 deprecates, loudly
+    warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy is deprecated")
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
