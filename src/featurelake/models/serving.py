@@ -126,6 +126,7 @@ class Predictor:
         self.champion: _Slot | None = None
         self.challenger: _Slot | None = None
         self._loaded: dict[str, _Slot] = {}
+        self._client: Any = None
         self.error = ""
 
     def refresh(self) -> bool:
@@ -138,7 +139,9 @@ class Predictor:
         try:
             if not tracking.store_exists(self.settings):
                 return False
-            aliases = dict(tracking.client(self.settings).get_registered_model(MODEL_NAME).aliases or {})
+            if self._client is None:  # one client (and database engine) for the server's life
+                self._client = tracking.client(self.settings)
+            aliases = dict(self._client.get_registered_model(MODEL_NAME).aliases or {})
         except Exception as e:  # no model registered yet, or the store is unreachable: keep serving
             self.error = str(e).splitlines()[0] if str(e) else type(e).__name__
             return False
