@@ -50,8 +50,7 @@ class DeclaredModel:
 
 def declared_models() -> list[DeclaredModel]:
     """The models ``featurelake train`` knows."""
-    from featurelake.models.delay.features import FEATURE_SERVICE
-    from featurelake.models.delay.train import MODEL_NAME
+    from featurelake.models.delay.features import FEATURE_SERVICE, MODEL_NAME
 
     return [
         DeclaredModel(

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurelake.config import Settings
-from featurelake.models.delay.features import CATEGORICAL, NUMERIC
+from featurelake.models.delay.features import CATEGORICAL, MODEL_NAME, NUMERIC
 
 if TYPE_CHECKING:
     from featurelake.models.delay.pyfunc import DelayPyfunc
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FLIGHT_KEYS", "REFRESH_S", "Flight", "Predictor", "canary_bucket", "features_of"]
 
-MODEL_NAME = "delay"
 REFRESH_S = 2.0
 """Seconds between two reads of the registry's aliases."""
 FLIGHT_KEYS = ("carrier", "origin", "dest", "tailnum")

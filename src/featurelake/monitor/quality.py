@@ -13,7 +13,9 @@ day in ``batch_id`` (``YYYYMMDD``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from featurelake.monitor._lake import Lake
 from featurelake.monitor.config import QualityConfig
@@ -54,6 +56,30 @@ def _rate(rows: list[dict[str, object]], window: Window, part: str, whole: str) 
     inside = [r for r in rows if window.start <= r["day"] < window.end]  # type: ignore[operator]
     total = sum(int(r[whole]) for r in inside)  # type: ignore[call-overload]
     return sum(int(r[part]) for r in inside) / total if total else None  # type: ignore[call-overload]
+
+
+def _judge_groups(
+    out: QualityResult,
+    rows: list[dict[str, Any]],
+    group: str,
+    subject_of: Callable[[str], str],
+    metric: str,
+    ratio: tuple[str, str],
+    windows: tuple[Window, Window],
+    limits: tuple[float, float],
+    *,
+    above: bool,
+) -> None:
+    """For each value of ``group`` in ``rows``: judge the rate ``ratio`` (part, whole) with
+    :func:`_pair`, and keep its daily series for the report."""
+    part, whole = ratio
+    for key in sorted({str(r[group]) for r in rows}):
+        mine = [r for r in rows if r[group] == key]
+        subject = subject_of(key)
+        out.checks += _pair(subject, metric, mine, part, whole, windows, limits, above=above)
+        out.daily[f"{subject} {metric}"] = [
+            (r["day"], int(r[part]) / int(r[whole])) for r in mine if int(r[whole])
+        ]
 
 
 def _pair(
@@ -112,22 +138,17 @@ def quality_checks(lake: Lake, day: dt.date, *, config: QualityConfig | None = N
             "WHERE day >= ? AND day < ? GROUP BY ALL ORDER BY ALL",
             span,
         ).to_pylist()
-        for dataset in sorted({str(r["dataset"]) for r in rows}):
-            mine = [r for r in rows if r["dataset"] == dataset]
-            subject = f"bronze.{dataset}"
-            out.checks += _pair(
-                subject,
-                "quarantine_rate",
-                mine,
-                "quarantined",
-                "records",
-                (current, previous),
-                (config.max_quarantine_rate, config.max_quarantine_rate_rise),
-                above=True,
-            )
-            out.daily[f"{subject} quarantine_rate"] = [
-                (r["day"], int(r["quarantined"]) / int(r["records"])) for r in mine if int(r["records"])
-            ]
+        _judge_groups(
+            out,
+            rows,
+            "dataset",
+            lambda dataset: f"bronze.{dataset}",
+            "quarantine_rate",
+            ("quarantined", "records"),
+            (current, previous),
+            (config.max_quarantine_rate, config.max_quarantine_rate_rise),
+            above=True,
+        )
     if lake.exists("ops.validation_results"):
         join = (
             f"LEFT JOIN (SELECT query_name, batch_id, max(day) AS day FROM ({_BATCH_DAYS}) GROUP BY ALL) b "
@@ -149,20 +170,15 @@ def quality_checks(lake: Lake, day: dt.date, *, config: QualityConfig | None = N
             """,
             span,
         ).to_pylist()
-        for suite in sorted({str(r["suite"]) for r in rows}):
-            mine = [r for r in rows if r["suite"] == suite]
-            subject = _subject(suite)
-            out.checks += _pair(
-                subject,
-                "expectation_success_rate",
-                mine,
-                "held",
-                "results",
-                (current, previous),
-                (config.min_expectation_success_rate, config.max_expectation_success_drop),
-                above=False,
-            )
-            out.daily[f"{subject} expectation_success_rate"] = [
-                (r["day"], int(r["held"]) / int(r["results"])) for r in mine if int(r["results"])
-            ]
+        _judge_groups(
+            out,
+            rows,
+            "suite",
+            _subject,
+            "expectation_success_rate",
+            ("held", "results"),
+            (current, previous),
+            (config.min_expectation_success_rate, config.max_expectation_success_drop),
+            above=False,
+        )
     return out

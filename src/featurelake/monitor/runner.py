@@ -16,7 +16,7 @@ from pathlib import Path
 from featurelake.catalog import Catalog
 from featurelake.errors import FeaturelakeError
 from featurelake.models.delay.data import LABEL_TABLE
-from featurelake.models.delay.train import MODEL_NAME
+from featurelake.models.delay.features import MODEL_NAME
 from featurelake.models.tracking import CHAMPION, ModelVersion
 from featurelake.monitor._lake import Lake, newest_partition_date
 from featurelake.monitor.config import CONFIG_FILE, MonitorConfig, load_config

@@ -18,8 +18,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["CATEGORICAL", "CONTEXT", "FEATURE_SERVICE", "LABEL", "NUMERIC", "Preprocessor", "add_context"]
+__all__ = [
+    "CATEGORICAL",
+    "CONTEXT",
+    "FEATURE_SERVICE",
+    "LABEL",
+    "MODEL_NAME",
+    "NUMERIC",
+    "Preprocessor",
+    "add_context",
+]
 
+MODEL_NAME = "delay"
+"""The registered MLflow model the delay model's versions belong to."""
 FEATURE_SERVICE = "delay_model_v1"
 LABEL = "is_delayed"
 NUMERIC = [

@@ -49,8 +49,8 @@ def load_model(ref: str | None = None, catalog: Catalog | None = None) -> Loaded
     import mlflow.pyfunc
 
     from featurelake.models import tracking
+    from featurelake.models.delay.features import MODEL_NAME
     from featurelake.models.delay.pyfunc import DelayPyfunc
-    from featurelake.models.delay.train import MODEL_NAME
 
     catalog = catalog or Catalog()
     mv = tracking.resolve(MODEL_NAME, ref, catalog.settings)

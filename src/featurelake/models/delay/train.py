@@ -27,6 +27,7 @@ from featurelake.models.delay.features import (
     CONTEXT,
     FEATURE_SERVICE,
     LABEL,
+    MODEL_NAME,
     NUMERIC,
     Preprocessor,
 )
@@ -42,8 +43,6 @@ __all__ = [
     "split_by_time",
     "train_delay_model",
 ]
-
-MODEL_NAME = "delay"
 
 
 @dataclass(frozen=True)
