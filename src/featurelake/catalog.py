@@ -25,6 +25,7 @@ from featurelake.errors import CommitConflictError, SchemaError, TableNotFoundEr
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from deltalake import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
@@ -283,6 +284,9 @@ class Catalog:
             if spec.name in self._specs:
                 raise ValueError(f"table {spec.name} is declared twice")
             self._specs[spec.name] = spec
+        self._native: dict[str, tuple[DeltaTable, int]] = {}
+        """delta-rs handles of the tables :meth:`append_native` wrote (kept up to date by its
+        writes), with the inode of the ``_delta_log`` they read."""
 
     def __iter__(self):
         return iter(self._specs.values())
@@ -465,10 +469,9 @@ class Catalog:
         these tables declare no constraints). Returns the rows written.
         """
         import pyarrow as pa
-        from deltalake import DeltaTable, write_deltalake
+        from deltalake import write_deltalake
 
-        spec = self.spec(name)
-        schema = spec.schema.to_arrow()
+        schema = self.spec(name).schema.to_arrow()
         if isinstance(rows, pa.Table):
             table = rows.cast(schema)
         else:  # by column: some 30x faster than from_pylist, and a server's event loop waits on it
@@ -476,6 +479,27 @@ class Catalog:
             table = pa.Table.from_pydict({n: [r.get(n) for r in rows] for n in schema.names}, schema=schema)
         if table.num_rows == 0:
             return 0
+        log = os.path.join(self.path(name), "_delta_log")
+        cached = self._native.get(name)
+        if cached is None or not os.path.isdir(log) or os.stat(log).st_ino != cached[1]:
+            # first write, or the table was dropped and created again since: a stale handle
+            # would commit its next version number into the new table's log
+            cached = self._native[name] = (self._open_native(name, schema), os.stat(log).st_ino)
+        handle = cached[0]
+        try:
+            # through the open handle: its snapshot moves forward with each commit, where a path
+            # reads the whole log twice per write (delta-rs still retries appends that raced)
+            write_deltalake(handle, table, mode="append")
+        except Exception:
+            self._native.pop(name, None)  # recreated or vacuumed under us: open it afresh next time
+            raise
+        return table.num_rows
+
+    def _open_native(self, name: str, schema: pa.Schema) -> DeltaTable:
+        """A delta-rs handle on table ``name``, created natively when missing."""
+        from deltalake import DeltaTable
+
+        spec = self.spec(name)
         path = self.path(name)
         if not self.exists(name):
             try:
@@ -489,8 +513,7 @@ class Catalog:
             except Exception:
                 if not self.exists(name):  # lost a creation race to another process: fine
                     raise
-        write_deltalake(path, table, mode="append")
-        return table.num_rows
+        return DeltaTable(path)
 
     def append_rows(
         self,

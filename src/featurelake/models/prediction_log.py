@@ -14,7 +14,9 @@ server); batch scoring appends its rows the same way.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -88,6 +90,10 @@ class PredictionLog:
             return n
 
     def _run(self) -> None:
+        # A lower priority for this thread and the delta-rs threads it starts (Linux threads
+        # inherit it): on a busy machine the event loop answering requests runs first.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         next_at = time.monotonic() + self.interval
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             next_at = time.monotonic() + self.interval

@@ -126,6 +126,7 @@ class Predictor:
         self.challenger: _Slot | None = None
         self._loaded: dict[str, _Slot] = {}
         self._client: Any = None
+        self._stamp: tuple[int, ...] | None = None
         self.error = ""
 
     def refresh(self) -> bool:
@@ -138,6 +139,9 @@ class Predictor:
         try:
             if not tracking.store_exists(self.settings):
                 return False
+            stamp = tracking.store_stamp(self.settings)
+            if stamp is not None and stamp == self._stamp and not self.error:
+                return False  # a SQLite store nobody wrote since the last read: the aliases stand
             if self._client is None:  # one client (and database engine) for the server's life
                 self._client = tracking.client(self.settings)
             aliases = dict(self._client.get_registered_model(MODEL_NAME).aliases or {})
@@ -154,6 +158,7 @@ class Predictor:
                 setattr(self, alias, slot)
                 changed = True
                 log.info("/predict: %s is now %s", alias, slot.version.version if slot else "none")
+        self._stamp = stamp  # only once both slots loaded: a failed load is tried again
         return changed
 
     def _slot(self, version: str) -> _Slot:

@@ -81,6 +81,27 @@ def tracking_uri(settings: Settings | None = None) -> str:
     return dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
+def store_stamp(settings: Settings | None = None) -> tuple[int, ...] | None:
+    """What changes whenever a SQLite store is written (its files' sizes and times); None for a server.
+
+    A poller compares stamps to skip reading an unchanged store; a database server has no such
+    cheap sign and is read every time.
+    """
+    uri = tracking_uri(settings)
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = uri.removeprefix("sqlite:///")
+    stamp: list[int] = []
+    for path in (db, f"{db}-wal", f"{db}-journal"):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            stamp += [-1, -1]
+        else:
+            stamp += [st.st_mtime_ns, st.st_size]
+    return tuple(stamp)
+
+
 def store_exists(settings: Settings | None = None) -> bool:
     """False only for a local store never created (nothing trained in this lake yet)."""
     settings = settings or get_settings()
