@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import email
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_harness import free_port
+from airflow_harness import env_for, free_port
 from deltalake import DeltaTable
 
 from featurelake.catalog import Catalog
@@ -104,3 +106,56 @@ def test_the_smtp_url_becomes_airflows_connection() -> None:
     with pytest.raises(ConfigError, match=r"FEATURELAKE_SMTP_URL='mail\.corp'"):
         smtp_connection(Settings(smtp_url="mail.corp"))
     assert os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT") is None  # nothing leaked from the tests above
+
+
+MONITOR_DAG_TEST = """
+import datetime as dt, os
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("monitor")
+run = dag.test(logical_date=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+for ti in sorted(run.get_task_instances(), key=lambda ti: ti.task_id):
+    print("TASK", ti.task_id, ti.state)
+print("STATE", run.state)
+"""
+
+
+def test_the_monitor_dag_fails_the_breached_check_in_airflow_and_mails_why(
+    tmp_path: Path, smtp: tuple[int, Inbox]
+) -> None:
+    """The whole path in Airflow itself: ``dag.test()`` of ``monitor`` on a lake with no gold yet.
+
+    Every gold table misses its freshness SLA; nothing else can be judged (no labels, no model,
+    no online store), so exactly ``check_freshness`` fails, its callback mails the reason through
+    ``smtp_default`` (built from FEATURELAKE_SMTP_URL) and writes ``ops.alerts``.
+    """
+    port, inbox = smtp
+    settings = _settings(tmp_path, port, FEATURELAKE_ALERT_EMAIL="oncall@example.com")
+    settings = settings.model_copy(update={"airflow_home": tmp_path / "home", "airflow_port": free_port()})
+    env = env_for(settings, settings.airflow_home, settings.airflow_port)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    res = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    res = subprocess.run(
+        [sys.executable, "-c", MONITOR_DAG_TEST], env=env, capture_output=True, text=True, timeout=900
+    )
+    out = res.stdout + res.stderr
+    states = dict(line.split()[1:] for line in res.stdout.splitlines() if line.startswith("TASK "))
+    assert states == {
+        "measure": "success",
+        "check_freshness": "failed",
+        "check_quality": "success",
+        "check_drift": "success",
+        "check_performance": "success",
+        "check_skew": "success",
+    }, out[-5000:]
+    assert "STATE failed" in res.stdout, out[-5000:]
+    (message,) = inbox.messages
+    assert message["To"] == "oncall@example.com"
+    assert message["Subject"].startswith("featurelake alert: monitor.check_freshness: ")
+    rows = DeltaTable(Catalog(settings=settings).path("ops.alerts")).to_pyarrow_table().to_pylist()
+    assert [(r["dag_id"], r["task_id"], r["emailed"]) for r in rows] == [("monitor", "check_freshness", True)]
+    reason = rows[0]["reason"]
+    assert "gold." in reason, reason
+    assert "report: " in reason, reason
+    body = next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload(decode=True)
+    assert reason.encode() in body

@@ -17,6 +17,8 @@ from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
 from featurelake.features.store import close_store, repo_config_dict
 from featurelake.features.testing import day, tiny_gold
+from featurelake.monitor.config import SkewConfig
+from featurelake.monitor.skew import skew_checks
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +40,10 @@ def test_skew_zero_after_materialize_and_finds_injected_mismatch(
     assert report.ok, report.mismatches
     assert report.checked_entities == 2 + 2 + 1 + 2  # carriers, routes, origins, planes in tiny_gold
     assert report.checked_values == 2 * 3 + 2 * 2 + 1 * 7 + 2 * 3
+    # the monitor's skew check reads the same report for the model's service (the same four views)
+    (check,) = skew_checks(settings, config=SkewConfig(sample_size=50))
+    assert (check.subject, check.value, check.breached) == ("delay_model_v1", 0.0, False)
+    assert check.detail.startswith("0 of 23 values over 7 entities differ")
 
     con = sqlite3.connect(settings.lake / "feast" / "online.db")
     with con:
@@ -52,6 +58,9 @@ def test_skew_zero_after_materialize_and_finds_injected_mismatch(
     assert [(m.view, m.key, m.feature, m.online, m.offline) for m in report.mismatches] == [
         ("carrier_delay_7d", {"carrier": "UA"}, "flights_7d", 999, 11)
     ]
+    (check,) = skew_checks(settings, config=SkewConfig(sample_size=50, max_mismatch_rate=0.01))
+    assert (check.value, check.breached) == (pytest.approx(1 / 23), True)
+    assert "carrier_delay_7d.flights_7d online 999, offline 11" in check.detail
 
 
 @pytest.fixture

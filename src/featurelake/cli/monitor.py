@@ -14,7 +14,8 @@ from featurelake.cli import UtcTime, friendly, main, working
     "--date",
     "day",
     type=UtcTime(days_only=True),
-    help="UTC day D to monitor (windows end with it). Default: the newest event_date of gold.flight_labels.",
+    help="UTC day D to monitor (windows end with it). Default: the newest event_date of "
+    "gold.flight_labels (today when it has none).",
 )
 @click.option("--no-fail", is_flag=True, help="Exit 0 even when a check is breached.")
 @friendly

@@ -88,7 +88,9 @@ def run_monitor(
     """Monitor the lake and the delay model for day D; store every check and write the report.
 
     Args:
-        date: D (a date or ``YYYY-MM-DD``); the newest event_date of gold.flight_labels by default.
+        date: D (a date or ``YYYY-MM-DD``); the newest event_date of gold.flight_labels by default,
+            or the day of ``now`` when that table has no rows yet (a new lake: its freshness and
+            quality are still judged).
         catalog: the lake; the environment's by default.
         now: the time table ages are measured at (UTC); the present by default.
         model: the version whose training window and validation metrics drift and performance are
@@ -101,8 +103,7 @@ def run_monitor(
         Every check, the breaches among them and the report's path.
 
     Raises:
-        FeaturelakeError: no day given and gold.flight_labels has none; the thresholds file is
-            missing or wrong (``ConfigError``).
+        FeaturelakeError: the thresholds file is missing or wrong (``ConfigError``).
     """
     catalog = catalog or Catalog()
     path = config_path or CONFIG_FILE
@@ -110,9 +111,16 @@ def run_monitor(
     config = config or load_config(path)
     run_at = dt.datetime.now(dt.UTC)
     run_id = secrets.token_hex(6)
-    day = _day(date) if date is not None else latest_label_date(catalog)
     version, note = resolve_model(model, catalog)
     notes = [note] if note else []
+    if date is not None:
+        day = _day(date)
+    else:
+        try:
+            day = latest_label_date(catalog)
+        except FeaturelakeError:  # nothing labelled yet: what can be judged today still is
+            day = (now or run_at).astimezone(dt.UTC).date()
+            notes.append(f"{LABEL_TABLE} has no rows yet: monitored {day}, the day of the run.")
     with Lake(catalog) as lake:
         checks = freshness_checks(lake, day, now=now, config=config.freshness)
         quality = quality_checks(lake, day, config=config.quality)
