@@ -94,6 +94,27 @@ class Settings(BaseModel):
     canary_share: float = Field(default=0.1, ge=0.0, le=1.0)
     """Share of flights (0 to 1) the challenger answers in ``canary`` mode."""
 
+    serve_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest request body ``featurelake serve`` reads; a longer one is answered 413 unread."""
+
+    serve_max_entities: int = Field(default=10_000, ge=1)
+    """Most entity rows one ``/get-online-features`` request may ask for (413 past it)."""
+
+    serve_max_features: int = Field(default=1_000, ge=1)
+    """Most feature references one request may name (400 past it)."""
+
+    serve_plan_cache: int = Field(default=256, ge=1)
+    """Distinct feature lists whose serving plans the server keeps (least recently used go first)."""
+
+    serve_request_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a whole request once it started one (408 and close past it)."""
+
+    serve_idle_timeout_s: float = Field(default=60.0, gt=0)
+    """Seconds an idle keep-alive connection stays open."""
+
+    serve_access_log: str = "-"
+    """Where ``featurelake serve`` writes one line per request: ``-`` (stderr), a file path, or ``off``."""
+
     alert_email: str | None = None
     """Where alerts go (comma-separated addresses): a failed ``monitor`` DAG task e-mails its reason
     through Airflow's SMTP connection. Unset: alerts are only written to ``ops.alerts``."""

@@ -26,12 +26,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from featurelake.config import Settings, get_settings
@@ -47,9 +49,28 @@ _REASONS = {
     200: b"OK",
     400: b"Bad Request",
     404: b"Not Found",
+    405: b"Method Not Allowed",
+    408: b"Request Timeout",
+    413: b"Content Too Large",
     500: b"Internal Server Error",
     503: b"Service Unavailable",
 }
+_ROUTES = {b"/get-online-features": b"POST", b"/predict": b"POST", b"/health": b"GET"}
+"""Each path and the one method it answers (405 with ``allow`` for any other)."""
+CHUNK_ROWS = 1_000
+"""Entity rows read per step of a large request; the event loop serves others between steps."""
+_QUEUED = 8
+"""Pipelined requests one connection may queue before the server stops reading from it."""
+
+access_log = logging.getLogger("featurelake.access")
+
+
+class TooLargeError(ValueError):
+    """A request past one of the server's limits: answered 413 with the limit's name."""
+
+
+class RequestError(ValueError):
+    """A request the server cannot answer as sent: answered 400 with the reason."""
 
 
 class FeatureServer:
@@ -61,7 +82,8 @@ class FeatureServer:
         self.settings = settings or get_settings()
         self._store = feature_store(self.settings)
         self._close_store = lambda: close_store(self._store)
-        self.plans: dict[str, ServicePlan] = {}
+        self.plans: OrderedDict[str, ServicePlan] = OrderedDict()
+        """Serving plans by feature list, least recently used first (``serve_plan_cache`` at most)."""
         self.predictor: Predictor | None = None
         self.prediction_log: PredictionLog | None = None
         if predictions:
@@ -140,115 +162,327 @@ class FeatureServer:
         return self.predictor.predict(flight, features_of(plan.views, found), received)
 
     def plan(self, features: str | list[str]) -> ServicePlan:
-        """The serving plan of a feature service or ref list (cached)."""
+        """The serving plan of a feature service or ref list (cached, least recently used evicted)."""
         key = features if isinstance(features, str) else ",".join(features)
         plan = self.plans.get(key)
         if plan is None:
             plan = self.plans[key] = ServicePlan.from_store(self._store, features)
+            while len(self.plans) > self.settings.serve_plan_cache:
+                self.plans.popitem(last=False)
+        else:
+            self.plans.move_to_end(key)
         return plan
 
-    async def get_online_features(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Answer one request body (Feast's ``GetOnlineFeaturesRequest`` shape)."""
+    def _checked(self, body: Any) -> tuple[str | list[str], dict[str, list[Any]]]:
+        """The request's feature list and entity columns, checked against the server's limits.
+
+        Raises:
+            RequestError: the body is not the request's shape (400, naming what is wrong).
+            TooLargeError: more entity rows than ``serve_max_entities`` (413).
+        """
+        if not isinstance(body, dict):
+            raise RequestError(f"the body must be a JSON object, got a JSON {_json_type(body)}")
         features = body.get("feature_service") or body.get("features")
         if not features:
-            raise ValueError("give 'feature_service' or 'features'")
+            raise RequestError("give 'feature_service' (a name) or 'features' (a list of 'view:feature')")
+        if isinstance(features, list):
+            if not all(isinstance(f, str) for f in features):
+                raise RequestError("'features' must be a list of strings 'view:feature'")
+            if len(features) > self.settings.serve_max_features:
+                raise RequestError(
+                    f"'features' names {len(features):,} references; at most "
+                    f"{self.settings.serve_max_features:,} (FEATURELAKE_SERVE_MAX_FEATURES)"
+                )
+        elif not isinstance(features, str):
+            raise RequestError(f"'feature_service' must be a string, got a JSON {_json_type(features)}")
         entities = body.get("entities")
         if not isinstance(entities, dict):
-            raise ValueError("'entities' must map join keys to lists of values")
+            raise RequestError("'entities' must map join keys to lists of values")
+        for key, column in entities.items():
+            if not isinstance(column, list):
+                raise RequestError(
+                    f"entities[{key!r}] must be a list of values, got a JSON {_json_type(column)}"
+                )
+            if len(column) > self.settings.serve_max_entities:
+                raise TooLargeError(
+                    f"entities[{key!r}] has {len(column):,} rows; at most "
+                    f"{self.settings.serve_max_entities:,} per request (FEATURELAKE_SERVE_MAX_ENTITIES)"
+                )
+            for value in column:
+                if value is None or isinstance(value, str):
+                    continue
+                if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+                    continue
+                raise RequestError(
+                    f"entities[{key!r}] holds {_short(value)}: a join key value is a string, a 64-bit "
+                    "integer or null"
+                )
+        return features, entities
+
+    async def get_online_features(self, body: Any) -> dict[str, Any]:
+        """Answer one request body (Feast's ``GetOnlineFeaturesRequest`` shape).
+
+        A request of more than :data:`CHUNK_ROWS` rows is read a chunk at a time, the event loop
+        answering other clients between chunks.
+
+        Raises:
+            RequestError: a malformed request; TooLargeError: one past a limit.
+        """
+        features, entities = self._checked(body)
         plan = self.plan(features)
         n = plan.rows(entities)
-        if self.redis is not None:
-            found = await self.redis.read(plan, entities, n)
-        else:
-            assert self.sqlite is not None
-            found = self.sqlite.read(plan, entities, n)
+        found: list[list[Any]] = [[] for _ in plan.views]
+        for start in range(0, max(n, 1), CHUNK_ROWS):
+            stop = min(n, start + CHUNK_ROWS)
+            part = entities if n <= CHUNK_ROWS else {k: entities[k][start:stop] for k in plan.join_keys}
+            if self.redis is not None:
+                got = await self.redis.read(plan, part, stop - start)
+            else:
+                assert self.sqlite is not None
+                got = self.sqlite.read(plan, part, stop - start)
+                if n > CHUNK_ROWS:
+                    await asyncio.sleep(0)
+            for rows, more in zip(found, got, strict=True):
+                rows.extend(more)
         return plan.response(entities, n, found)
 
 
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
+    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    """A value for a one-line error: its JSON, cut at 40 characters."""
+    text = json.dumps(value) if not isinstance(value, int) or abs(value) < 10**40 else f"{str(value)[:37]}..."
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 class _HttpProtocol(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive, parsed by httptools; one request at a time per connection."""
+    """HTTP/1.1 with keep-alive, parsed by httptools; one request at a time per connection.
+
+    Guards: a body past ``serve_max_body_bytes`` is answered 413 without being read; a request
+    not complete ``serve_request_timeout_s`` after its first byte gets 408; an idle keep-alive
+    connection closes after ``serve_idle_timeout_s``; a client pipelining more than
+    :data:`_QUEUED` requests is not read from until the server catches up. Each request gets one
+    line in the access log.
+    """
 
     def __init__(self, app: FeatureServer) -> None:
         import httptools
 
         self.app = app
+        self.limits = app.settings
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
+        self.peer = "-"
         self.url = b""
         self.body: list[bytes] = []
-        self.queue: asyncio.Queue[tuple[bytes, bytes, bool]] = asyncio.Queue()
+        self.body_bytes = 0
+        self.refused: tuple[int, str] | None = None
+        """An answer decided before the body was read (413): sent, then the connection closes."""
+        self.queue: asyncio.Queue[tuple[bytes, bytes, bytes, bool, tuple[int, str] | None]] = asyncio.Queue()
         self.worker: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.paused = False
+        self.closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer[0]) if peer else "-"
         self.worker = asyncio.get_running_loop().create_task(self._serve())
+        self._arm(self.limits.serve_idle_timeout_s, None)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
         if self.worker is not None:
             self.worker.cancel()
 
     def data_received(self, data: bytes) -> None:
         import httptools
 
+        if self.closing:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
-            self._send(400, b'{"detail": "malformed HTTP request"}', keep_alive=False)
+            self._refuse(400, "malformed HTTP request")
+
+    # timers
+    def _arm(self, seconds: float, status: int | None) -> None:
+        """Close the connection in ``seconds`` (idle), after a ``status`` answer when given."""
+        self._disarm()
+        self.timer = asyncio.get_running_loop().call_later(seconds, self._expire, status)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expire(self, status: int | None) -> None:
+        self.timer = None
+        if status is None:  # idle keep-alive connection
+            self._close()
+        else:
+            limit = self.limits.serve_request_timeout_s
+            self._refuse(status, f"the request was not complete within {limit:g} s")
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Answer ``status`` now, in order after what is queued, and stop reading this connection."""
+        self.closing = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self.queue.put_nowait((b"", self.url, b"", False, (status, reason)))
+
+    def _close(self) -> None:
+        self.closing = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._arm(self.limits.serve_request_timeout_s, 408)
+        self.body_bytes = 0
+
     def on_url(self, url: bytes) -> None:
         self.url += url
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"content-length" and value.strip().isdigit():
+            if int(value) > self.limits.serve_max_body_bytes:
+                self._too_large()
+
     def on_body(self, body: bytes) -> None:
+        if self.closing:
+            return
+        self.body_bytes += len(body)
+        if self.body_bytes > self.limits.serve_max_body_bytes:
+            self._too_large()
+            return
         self.body.append(body)
 
+    def _too_large(self) -> None:
+        if not self.closing:
+            self.body = []
+            limit = self.limits.serve_max_body_bytes
+            self._refuse(413, f"the body is over {limit:,} bytes (FEATURELAKE_SERVE_MAX_BODY_BYTES)")
+
     def on_message_complete(self) -> None:
-        self.queue.put_nowait((self.url, b"".join(self.body), self.parser.should_keep_alive()))
+        self._disarm()
+        if self.closing:
+            return
+        method = self.parser.get_method()
+        self.queue.put_nowait((method, self.url, b"".join(self.body), self.parser.should_keep_alive(), None))
         self.url, self.body = b"", []
+        if self.queue.qsize() >= _QUEUED and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused = True
 
     async def _serve(self) -> None:
         while True:
-            url, body, keep_alive = await self.queue.get()
-            status, payload = await self._handle(url, body)
-            self._send(status, payload, keep_alive)
+            method, url, body, keep_alive, refused = await self.queue.get()
+            if self.paused and self.queue.qsize() < _QUEUED // 2 and self.transport is not None:
+                self.transport.resume_reading()
+                self.paused = False
+            received = time.perf_counter()
+            if refused is not None:
+                status, payload = refused[0], json.dumps({"detail": refused[1]}).encode()
+                keep_alive = False
+            else:
+                status, payload = await self._handle(method, url, body, received)
+            allow = _ROUTES.get(url.split(b"?", 1)[0]) if status == 405 else None
+            self._send(status, payload, keep_alive, allow=allow)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    '%s "%s %s" %d %d %.2fms',
+                    self.peer,
+                    method.decode("latin-1") or "-",
+                    url.decode("latin-1")[:200],
+                    status,
+                    len(payload),
+                    (time.perf_counter() - received) * 1000,
+                )
+            if not keep_alive:
+                self._close()
+                return
+            if self.queue.empty() and self.timer is None:
+                self._arm(self.limits.serve_idle_timeout_s, None)
 
-    async def _handle(self, url: bytes, body: bytes) -> tuple[int, bytes]:
-        received = time.perf_counter()
+    async def _handle(self, method: bytes, url: bytes, body: bytes, received: float) -> tuple[int, bytes]:
         path = url.split(b"?", 1)[0]
+        allowed = _ROUTES.get(path)
+        if allowed is None:
+            return 404, b'{"detail": "not found"}'
+        if method != allowed:
+            return 405, json.dumps({"detail": f"{path.decode()} answers {allowed.decode()} only"}).encode()
         if path == b"/health":
             return 200, json.dumps(self.app.health()).encode()
-        if path == b"/predict":
-            try:
-                answer = await self.app.predict(json.loads(body), received)
-            except (ValueError, KeyError, TypeError) as e:  # json.JSONDecodeError is a ValueError
-                return 400, json.dumps({"detail": str(e)}).encode()
-            except LookupError as e:
-                return 503, json.dumps({"detail": str(e)}).encode()
-            except Exception as e:
-                return 500, json.dumps({"detail": f"{type(e).__name__}: {e}"}).encode()
-            return 200, json.dumps(answer, separators=(",", ":")).encode()
-        if path != b"/get-online-features":
-            return 404, b'{"detail": "not found"}'
         try:
-            result = await self.app.get_online_features(json.loads(body))
+            request = json.loads(body)
+        except RecursionError:
+            return 400, b'{"detail": "the JSON body is nested too deeply"}'
+        except ValueError as e:  # json.JSONDecodeError, UnicodeDecodeError
+            return 400, json.dumps({"detail": f"the body is not JSON: {e}"}).encode()
+        try:
+            if path == b"/predict":
+                answer = await self.app.predict(request, received)
+            else:
+                answer = await self.app.get_online_features(request)
+        except TooLargeError as e:
+            return 413, json.dumps({"detail": str(e)}).encode()
         except (ValueError, KeyError, TypeError) as e:
             return 400, json.dumps({"detail": str(e)}).encode()
+        except LookupError as e:
+            return 503, json.dumps({"detail": str(e)}).encode()
         except Exception as e:
             return 500, json.dumps({"detail": f"{type(e).__name__}: {e}"}).encode()
-        return 200, json.dumps(result, separators=(",", ":")).encode()
+        if isinstance(answer, Mapping) and len(answer.get("results", ())) and _rows_of(answer) > CHUNK_ROWS:
+            # a large answer's JSON off the event loop: small requests keep being answered meanwhile
+            loop = asyncio.get_running_loop()
+            return 200, await loop.run_in_executor(None, _encode, answer)
+        return 200, _encode(answer)
 
-    def _send(self, status: int, payload: bytes, keep_alive: bool) -> None:
+    def _send(self, status: int, payload: bytes, keep_alive: bool, *, allow: bytes | None = None) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s\r\n" % (
+        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s%s\r\n" % (
             status,
             _REASONS.get(status, b"Error"),
             len(payload),
             b"" if keep_alive else b"connection: close\r\n",
+            b"allow: %s\r\n" % allow if allow else b"",
         )
         self.transport.write(head + payload)
-        if not keep_alive:
-            self.transport.close()
+
+
+def _rows_of(answer: Mapping[str, Any]) -> int:
+    return len(answer["results"][0].get("values", ()))
+
+
+def _encode(answer: Any) -> bytes:
+    return json.dumps(answer, separators=(",", ":")).encode()
+
+
+def _access_log_to(where: str) -> None:
+    """One line per request (client, request line, status, bytes, milliseconds) to ``where``:
+    ``-`` for stderr, a file path, or ``off``."""
+    access_log.propagate = False
+    for old in list(access_log.handlers):
+        access_log.removeHandler(old)
+        old.close()
+    if where == "off":
+        access_log.setLevel(logging.WARNING)
+        return
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr) if where == "-" else logging.FileHandler(where)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(message)s"))
+    access_log.addHandler(handler)
+    access_log.setLevel(logging.INFO)
 
 
 def _run_worker(
@@ -260,6 +494,8 @@ def _run_worker(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is installed with Feast
         pass
+
+    _access_log_to(settings.serve_access_log)
 
     async def main() -> None:
         app = FeatureServer(settings)
