@@ -99,6 +99,9 @@ def airflow_lake(spark, tmp_path_factory: pytest.TempPathFactory):
     # spark-submits on an empty day queued ahead of the backfill. Backfills and manual
     # runs still run.
     env = {**env, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
+    # The DAG files do not change during the tests: parse them at start, not every 10 s (make
+    # airflow's interval, for editing) in processes that compete with the spark-submits for CPU.
+    env |= {f"AIRFLOW__{s}__MIN_FILE_PROCESS_INTERVAL": "900" for s in ("SCHEDULER", "DAG_PROCESSOR")}
     server = Standalone(env, root / "standalone.log")
     server.start()
     # DAGs start paused (make airflow too); backfill and manual runs need daily_features live.
