@@ -14,6 +14,16 @@ from typing import Any
 __all__ = ["emit", "machine", "timed"]
 
 
+JVM_SETTINGS = ("FEATURELAKE_SPARK_JAVA_OPTIONS",)
+"""Settings of how JVMs start, not of what they do: kept where a run clears the others."""
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment without its ``FEATURELAKE_*`` settings (but :data:`JVM_SETTINGS`),
+    for a child that must see only the settings it is given."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_") or k in JVM_SETTINGS}
+
+
 def timed(fn: Callable[[], Any], *, repeats: int, warmup: int = 0) -> list[float]:
     """Wall seconds of ``repeats`` calls of ``fn`` after ``warmup`` unmeasured ones."""
     for _ in range(warmup):

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import emit
+from benchmarks._common import clean_environ, emit
 from featurelake.orchestration.tasks import DAILY_GOLD
 
 __all__ = [
@@ -92,7 +92,7 @@ class Outcome:
 
 
 def _env(lake: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
+    env = clean_environ()
     return env | {
         "FEATURELAKE_LAKE": str(lake),
         "FEATURELAKE_SPARK_MASTER": "local[2]",

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import emit, median
+from benchmarks._common import clean_environ, emit, median
 
 OUTPUTS = ("silver/flights", "silver/weather", "silver/flight_entities", "gold", "ops", "quarantine")
 
@@ -89,7 +89,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def _run_child(lake: Path, master: str, args: argparse.Namespace) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
+    env = clean_environ()
     env.update({"FEATURELAKE_LAKE": str(lake), "FEATURELAKE_SPARK_MASTER": master})
     command = [sys.executable, "-m", "benchmarks.cluster", "--child"]
     command += ["--repeats", str(args.repeats), "--parallel", str(args.parallel)]

@@ -25,7 +25,7 @@ from featurelake.jars import classpath
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["SPARK_LOG_ENV", "delta_provider", "get_spark", "jvm_stderr", "stop_spark"]
+__all__ = ["SPARK_LOG_ENV", "delta_provider", "get_spark", "java_options", "jvm_stderr", "stop_spark"]
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -35,8 +35,14 @@ def _log4j_config() -> str:
     return str(resources.files("featurelake").joinpath("log4j2.properties"))
 
 
+def java_options(settings: Settings) -> str:
+    """The JVM options of every Spark driver and executor featurelake starts."""
+    base = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j_config()}"
+    return f"{base} {settings.spark_java_options}".strip()
+
+
 def _conf(settings: Settings, app_name: str) -> dict[str, str]:
-    java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j_config()}"
+    java_opts = java_options(settings)
     conf = {
         "spark.master": settings.spark_master,
         "spark.app.name": app_name,

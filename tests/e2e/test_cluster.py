@@ -41,6 +41,7 @@ from cluster_run import END, FIRST, WEATHER_TOPIC, produce_weather_topic
 from conftest import require_service
 from deltalake import DeltaTable
 
+from benchmarks._common import clean_environ
 from featurelake.backfill.seed import bronze_rows
 from featurelake.catalog import Catalog
 from featurelake.cluster import ClusterSpec, ClusterState, cluster_down, cluster_status, cluster_up
@@ -70,7 +71,7 @@ class Run:
 
 def environment(lake: Path, **settings: str) -> dict[str, str]:
     """This process's environment without any FEATURELAKE_* setting, plus the given ones."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
+    env = clean_environ()
     env["FEATURELAKE_LAKE"] = str(lake)
     env.update({f"FEATURELAKE_{k.upper()}": v for k, v in settings.items()})
     return env

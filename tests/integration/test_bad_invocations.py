@@ -8,7 +8,6 @@ traceback, a Java stack frame or a Spark log line.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from benchmarks._common import clean_environ
 
 FEATURELAKE = shutil.which("featurelake", path=str(Path(sys.executable).parent)) or "featurelake"
 
@@ -198,7 +199,7 @@ def test_the_corpus_is_large_enough() -> None:
 def test_a_bad_invocation_fails_in_one_line(
     args: list[str], env: dict[str, str], needle: str, places: dict[str, str], tmp_path: Path
 ) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
+    environ = clean_environ()
     environ |= {"FEATURELAKE_LAKE": places["lake"], "FEATURELAKE_KAFKA_BOOTSTRAP": NOBODY}
     environ |= {k: v.format(**places) for k, v in env.items()}
     done = subprocess.run(

@@ -8,7 +8,6 @@ checks that doctor names the table and the cause, and exits 1 on an error.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import handmade_flights as hm
 import pytest
 from deltalake import DeltaTable
 
+from benchmarks._common import clean_environ
 from featurelake.catalog import Catalog
 from featurelake.config import Settings
 from featurelake.doctor import DoctorReport, run_doctor
@@ -71,7 +71,7 @@ def test_a_healthy_lake_is_clean(
 def test_the_cli_exits_1_naming_the_table(ingested: Catalog, tmp_path: Path) -> None:
     lake = _copy(ingested, tmp_path / "lake")
     _a_live_file(lake, "bronze.flights").unlink()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
+    environ = clean_environ()
     done = subprocess.run(
         [str(Path(sys.executable).parent / "featurelake"), "doctor"],
         env={**environ, "FEATURELAKE_LAKE": str(lake.settings.lake)},

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from browser import ARTIFACTS, chromium, offline_page
 
+from benchmarks._common import clean_environ
 from featurelake.config import Settings
 from featurelake.ingest.synthetic import produce_synthetic
 
@@ -29,7 +30,7 @@ def test_spark_ui_of_a_running_ingest(tmp_path: Path) -> None:
     chromium()  # fails or skips before the ingest starts
     lake, log = tmp_path / "lake", tmp_path / "ingest.log"
     produce_synthetic("flights", 1_000, seed=5, records_per_file=250, settings=Settings(lake=lake))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURELAKE_")}
+    env = clean_environ()
     env |= {"FEATURELAKE_LAKE": str(lake), "FEATURELAKE_SPARK_MASTER": "local[2]", "PYTHONUNBUFFERED": "1"}
     args = ["--spark-ui", "ingest", "flights", "--continuous", "--interval", "1"]
     args += ["--max-files-per-batch", "1"]

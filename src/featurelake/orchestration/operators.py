@@ -34,7 +34,9 @@ def spark_job(
     """
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+    from featurelake.config import get_settings
     from featurelake.jars import classpath
+    from featurelake.spark import java_options
 
     return SparkSubmitOperator(
         task_id=task_id,
@@ -48,6 +50,8 @@ def spark_job(
             "spark.pyspark.python": sys.executable,
             "spark.pyspark.driver.python": sys.executable,
             "spark.sql.session.timeZone": "UTC",
+            "spark.driver.extraJavaOptions": java_options(get_settings()),
+            "spark.executor.extraJavaOptions": java_options(get_settings()),
         },
         inlets=list(inlets),
         outlets=list(outlets),
