@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_harness import free_port
 
 from featurelake import features
 from featurelake.catalog import Catalog
@@ -55,12 +56,6 @@ class Server:
     port: int
     pid: int
     access_log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
