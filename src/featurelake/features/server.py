@@ -194,7 +194,12 @@ class FeatureServer:
                     f"{self.settings.serve_max_features:,} (FEATURELAKE_SERVE_MAX_FEATURES)"
                 )
         elif not isinstance(features, str):
-            raise RequestError(f"'feature_service' must be a string, got a JSON {_json_type(features)}")
+            what = (
+                "'feature_service' must be a string"
+                if body.get("feature_service")
+                else ("'features' must be a list of strings 'view:feature'")
+            )
+            raise RequestError(f"{what}, got a JSON {_json_type(features)}")
         entities = body.get("entities")
         if not isinstance(entities, dict):
             raise RequestError("'entities' must map join keys to lists of values")
