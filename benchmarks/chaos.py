@@ -349,9 +349,12 @@ REBUILT = ("silver/flights", "silver/weather", "silver/flight_entities", "gold",
 
 
 def backfill_chaos(
-    root: Path, kills: int, reference: Path, *, days: tuple[str, str], seed: int = 7
+    root: Path, kills: int, reference: Path, *, days: tuple[str, str], seed: int = 7, chunk_days: int = 30
 ) -> Outcome:
     """Rebuild ``reference``'s silver and gold from its bronze, killing the backfill ``kills`` times.
+
+    ``chunk_days`` is the backfill's chunk: each chunk is a resume point, and each costs its
+    Spark jobs and Delta commits whatever its rows.
 
     Each rerun resumes where the last stopped; the final one must leave gold equal to
     ``reference``'s, row for row.
@@ -363,7 +366,7 @@ def backfill_chaos(
     for folder in REBUILT:
         shutil.rmtree(lake / folder, ignore_errors=True)
     outcome = Outcome("backfill", events=sum(expected.values()))
-    args = ["backfill", "--from", days[0], "--to", days[1], "--chunk-days", "30"]
+    args = ["backfill", "--from", days[0], "--to", days[1], "--chunk-days", str(chunk_days)]
     _kill_at_random(args, lake, log, random.Random(seed), kills, outcome, progress=None, first_s=(5, 70))
     _run(args, lake, log)
     _doctor(lake, outcome, "after the rerun")
