@@ -78,6 +78,15 @@ class Settings(BaseModel):
     airflow_home: Path = Path("airflow_home")
     """``AIRFLOW_HOME`` for ``make airflow`` and the DAG tests (ignored by git)."""
 
+    airflow_host: str = "127.0.0.1"
+    """The address Airflow's API server and UI listen on (``0.0.0.0``: every interface)."""
+
+    airflow_login_attempts: int = Field(default=5, ge=1)
+    """Failed Airflow logins from one address before its logins are refused (429)."""
+
+    airflow_login_lockout_s: float = Field(default=900.0, gt=0)
+    """How long after its last failed login an address stays locked out."""
+
     airflow_port: int = 8080
     """Port of the Airflow UI and API server."""
 
@@ -120,6 +129,19 @@ class Settings(BaseModel):
     serve_access_log: str = "-"
     """Where ``featurelake serve`` writes one line per request: ``-`` (stderr), a file path, or ``off``."""
 
+    role: str | None = None
+    """The role a command runs as (``policy.toml``); the policy's ``default_role`` when unset."""
+
+    policy: Path | None = None
+    """The access policy file; the project's ``policy.toml`` when unset."""
+
+    tokens: Path | None = None
+    """The feature server's bearer tokens, stored hashed; ``<lake>/_security/tokens.json`` when unset."""
+
+    share_group: str | None = None
+    """A group that may read the lake: files are created 0640/0750 and folders pass the group on.
+    Unset: the lake, the online store and Airflow's files are readable by their owner only (0600/0700)."""
+
     alert_email: str | None = None
     """Where alerts go (comma-separated addresses): a failed ``monitor`` DAG task e-mails its reason
     through Airflow's SMTP connection. Unset: alerts are only written to ``ops.alerts``."""
@@ -140,6 +162,11 @@ class Settings(BaseModel):
     def jars_dir(self) -> Path:
         """Where the pinned Spark JARs live, defaulting to ``<project>/.jars`` (git-ignored)."""
         return self.jars if self.jars is not None else PROJECT_ROOT / ".jars"
+
+    @property
+    def tokens_file(self) -> Path:
+        """The feature server's hashed bearer tokens, defaulting to ``<lake>/_security/tokens.json``."""
+        return self.tokens if self.tokens is not None else self.lake / "_security" / "tokens.json"
 
     @property
     def online_store(self) -> Literal["sqlite", "redis"]:
@@ -194,8 +221,10 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     }
     if settings.landing is not None:
         update["landing"] = settings.landing.expanduser().absolute()
-    if settings.jars is not None:
-        update["jars"] = settings.jars.expanduser().absolute()
+    for name in ("jars", "policy", "tokens"):
+        value = getattr(settings, name)
+        if value is not None:
+            update[name] = value.expanduser().absolute()
     for name in ("lake", "landing"):
         if name in update:
             _check_folder(f"{ENV_PREFIX}{name.upper()}", Path(str(update[name])))

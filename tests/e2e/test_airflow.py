@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -21,13 +22,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from airflow_harness import Standalone, env_for, free_port, fresh_postgres_db
+from airflow_harness import Standalone, env_for, fresh_postgres_db
 from browser import ARTIFACTS, chromium
 from deltalake import DeltaTable
 
 from featurelake.backfill.seed import seed_bronze
 from featurelake.catalog import Catalog
 from featurelake.config import Settings
+from featurelake.features.server_process import free_port
 from featurelake.orchestration.environment import ADMIN_USER, admin_password
 from featurelake.reference import load_reference
 
@@ -102,6 +104,8 @@ def airflow_lake(spark, tmp_path_factory: pytest.TempPathFactory):
     # The DAG files do not change during the tests: parse them at start, not every 10 s (make
     # airflow's interval, for editing) in processes that compete with the spark-submits for CPU.
     env |= {f"AIRFLOW__{s}__MIN_FILE_PROCESS_INTERVAL": "900" for s in ("SCHEDULER", "DAG_PROCESSOR")}
+    # a short lock-out, so that the test of it can wait it out
+    env |= {"FEATURELAKE_AIRFLOW_LOGIN_ATTEMPTS": "3", "FEATURELAKE_AIRFLOW_LOGIN_LOCKOUT_S": "8"}
     server = Standalone(env, root / "standalone.log")
     server.start()
     # DAGs start paused (make airflow too); backfill and manual runs need daily_features live.
@@ -238,3 +242,47 @@ def test_ui_requires_login_lists_dags_and_runs_daily_features(airflow_lake) -> N
         page.screenshot(path=str(ARTIFACTS / "airflow-daily-features-run.png"), full_page=True)
         browser.close()
     assert not server_errors, server_errors
+
+
+def _listening(port: int) -> set[str]:
+    """The addresses a TCP socket listens on at ``port`` (from /proc/net/tcp and tcp6)."""
+    import ipaddress
+
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:
+                continue
+            raw = bytes.fromhex(address)
+            # the kernel writes each 32-bit word in host (little-endian) order
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
+def test_airflow_listens_on_loopback_and_locks_out_repeated_failed_logins(airflow_lake) -> None:
+    import urllib.error
+    import urllib.request
+
+    settings, _catalog, _env, server = airflow_lake
+    assert _listening(int(server.url.rsplit(":", 1)[1])) == {"127.0.0.1"}
+
+    def login(password: str) -> int:
+        req = urllib.request.Request(
+            f"{server.url}/auth/token",
+            data=json.dumps({"username": ADMIN_USER, "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+
+    right = admin_password(settings.airflow_home)
+    assert [login("wrong") for _ in range(3)] == [401, 401, 401]
+    assert login(right) == 429  # locked out: the right password waits too
+    time.sleep(9)
+    assert login(right) == 201

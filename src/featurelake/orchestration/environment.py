@@ -140,6 +140,7 @@ def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None
                 if _metadata_db(settings).startswith("sqlite")
                 else {}
             ),
+            "AIRFLOW__API__HOST": settings.airflow_host,
             "AIRFLOW__API__PORT": str(settings.airflow_port),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{settings.airflow_port}",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
