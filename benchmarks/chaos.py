@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import clean_environ, emit
+from featurelake.features.server_process import free_port, server_token
 from featurelake.orchestration.tasks import DAILY_GOLD
 
 __all__ = [
@@ -379,7 +380,7 @@ def backfill_chaos(
     return outcome
 
 
-def _post(port: int, body: dict[str, Any]) -> dict[str, Any] | None:
+def _post(port: int, token: str, body: dict[str, Any]) -> dict[str, Any] | None:
     """One online lookup; None when the server does not answer."""
     import json
     import urllib.error
@@ -388,21 +389,13 @@ def _post(port: int, body: dict[str, Any]) -> dict[str, Any] | None:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/get-online-features",
         data=json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
     )
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
             return dict(json.loads(r.read()))
     except (urllib.error.URLError, OSError, ValueError):
         return None
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def feature_store_chaos(
@@ -458,15 +451,16 @@ def feature_store_chaos(
             f"online and offline disagree after the reruns: {log.read_text()[-2000:]}"
         )
     body = {"feature_service": "delay_model_v1", "entities": entities}
-    port = _free_port()
+    port = free_port()
+    token = server_token(_env(lake), "ml_service")
     before: dict[str, Any] | None = None
     for _ in range(kills // 2):
         server = _start(["serve", "--port", str(port)], lake, log)
         deadline = time.monotonic() + 180
-        answer = _post(port, body)
+        answer = _post(port, token, body)
         while answer is None and time.monotonic() < deadline and server.poll() is None:
             time.sleep(0.3)
-            answer = _post(port, body)
+            answer = _post(port, token, body)
         if answer is None:
             raise RuntimeError(f"the feature server did not answer:\n{log.read_text()[-3000:]}")
         before = before or answer
@@ -474,7 +468,7 @@ def feature_store_chaos(
         outcome.lost += answer != before
         stop = time.monotonic() + rng.uniform(0.2, 3.0)
         while time.monotonic() < stop:  # traffic until the kill
-            got = _post(port, body)
+            got = _post(port, token, body)
             outcome.events += 1
             outcome.lost += got is not None and got != before
         kill_group(server)
@@ -504,7 +498,7 @@ def cluster_worker_chaos(
     outcome = Outcome("cluster-worker")
     args = ["backfill", "--from", days[0], "--to", days[1], "--chunk-days", "30"]
     spec = ClusterSpec(
-        workers=2, cores=1, memory="2g", port=_free_port(), ui_port=_free_port(), run_dir=root / "cluster"
+        workers=2, cores=1, memory="2g", port=free_port(), ui_port=free_port(), run_dir=root / "cluster"
     )
     for k in range(kills):
         for folder in REBUILT:

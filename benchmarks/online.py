@@ -32,11 +32,9 @@ import asyncio
 import contextlib
 import gc
 import json
-import os
 import random
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import emit
+from featurelake.features.server_process import ServerProcess, started_server
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -80,11 +79,13 @@ class _Client:
         return body
 
 
-def _raw(port: int, body: dict[str, Any], path: str = "/get-online-features") -> bytes:
+def _raw(server: ServerProcess, body: dict[str, Any], path: str = "/get-online-features") -> bytes:
+    """One POST of ``body`` to ``server``, with its bearer token, as raw bytes."""
     data = json.dumps(body).encode()
     return (
         b"POST %s HTTP/1.1\r\nhost: 127.0.0.1:%d\r\ncontent-type: application/json\r\n"
-        b"content-length: %d\r\n\r\n%s" % (path.encode(), port, len(data), data)
+        b"authorization: Bearer %s\r\ncontent-length: %d\r\n\r\n%s"
+        % (path.encode(), server.port, server.token.encode(), len(data), data)
     )
 
 
@@ -261,86 +262,66 @@ def main() -> None:
 
     from featurelake.features.testing import synthetic_entities
 
-    proc = None
-    with served_synthetic_lake("bench-online-", args.redis_url, args.postgres_dsn) as (env, settings):
-        try:
-            rows = synthetic_entities(2000, seed=5).drop(["event_timestamp"]).to_pylist()
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = int(s.getsockname()[1])
-            cmd = [
-                sys.executable,
-                "-c",
-                "from featurelake.cli import main; main()",
-                "serve",
-                "--port",
-                str(port),
-            ]
-            cmd += ["--workers", str(args.workers)]
-            proc = subprocess.Popen(cmd, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
-            for _ in range(300):
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            random.seed(0)
-            requests = [
-                _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [v] for k, v in r.items()}})
-                for r in rows
-            ]
-            check = json.loads(
-                urllib.request.urlopen(
-                    urllib.request.Request(
-                        f"http://127.0.0.1:{port}/get-online-features",
-                        data=requests[0].split(b"\r\n\r\n", 1)[1],
-                    )
-                ).read()
-            )
-            present = sum(s == "PRESENT" for r in check["results"][4:] for s in r["statuses"])
+    with (
+        served_synthetic_lake("bench-online-", args.redis_url, args.postgres_dsn) as (env, settings),
+        started_server(
+            env, settings.lake.parent / "serve.log", role="ml_service", args=["--workers", str(args.workers)]
+        ) as server,
+    ):
+        port = server.port
+        rows = synthetic_entities(2000, seed=5).drop(["event_timestamp"]).to_pylist()
+        random.seed(0)
+        requests = [
+            _raw(server, {"feature_service": "delay_model_v1", "entities": {k: [v] for k, v in r.items()}})
+            for r in rows
+        ]
+        check = json.loads(
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{server.url}/get-online-features",
+                    data=requests[0].split(b"\r\n\r\n", 1)[1],
+                    headers=server.auth,
+                )
+            ).read()
+        )
+        present = sum(s == "PRESENT" for r in check["results"][4:] for s in r["statuses"])
 
-            async def run() -> dict[str, Any]:
-                await _closed_loop(port, requests, 1.0, args.connections)  # warm up
-                out = {
-                    "open_loop": await _open_loop(port, requests, args.rate, args.seconds, args.connections)
-                }
-                if args.headroom_rate:
-                    out["open_loop_headroom"] = await _open_loop(
-                        port, requests, args.headroom_rate, args.seconds, args.connections
-                    )
-                return {
-                    **out,
-                    "closed_loop": await _closed_loop(port, requests, args.seconds / 2, args.connections),
-                    "redis_floor": await _floor(settings, rows, args.seconds / 2, args.connections),
-                }
+        async def run() -> dict[str, Any]:
+            await _closed_loop(port, requests, 1.0, args.connections)  # warm up
+            out = {"open_loop": await _open_loop(port, requests, args.rate, args.seconds, args.connections)}
+            if args.headroom_rate:
+                out["open_loop_headroom"] = await _open_loop(
+                    port, requests, args.headroom_rate, args.seconds, args.connections
+                )
+            return {
+                **out,
+                "closed_loop": await _closed_loop(port, requests, args.seconds / 2, args.connections),
+                "redis_floor": await _floor(settings, rows, args.seconds / 2, args.connections),
+            }
 
-            gc.collect()
-            gc.freeze()
-            result = asyncio.run(run())
-            result["features_present_in_sample_response"] = f"{present}/15"
-            ol = result["open_loop"]
-            result["goal_met"] = bool(ol["p99_ms"] <= 5.0 and ol["req_per_s"] >= 1000)
-            emit(
-                "online",
-                {
-                    "setup": {
-                        "workers": args.workers,
-                        "connections": args.connections,
-                        "rate": args.rate,
-                        "headroom_rate": args.headroom_rate,
-                        "seconds": args.seconds,
-                        "entity_rows_per_request": 1,
-                        "feature_service": "delay_model_v1",
-                        "features": 15,
-                    },
-                    "note": "server, Redis and this load generator share the 2 cores (and other work)",
-                    **result,
+        gc.collect()
+        gc.freeze()
+        result = asyncio.run(run())
+        result["features_present_in_sample_response"] = f"{present}/15"
+        ol = result["open_loop"]
+        result["goal_met"] = bool(ol["p99_ms"] <= 5.0 and ol["req_per_s"] >= 1000)
+        emit(
+            "online",
+            {
+                "setup": {
+                    "workers": args.workers,
+                    "connections": args.connections,
+                    "rate": args.rate,
+                    "headroom_rate": args.headroom_rate,
+                    "seconds": args.seconds,
+                    "entity_rows_per_request": 1,
+                    "feature_service": "delay_model_v1",
+                    "features": 15,
                 },
-            )
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=10)
+                "note": "server, Redis and this load generator share the 2 cores (and other work)",
+                **result,
+            },
+        )
 
 
 if __name__ == "__main__":

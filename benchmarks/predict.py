@@ -28,7 +28,6 @@ import contextlib
 import datetime as dt
 import gc
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from typing import Any
 
 from benchmarks._common import emit
 from benchmarks.online import _closed_loop, _open_loop, _raw, served_synthetic_lake
+from featurelake.features.server_process import ServerProcess, free_port, serve_command, server_token
 
 
 def _train_two(settings: Any) -> None:
@@ -67,26 +67,21 @@ def _train_two(settings: Any) -> None:
         )
 
 
-def _start(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-c", "from featurelake.cli import main; main()", "serve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+def _start(env: dict[str, str], token: str) -> tuple[subprocess.Popen[bytes], ServerProcess]:
+    """``featurelake serve`` on a free port, once it answers with the champion model loaded."""
+    port = free_port()
+    proc = subprocess.Popen(serve_command(port), env={**os.environ, **env}, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
                 if b'"champion": "1"' in r.read():
-                    return proc
+                    return proc, ServerProcess(port, proc, token)
         except OSError:
             pass
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError("featurelake serve did not come up with a champion model")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -110,19 +105,21 @@ def main() -> None:
             with contextlib.redirect_stdout(sys.stderr):
                 _train_two(settings)
             flights = synthetic_entities(2000, seed=5).to_pylist()
-            port = _port()
+            token = server_token(env, "ml_service")
             # champion only: canary mode with a share of 0 never scores the challenger
             champion_only = {"FEATURELAKE_CHALLENGER_MODE": "canary", "FEATURELAKE_CANARY_SHARE": "0"}
-            procs.append(_start(port, {**env, **champion_only}))
-            shadow_port = _port()
-            procs.append(_start(shadow_port, {**env, "FEATURELAKE_CHALLENGER_MODE": "shadow"}))
+            proc, server = _start({**env, **champion_only}, token)
+            procs.append(proc)
+            proc, shadow = _start({**env, "FEATURELAKE_CHALLENGER_MODE": "shadow"}, token)
+            procs.append(proc)
+            port, shadow_port = server.port, shadow.port
             keys = ("carrier", "origin", "dest", "tailnum")
             feature_requests = [
-                _raw(port, {"feature_service": "delay_model_v1", "entities": {k: [f[k]] for k in keys}})
+                _raw(server, {"feature_service": "delay_model_v1", "entities": {k: [f[k]] for k in keys}})
                 for f in flights
             ]
 
-            def predict_requests(p: int) -> list[bytes]:
+            def predict_requests(p: ServerProcess) -> list[bytes]:
                 return [
                     _raw(
                         p,
@@ -135,13 +132,13 @@ def main() -> None:
             async def run() -> dict[str, Any]:
                 conns = args.connections
                 await _closed_loop(port, feature_requests, 1.0, conns)  # warm up both paths
-                await _closed_loop(port, predict_requests(port), 1.0, conns)
-                await _closed_loop(shadow_port, predict_requests(shadow_port), 1.0, conns)
+                await _closed_loop(port, predict_requests(server), 1.0, conns)
+                await _closed_loop(shadow_port, predict_requests(shadow), 1.0, conns)
                 out = {}
                 for name, p, reqs in (
                     ("features", port, feature_requests),
-                    ("predict", port, predict_requests(port)),
-                    ("predict_shadow", shadow_port, predict_requests(shadow_port)),
+                    ("predict", port, predict_requests(server)),
+                    ("predict_shadow", shadow_port, predict_requests(shadow)),
                 ):
                     out[name] = await _open_loop(p, reqs, args.rate, args.seconds, conns)
                 return out

@@ -74,14 +74,6 @@ def dump_dags(env: dict[str, str]) -> dict[str, Any]:
     return json.loads(line[4:])
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Standalone:
     """``airflow standalone`` in the background, on a private home and port."""
 

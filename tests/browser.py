@@ -64,7 +64,7 @@ def served(command: list[str], lake: Path, path: str, what: str) -> Iterator[str
     ends; yields its base URL once ``<base><path>`` answers 200. The process group is killed after."""
     import signal
 
-    from airflow_harness import free_port
+    from featurelake.features.server_process import free_port
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

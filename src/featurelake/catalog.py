@@ -116,6 +116,8 @@ class TableSpec:
     freshness_sla_hours: float | None = None
     """How old the table's last commit may get before ``featurelake monitor`` reports it stale;
     None: no SLA (the monitor records its age without judging it)."""
+    append_only: bool = False
+    """Delta's ``delta.appendOnly``: rows can be added, never updated or deleted (the audit log)."""
 
     def __post_init__(self) -> None:
         layer, _, short = self.name.partition(".")
@@ -163,6 +165,7 @@ class TableSpec:
         column_docs: Mapping[str, str] | None = None,
         upstream: Iterable[str] = (),
         freshness_sla_hours: float | None = None,
+        append_only: bool = False,
     ) -> TableSpec:
         """Declare a table from a DDL column list (``NOT NULL`` marks required columns)."""
         return cls(
@@ -177,6 +180,7 @@ class TableSpec:
             tuple((column_docs or {}).items()),
             tuple(upstream),
             freshness_sla_hours,
+            append_only,
         )
 
     @property
@@ -194,6 +198,15 @@ class TableSpec:
         """Whether the table records Delta's change data feed."""
         return self.layer in CHANGE_FEED_LAYERS
 
+    def properties(self) -> dict[str, str]:
+        """The Delta table properties the declaration implies (change feed, append-only)."""
+        out: dict[str, str] = {}
+        if self.change_feed:
+            out["delta.enableChangeDataFeed"] = "true"
+        if self.append_only:
+            out["delta.appendOnly"] = "true"
+        return out
+
     def create_statements(self, path: str) -> list[str]:
         """The Delta SQL that creates this table at ``path``: the table, then each constraint."""
         ref = delta_ref(path)
@@ -202,9 +215,19 @@ class TableSpec:
             create += " PARTITIONED BY (" + ", ".join(f"`{c}`" for c in self.partition_by) + ")"
         if self.description:
             create += f" COMMENT {_sql_string(self.description)}"
-        if self.change_feed:
-            create += " TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"
+        properties = self.properties()
+        if properties:
+            create += " TBLPROPERTIES (" + ", ".join(f"'{k}' = '{v}'" for k, v in properties.items()) + ")"
         return [create] + [f"ALTER TABLE {ref} ADD CONSTRAINT {n} CHECK ({c})" for n, c in self.constraints]
+
+
+def _commit_properties() -> Any:
+    """delta-rs commit info naming the actor and command (Spark commits carry it in userMetadata)."""
+    from deltalake import CommitProperties
+
+    from featurelake.governance.audit import commit_metadata
+
+    return CommitProperties(custom_metadata=commit_metadata())
 
 
 def _winner(path: str) -> str:
@@ -489,7 +512,7 @@ class Catalog:
         try:
             # through the open handle: its snapshot moves forward with each commit, where a path
             # reads the whole log twice per write (delta-rs still retries appends that raced)
-            write_deltalake(handle, table, mode="append")
+            write_deltalake(handle, table, mode="append", commit_properties=_commit_properties())
         except Exception:
             self._native.pop(name, None)  # recreated or vacuumed under us: open it afresh next time
             raise
@@ -509,6 +532,7 @@ class Catalog:
                     partition_by=list(spec.partition_by) or None,
                     name=name,
                     description=spec.description,
+                    configuration=spec.properties() or None,
                 )
             except Exception:
                 if not self.exists(name):  # lost a creation race to another process: fine

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "AccessDenied",
     "ClusterError",
     "CommitConflictError",
     "ConfigError",
@@ -31,6 +32,10 @@ class FeaturelakeError(Exception):
 
 class ConfigError(FeaturelakeError):
     """A setting is missing or has a value that cannot work."""
+
+
+class AccessDenied(FeaturelakeError):
+    """The access policy does not let this role (or OS user) do what was asked."""
 
 
 class TableNotFoundError(FeaturelakeError):

@@ -9,6 +9,7 @@ and the Kafka source on the classpath from the JARs ``make setup`` fetched
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -42,6 +43,8 @@ def java_options(settings: Settings) -> str:
 
 
 def _conf(settings: Settings, app_name: str) -> dict[str, str]:
+    from featurelake.governance.audit import commit_metadata
+
     java_opts = java_options(settings)
     conf = {
         "spark.master": settings.spark_master,
@@ -79,6 +82,12 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
         "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
         "spark.sql.warehouse.dir": os.path.join(str(settings.lake), ".spark-warehouse"),
+        # every commit names who made it and with which command (DESCRIBE HISTORY's userMetadata;
+        # a write that sets its own, such as the reference loads, keeps that)
+        "spark.databricks.delta.commitInfo.userMetadata": json.dumps(commit_metadata(), sort_keys=True),
+        # Hadoop sets the mode of what it writes from its own umask (022), not the process's:
+        # files are the owner's alone, or also the share group's (featurelake.governance.files)
+        "spark.hadoop.fs.permissions.umask-mode": "077" if settings.share_group is None else "027",
         # Delta Lake, spark-avro and the Kafka source, from the JARs `make setup` fetched once;
         # spark.jars also ships them to every executor of a cluster.
         "spark.jars": ",".join(str(p) for p in classpath(settings)),

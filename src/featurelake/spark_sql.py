@@ -14,16 +14,18 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from featurelake.errors import SqlError
+from featurelake.errors import AccessDenied, SqlError
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
+    from featurelake.governance.policy import Role
+
     Outcome: TypeAlias = pa.Table | SqlError | None
     """What one statement gave: its result, None (no result columns) or its error."""
 
-__all__ = ["Shell", "error_line", "run", "split_statements"]
+__all__ = ["Shell", "check", "error_line", "run", "split_statements"]
 
 _ERROR_CLASS = re.compile(r"\[[A-Z][A-Z0-9_.]*\]")
 _EXIT = frozenset({"exit", "quit"})
@@ -118,12 +120,74 @@ def _to_arrow(df: DataFrame) -> pa.Table:
         return pa.Table.from_pylist([row.asDict(recursive=True) for row in df.collect()])
 
 
-def run(spark: SparkSession, statement: str) -> pa.Table | None:
-    """Run one statement; its result as Arrow, or None when it has no result columns.
+_READ_ROOTS = frozenset(
+    """Project Aggregate Filter Sort GlobalLimit LocalLimit Offset Tail Union Distinct Deduplicate
+    Intersect Except Join SubqueryAlias Window UnresolvedWith WithCTE Sample Pivot Unpivot Generate
+    Repartition RepartitionByExpression UnresolvedHint Range OneRowRelation LocalRelation
+    UnresolvedRelation UnresolvedInlineTable RelationTimeTravel UnresolvedTableValuedFunction
+    ExplainCommand DescribeRelation DescribeColumn DescribeDeltaHistory DescribeDeltaDetailCommand
+    ShowTables ShowTablesExtended ShowViews ShowColumns ShowNamespaces ShowTableProperties
+    ShowCreateTable ShowFunctions ShowPartitions DescribeNamespace DescribeFunction""".split()
+)
+"""The parsed plans a role without ``write`` may run: queries, EXPLAIN, DESCRIBE and SHOW."""
+_RELATION = re.compile(r"'Unresolved(?:Relation|Table|TableOrView|View) \[([^\]]*)\]")
+_FUNCTION = re.compile(r"'UnresolvedTableValuedFunction \[([^\]]*)\]")
+
+
+def check(spark: SparkSession, statement: str, role: Role, read: list[str] | None = None) -> list[str]:
+    """Refuse, before it runs, a statement ``role`` may not run: a change for a role without
+    ``write``, a table it may not read, a path (``delta.`/x```) or a file-reading function for a
+    role that may not read every table. Returns the tables (and paths) the statement names.
+
+    Args:
+        read: filled with those tables, also when the statement is refused.
+
+    Raises:
+        AccessDenied: one line naming the statement's kind or the table.
+        SqlError: the statement does not parse.
+    """
+    try:
+        plan = spark._jsparkSession.sessionState().sqlParser().parsePlan(statement)
+    except Exception as e:
+        if _is_spark_error(e):
+            raise SqlError(error_line(e)) from e
+        raise
+    tree = str(plan.treeString())
+    # one-part names are a CTE's or a temporary view's: the tables behind them are named themselves
+    named = sorted({".".join(p) for m in _RELATION.finditer(tree) if len(p := m.group(1).split(", ")) > 1})
+    if read is not None:
+        read.extend(named)  # before a refusal too: the audit log names what was asked for
+    kind = str(plan.getClass().getSimpleName())
+    if not role.write and kind not in _READ_ROOTS:
+        raise AccessDenied(
+            f"role {role.name} may only read: {kind} statements are refused (policy: write = false)"
+        )
+    if "*" in role.tables:
+        return named
+    for match in _FUNCTION.finditer(tree):
+        if match.group(1) != "range":
+            raise AccessDenied(f"role {role.name} may not call {match.group(1)}(): query the tables by name")
+    for name in named:
+        if not role.reads(name):
+            raise AccessDenied(role.refuse_table(name))
+    return named
+
+
+def run(
+    spark: SparkSession, statement: str, *, role: Role | None = None, read: list[str] | None = None
+) -> pa.Table | None:
+    """Run one statement as ``role`` (unrestricted when None); its result as Arrow, or None
+    when it has no result columns.
+
+    Args:
+        read: filled with the tables the statement names (for the audit log), when given.
 
     Raises:
         SqlError: the statement did not parse, analyze or run; the message is one line.
+        AccessDenied: the role may not run it (:func:`check`); nothing ran.
     """
+    if role is not None:
+        check(spark, statement, role, read)
     try:
         df = spark.sql(statement)
         return _to_arrow(df) if df.columns else None
@@ -147,8 +211,19 @@ class Shell:
     freely. ``exit`` or ``quit`` ends the input.
     """
 
-    def __init__(self, spark: SparkSession, *, before_each: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        spark: SparkSession,
+        *,
+        before_each: Callable[[], object] | None = None,
+        role: Role | None = None,
+        after_each: Callable[[str, Outcome, list[str]], object] | None = None,
+    ) -> None:
         self.spark = spark
+        self.role = role
+        """The role every statement runs as (unrestricted when None)."""
+        self.after_each = after_each
+        """Called with each statement that ran (or was refused), its outcome and the tables it names."""
         self.before_each = before_each
         """Called before every statement (the CLI registers tables created meanwhile)."""
         self.pending = ""
@@ -159,10 +234,19 @@ class Shell:
     def _run(self, statement: str) -> Outcome:
         if self.before_each is not None:
             self.before_each()
+        read: list[str] = []
+        outcome: Outcome
         try:
-            return run(self.spark, statement)
+            outcome = run(self.spark, statement, role=self.role, read=read)
         except SqlError as e:
-            return e
+            if _incomplete(e.__cause__ or e):
+                return e  # unfinished: nothing ran, nothing to record
+            outcome = e
+        except AccessDenied as e:
+            outcome = SqlError(str(e))
+        if self.after_each is not None:
+            self.after_each(statement, outcome, read)
+        return outcome
 
     def feed(self, line: str) -> list[tuple[str, Outcome]]:
         """Take one line of input; return each statement it completed with its outcome."""

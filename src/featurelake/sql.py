@@ -19,20 +19,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from featurelake.catalog import LAYERS, Catalog
-from featurelake.errors import one_line
+from featurelake.errors import AccessDenied, one_line
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from featurelake.governance.policy import Role
+
 __all__ = [
     "OutputFormat",
+    "check_statement",
     "connect",
     "delta_extension_path",
     "install_delta_extension",
     "json_text",
     "query",
     "render",
+    "run",
 ]
 
 OutputFormat = Literal["table", "csv", "json", "jsonl"]
@@ -72,13 +76,20 @@ def install_delta_extension() -> None:
         con.close()
 
 
-def connect(catalog: Catalog | None = None, *, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect(
+    catalog: Catalog | None = None, *, database: str = ":memory:", role: Role | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with schemas bronze, silver, gold, quarantine, ops and a view per table.
 
     For notebooks::
 
         con = featurelake.sql.connect()
         con.sql("select carrier, count(*) from silver.planes join ... group by 1").df()
+
+    With a ``role`` (``featurelake sql``), a table the role may not read is a view that refuses
+    with one line, and unless the role may write with DuckDB the connection is locked down: no
+    file outside the readable tables' folders, no ``ATTACH``, ``INSTALL`` or setting changes
+    (:func:`check_statement` refuses the rest before a statement runs).
     """
     import duckdb
 
@@ -88,28 +99,170 @@ def connect(catalog: Catalog | None = None, *, database: str = ":memory:") -> du
     con.execute("SET TimeZone = 'UTC'")
     for layer in LAYERS:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
+    readable: list[str] = []
     for spec in catalog:
         if catalog.exists(spec.name):
             path = catalog.path(spec.name).replace("'", "''")
             view = f'"{spec.layer}"."{spec.short_name}"'
+            if role is not None and not role.reads(spec.name):
+                _refusing_view(con, view, role.refuse_table(spec.name))
+                continue
+            readable.append(catalog.path(spec.name).rstrip("/") + "/")
             try:
                 con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM delta_scan('{path}')")
             except duckdb.Error as e:
                 # A damaged table fails only the queries that read it, with its name and the cause.
-                cause = one_line(str(e)).replace("'", "''")
-                # (a filter, not a column: every read evaluates it, count(*) too)
-                con.execute(
-                    f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM range(1) WHERE "
-                    f"error('table {spec.name} cannot be read ({cause}); run featurelake doctor') IS NULL"
-                )
+                cause = f"table {spec.name} cannot be read ({one_line(str(e))}); run featurelake doctor"
+                _refusing_view(con, view, cause)
+    if role is not None and not role.duckdb_write:
+        dirs = ", ".join("'" + d.replace("'", "''") + "'" for d in readable)
+        con.execute(f"SET allowed_directories = [{dirs}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
     return con
 
 
+def _refusing_view(con: duckdb.DuckDBPyConnection, view: str, message: str) -> None:
+    """Make ``view`` a view whose every read fails with ``message``.
+
+    (A filter, not a column: every read evaluates it, ``count(*)`` too.)
+    """
+    text = message.replace("'", "''")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM range(1) WHERE error('{text}') IS NULL")
+
+
+_READS = ("SELECT", "EXPLAIN")
+"""The statement types a role without DuckDB writes may run (DESCRIBE, SHOW, SUMMARIZE and
+PRAGMA parse as SELECT)."""
+_TABLE_FUNCTIONS = frozenset(
+    {
+        "range",
+        "generate_series",
+        "unnest",
+        "repeat",
+        "duckdb_tables",
+        "duckdb_views",
+        "duckdb_columns",
+        "duckdb_functions",
+        "duckdb_schemas",
+        "duckdb_types",
+        "pragma_table_info",
+        "pragma_version",
+        "pragma_show",
+        "summary",
+        "pragma_database_size",
+        "pragma_storage_info",
+    }
+)
+"""Table functions that read no file: the only ones a role without DuckDB writes may call. The
+others (``delta_scan``, ``read_parquet``, ``read_csv``, ``glob``, ...) could read a table the
+role may not, or leak its column statistics through file pruning."""
+
+
+def check_statement(
+    con: duckdb.DuckDBPyConnection, sql: str, role: Role, read: list[str] | None = None
+) -> list[str]:
+    """Refuse what ``role`` may not run; the tables (``layer.name``) the statements name.
+
+    Args:
+        read: filled with the tables the statements name, also when one is refused.
+
+    Raises:
+        AccessDenied: a statement other than a read, or a file-reading table function, for a
+            role without DuckDB writes (one line naming it).
+    """
+    import re
+
+    tables: set[str] = set()
+    for statement in con.extract_statements(sql):
+        kind = statement.type.name
+        if role.duckdb_write:
+            if kind == "SELECT":
+                _tables_of(con, statement.query, tables)
+            continue
+        if kind not in _READS:
+            # named as typed: DuckDB's type of INSTALL is LOAD
+            word = statement.query.split(None, 1)[0].upper() if statement.query.strip() else kind
+            raise AccessDenied(
+                f"featurelake sql is read-only for role {role.name}: {word} statements are refused "
+                "(only admin may change anything; Spark SQL's MERGE, UPDATE and DELETE are in "
+                "featurelake spark-sql)"
+            )
+        text = re.sub(r"^\s*explain\s+(analyze\s+)?", "", statement.query, flags=re.IGNORECASE)
+        functions = _tables_of(con, text, tables)
+        if functions is None:
+            raise AccessDenied(f"role {role.name} may run plain queries only: {one_line(text)[:80]}")
+        refused = sorted(functions - _TABLE_FUNCTIONS)
+        if refused:
+            raise AccessDenied(
+                f"role {role.name} may not call {', '.join(f + '()' for f in refused)}: "
+                "query the tables by name (silver.flights, gold.*, ...)"
+            )
+    if read is not None:
+        read.extend(sorted(tables))  # before a refusal too: the audit log names what was asked for
+    for table in sorted(tables):
+        if table.split(".", 1)[0] in LAYERS and not role.reads(table):
+            raise AccessDenied(role.refuse_table(table))
+    return sorted(tables)
+
+
+def _tables_of(con: duckdb.DuckDBPyConnection, query: str, tables: set[str]) -> set[str] | None:
+    """Add the tables ``query`` names to ``tables``; its table functions (None: not a plain query)."""
+    row = con.execute("SELECT json_serialize_sql(?::VARCHAR)", [query]).fetchone()
+    tree = json.loads(row[0]) if row else {}
+    if tree.get("error"):
+        return None
+    functions: set[str] = set()
+    _walk(tree, functions, tables)
+    return functions
+
+
+def _walk(node: Any, functions: set[str], tables: set[str]) -> None:
+    """Collect table function names and base tables from a ``json_serialize_sql`` tree."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind == "TABLE_FUNCTION":
+            function = node.get("function") or {}
+            functions.add(str(function.get("function_name", "?")).lower())
+        elif kind == "BASE_TABLE":
+            schema, name = node.get("schema_name") or "", node.get("table_name") or ""
+            tables.add(f"{schema}.{name}" if schema else name)
+        for value in node.values():
+            _walk(value, functions, tables)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, functions, tables)
+
+
 def query(sql: str, catalog: Catalog | None = None) -> pa.Table:
-    """Run one SQL query over the lake and return the result as Arrow."""
-    con = connect(catalog)
+    """Run SQL over the lake (unrestricted: library use) and return the last statement's result as Arrow.
+
+    Raises:
+        ValueError: the last statement has no result.
+    """
+    table = run(sql, catalog)
+    if table is None:
+        raise ValueError(f"the statement has no result: {one_line(sql)[:80]}")
+    return table
+
+
+def run(
+    sql: str, catalog: Catalog | None = None, *, role: Role | None = None, read: list[str] | None = None
+) -> pa.Table | None:
+    """Run SQL as ``role`` (``featurelake sql``): the last statement's result, None when it has none.
+
+    Args:
+        read: filled with the tables the statements name (for the audit log), when given.
+
+    Raises:
+        AccessDenied: the role may not run a statement (nothing ran).
+    """
+    con = connect(catalog, role=role)
     try:
-        return con.sql(sql).to_arrow_table()
+        if role is not None:
+            check_statement(con, sql, role, read)
+        result = con.sql(sql)
+        return None if result is None else result.to_arrow_table()
     finally:
         con.close()
 
@@ -179,7 +332,14 @@ def render(table: pa.Table, fmt: OutputFormat, out: TextIO = sys.stdout) -> None
         raise ValueError(f"unknown format {fmt!r}; use one of: table, csv, json, jsonl")
 
 
-def export(sql: str, output: str, catalog: Catalog | None = None) -> int:
+def export(
+    sql: str,
+    output: str,
+    catalog: Catalog | None = None,
+    *,
+    role: Role | None = None,
+    read: list[str] | None = None,
+) -> int:
     """Write a query's result to ``output`` (``.parquet`` or ``.csv``); returns the row count.
 
     Raises:
@@ -188,14 +348,16 @@ def export(sql: str, output: str, catalog: Catalog | None = None) -> int:
     ext = os.path.splitext(output)[1].lower()
     if ext not in (".parquet", ".csv"):
         raise ValueError(f"--output {output!r} must end in .parquet or .csv")
-    con = connect(catalog)
-    try:
-        rel = con.sql(sql)
-        count = rel.aggregate("count(*)").fetchone()
-        if ext == ".parquet":
-            rel.write_parquet(output)
-        else:
-            rel.write_csv(output, header=True)
-        return int(count[0]) if count else 0
-    finally:
-        con.close()
+    table = run(sql, catalog, role=role, read=read)
+    if table is None:
+        raise ValueError("the statement has no result to write")
+    # written here, not by DuckDB: a restricted connection writes no file
+    if ext == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, output)
+    else:
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, output)
+    return table.num_rows

@@ -36,7 +36,6 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from airflow_harness import free_port
 from cluster_run import END, FIRST, WEATHER_TOPIC, produce_weather_topic
 from conftest import require_service
 from deltalake import DeltaTable
@@ -48,6 +47,7 @@ from featurelake.cluster import ClusterSpec, ClusterState, cluster_down, cluster
 from featurelake.config import Settings, get_settings
 from featurelake.content import BACKFILL_TABLES as BUILT
 from featurelake.content import arrow_digest, lake_digests
+from featurelake.features.server_process import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

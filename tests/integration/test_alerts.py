@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_harness import env_for, free_port
+from airflow_harness import env_for
 from deltalake import DeltaTable
 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
+from featurelake.features.server_process import free_port
 from featurelake.orchestration.alerts import raise_alert
 from featurelake.orchestration.environment import smtp_connection
 

@@ -74,6 +74,11 @@ def test_sigkill_during_continuous_ingest_then_restart_gives_exactly_once(
     assert proc.wait(timeout=300) == -signal.SIGKILL, log.read_text()[-3000:]
     assert len(_rows(settings, "bronze.flights")) == waves[0].good
     assert _rows(settings, "ops.ingest_log") == []
+    # what the command wrote, Spark's Delta files and checkpoints too, is the owner's alone
+    written = [*(settings.lake / "bronze").rglob("*"), *(settings.lake / "_checkpoints").rglob("*")]
+    assert written
+    assert [p for p in written if p.stat().st_mode & 0o077] == []
+    assert settings.lake.stat().st_mode & 0o777 == 0o700
 
     # 2. Restart with more files waiting: batch 0 is replayed (bronze untouched, the rest written),
     #    then the process dies after batch 1's quarantine commit.

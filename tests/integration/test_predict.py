@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from airflow_harness import free_port
 from delay_sample import sample, train
 from deltalake import DeltaTable
 
 from featurelake import features
 from featurelake.catalog import Catalog
 from featurelake.config import get_settings
+from featurelake.features.server_process import free_port, serve_command, server_token
 from featurelake.features.testing import day, tiny_gold
 from featurelake.models import promote, rollback
 from featurelake.models.delay.features import NUMERIC, add_context
@@ -62,9 +61,6 @@ def sample_shifted(rows: pa.Table) -> pa.Table:
     return rows.set_column(i, "is_delayed", pc.invert(rows.column("is_delayed")))
 
 
-CLI = "from featurelake.cli import main; main()"
-
-
 class Server:
     """``featurelake serve`` over a lake, with a keep-alive connection to it."""
 
@@ -72,18 +68,10 @@ class Server:
         self.port = free_port()
         self.catalog = catalog
         self.log = log.open("wb")
+        env = {"FEATURELAKE_LAKE": str(catalog.settings.lake), **env}
+        self.token = server_token(env, "ml_service")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from featurelake.cli import main; main()",
-                "serve",
-                "--port",
-                str(self.port),
-            ],
-            env={**os.environ, "FEATURELAKE_LAKE": str(catalog.settings.lake), **env},
-            stderr=self.log,
-            start_new_session=True,
+            serve_command(self.port), env={**os.environ, **env}, stderr=self.log, start_new_session=True
         )
         self.conn: http.client.HTTPConnection | None = None
         deadline = time.monotonic() + 240
@@ -102,7 +90,7 @@ class Server:
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        self.conn.request(method, path, body=payload)
+        self.conn.request(method, path, body=payload, headers={"authorization": f"Bearer {self.token}"})
         r = self.conn.getresponse()
         return r.status, json.loads(r.read())
 

@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_harness import free_port
 
 from featurelake import features
 from featurelake.catalog import Catalog
 from featurelake.config import get_settings
+from featurelake.features.server_process import started_server
 from featurelake.features.testing import day, tiny_gold
 
 pytestmark = pytest.mark.integration
@@ -55,7 +51,12 @@ REFS = [
 class Server:
     port: int
     pid: int
+    token: str
     access_log: Path
+
+    def request(self, method: str, path: str, body: bytes = b"", **headers: str) -> bytes:
+        """An HTTP request with the server's bearer token (the raw bytes, for :func:`raw`)."""
+        return request(method, path, body, authorization=f"Bearer {self.token}", **headers)
 
 
 @pytest.fixture(scope="module")
@@ -67,27 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tiny_gold(Catalog(settings=settings))
     features.apply(settings)
     features.materialize(day(-90), day(1.5), settings=settings)
-    port = free_port()
-    with (root / "serve.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from featurelake.cli import main; main()", "serve", "--port", str(port)],
-            env={**os.environ, **env},
-            stderr=log,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError((root / "serve.log").read_text()[-3000:])
-        yield Server(port, proc.pid, root / "a.log")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with started_server(env, root / "serve.log") as running:
+        yield Server(running.port, running.pid, running.token, root / "a.log")
 
 
 def raw(port: int, request: bytes, *, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
@@ -164,7 +146,7 @@ MALFORMED = {
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_every_malformed_body_gets_a_400_with_its_reason(server: Server, case: str) -> None:
     body, reason = MALFORMED[case]
-    status, headers, answer = raw(server.port, request("POST", "/get-online-features", body))
+    status, headers, answer = raw(server.port, server.request("POST", "/get-online-features", body))
     assert status == 400, answer
     assert headers["content-type"] == "application/json"
     detail = json.loads(answer)["detail"]
@@ -175,7 +157,7 @@ def test_every_malformed_body_gets_a_400_with_its_reason(server: Server, case: s
 
 def test_predict_refuses_malformed_bodies_too(server: Server) -> None:
     for body in (b"[1]", b"[" * 20_000, b'{"carrier": ["UA"]}'):
-        status, _, answer = raw(server.port, request("POST", "/predict", body))
+        status, _, answer = raw(server.port, server.request("POST", "/predict", body))
         assert status == 400, answer
         assert json.loads(answer)["detail"]
 
@@ -192,7 +174,8 @@ def test_predict_refuses_malformed_bodies_too(server: Server) -> None:
 def test_a_wrong_method_gets_405_naming_the_right_one(
     server: Server, method: str, path: str, allow: str
 ) -> None:
-    status, headers, answer = raw(server.port, request(method, path, lookup({"carrier": ["UA"]})))
+    payload = server.request(method, path, lookup({"carrier": ["UA"]}))
+    status, headers, answer = raw(server.port, payload)
     assert status == 405, answer
     assert headers["allow"] == allow
     assert json.loads(answer)["detail"] == f"{path} answers {allow} only"
@@ -200,7 +183,8 @@ def test_a_wrong_method_gets_405_naming_the_right_one(
 
 def test_an_oversized_body_gets_413_unread(server: Server) -> None:
     # announced: refused on the headers, before the 50 MB are sent
-    head = request("POST", "/get-online-features").replace(b"content-length: 0", b"content-length: 52428800")
+    head = server.request("POST", "/get-online-features")
+    head = head.replace(b"content-length: 0", b"content-length: 52428800")
     status, headers, answer = raw(server.port, head + b'{"features": [')
     assert status == 413
     assert headers["connection"] == "close"
@@ -208,14 +192,17 @@ def test_an_oversized_body_gets_413_unread(server: Server) -> None:
     # chunked, with no length: refused once the limit is passed
     chunk = b"x" * 40_000
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(3)) + b"0\r\n\r\n"
-    head = b"POST /get-online-features HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+    head = server.request("POST", "/get-online-features").replace(
+        b"content-length: 0", b"transfer-encoding: chunked"
+    )
     status, _, answer = raw(server.port, head + body)
     assert status == 413
 
 
 def test_too_many_entity_rows_get_413(server: Server) -> None:
     rows = ["UA"] * 10_001
-    status, _, answer = raw(server.port, request("POST", "/get-online-features", lookup({"carrier": rows})))
+    payload = server.request("POST", "/get-online-features", lookup({"carrier": rows}))
+    status, _, answer = raw(server.port, payload)
     assert status == 413, answer
     assert "10,001 rows; at most 10,000 per request" in json.loads(answer)["detail"]
 
@@ -230,7 +217,7 @@ def test_a_slow_request_gets_408_and_an_idle_connection_is_closed(server: Server
         assert s.recv(65536) == b""  # closed
         assert time.monotonic() - began < 8
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-        s.sendall(request("POST", "/get-online-features", lookup({"carrier": ["UA"]})))
+        s.sendall(server.request("POST", "/get-online-features", lookup({"carrier": ["UA"]})))
         assert s.recv(65536).startswith(b"HTTP/1.1 200 OK")
         began = time.monotonic()
         assert s.recv(65536) == b""  # the keep-alive connection closed by the server, idle
@@ -239,13 +226,13 @@ def test_a_slow_request_gets_408_and_an_idle_connection_is_closed(server: Server
 
 def test_a_large_lookup_does_not_stall_small_ones(server: Server) -> None:
     """Small lookups sent after a 10,000-row one are answered before it: it is read in chunks."""
-    big = request(
+    big = server.request(
         "POST",
         "/get-online-features",
         lookup({"carrier": ["UA", "AA", "ZZ", "B6"] * 2_500}, REFS[:3]),  # 10,000 rows in 64 KiB
     )
     assert len(big) < 65_536
-    small = request("POST", "/get-online-features", lookup({"carrier": ["UA"]}))
+    small = server.request("POST", "/get-online-features", lookup({"carrier": ["UA"]}))
 
     async def run() -> tuple[float, list[float]]:
         loop = asyncio.get_running_loop()
@@ -280,22 +267,23 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def _varied(rng: random.Random, i: int) -> bytes:
+def _varied(server: Server, rng: random.Random, i: int) -> bytes:
     """One of many kinds of request: lookups of many feature lists and keys, and bad ones."""
     kind = i % 10
     if kind == 0:  # a new feature list (the plan cache holds 4)
         refs = rng.sample(REFS, rng.randint(1, 5))
-        return request("POST", "/get-online-features", lookup({"carrier": ["UA"], "origin": ["EWR"]}, refs))
+        entities = {"carrier": ["UA"], "origin": ["EWR"]}
+        return server.request("POST", "/get-online-features", lookup(entities, refs))
     if kind == 1:
-        return request("POST", "/get-online-features", b"[" * rng.randint(1, 5000))
+        return server.request("POST", "/get-online-features", b"[" * rng.randint(1, 5000))
     if kind == 2:
-        return request("GET", "/get-online-features")
+        return server.request("GET", "/get-online-features")
     if kind == 3:
-        return request("POST", "/get-online-features", lookup({"carrier": [2**70 + i]}))
+        return server.request("POST", "/get-online-features", lookup({"carrier": [2**70 + i]}))
     if kind == 4:
-        return request("POST", "/predict", b'{"carrier": "UA"}')
+        return server.request("POST", "/predict", b'{"carrier": "UA"}')
     keys = [f"K{rng.randrange(10**9)}" for _ in range(rng.randint(1, 20))]
-    return request("POST", "/get-online-features", lookup({"carrier": keys}))
+    return server.request("POST", "/get-online-features", lookup({"carrier": keys}))
 
 
 async def _fire(port: int, payloads: list[bytes], connections: int = 8) -> int:
@@ -319,19 +307,19 @@ async def _fire(port: int, payloads: list[bytes], connections: int = 8) -> int:
 
 def test_memory_stays_bounded_over_100k_varied_requests(server: Server) -> None:
     rng = random.Random(7)
-    assert asyncio.run(_fire(server.port, [_varied(rng, i) for i in range(10_000)])) == 10_000
+    assert asyncio.run(_fire(server.port, [_varied(server, rng, i) for i in range(10_000)])) == 10_000
     warm = _rss_kib(server.pid)
     for _ in range(4):
-        assert asyncio.run(_fire(server.port, [_varied(rng, i) for i in range(25_000)])) == 25_000
+        assert asyncio.run(_fire(server.port, [_varied(server, rng, i) for i in range(25_000)])) == 25_000
     after = _rss_kib(server.pid)
     assert after <= 1.2 * warm, f"RSS {warm} KiB after warm-up, {after} KiB after 100,000 more requests"
 
 
 def test_every_request_leaves_an_access_log_line(server: Server) -> None:
     marker = f"/health?probe={random.randrange(10**9)}"
-    status, _, _ = raw(server.port, request("GET", marker))
+    status, _, _ = raw(server.port, server.request("GET", marker))
     assert status == 200
-    raw(server.port, request("DELETE", "/predict"))
+    raw(server.port, server.request("DELETE", "/predict"))
     deadline = time.monotonic() + 10
     lines: list[str] = []
     while time.monotonic() < deadline:

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,8 +14,10 @@ from conftest import require_service
 from featurelake import features
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
+from featurelake.features.server_process import ServerProcess, server_token, started_server
 from featurelake.features.store import close_store
 from featurelake.features.testing import day, tiny_gold
+from featurelake.governance.tokens import list_tokens
 
 pytestmark = pytest.mark.integration
 
@@ -32,17 +29,11 @@ ROWS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def post(port: int, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+def post(server: ServerProcess, body: dict[str, object]) -> tuple[int, dict[str, object]]:
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/get-online-features",
+        f"{server.url}/get-online-features",
         data=json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **server.auth},
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -52,7 +43,7 @@ def post(port: int, body: dict[str, object]) -> tuple[int, dict[str, object]]:
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[int, Settings]]:
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ServerProcess, Settings]]:
     env = {"FEATURELAKE_LAKE": str(tmp_path / "lake")}
     if request.param == "prod":
         require_service("redis", 6379)
@@ -70,38 +61,18 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[int
     tiny_gold(Catalog(settings=settings))
     features.apply(settings)
     features.materialize(day(-90), day(1.5), settings=settings)
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from featurelake.cli import main; main()", "serve", "--port", str(port)],
-        env={**os.environ, **env},
-        stderr=log,
-    )
     try:
-        deadline = time.monotonic() + 180  # the JVM-heavy suite can leave this machine slow to start Python
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            proc.kill()
-            raise AssertionError((tmp_path / "serve.log").read_text())
-        yield port, settings
+        with started_server(env, tmp_path / "serve.log") as running:
+            yield running, settings
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
         if settings.profile == "prod":
             store = features.feature_store(settings)
             store.registry.teardown()
             close_store(store)
 
 
-def check_against_feast(port: int, settings: Settings) -> None:
-    status, body = post(port, {"feature_service": "delay_model_v1", "entities": ROWS})
+def check_against_feast(server: ServerProcess, settings: Settings) -> None:
+    status, body = post(server, {"feature_service": "delay_model_v1", "entities": ROWS})
     assert status == 200, body
     names = body["metadata"]["feature_names"]  # type: ignore[index]
     results = body["results"]  # type: ignore[index]
@@ -125,15 +96,67 @@ def check_against_feast(port: int, settings: Settings) -> None:
     assert by_name["seats"]["values"] == [55, 100, None]
     assert by_name["temp"]["values"] == [40.0, None, None]
 
-    status, err = post(port, {"feature_service": "nope", "entities": ROWS})
+    status, err = post(server, {"feature_service": "nope", "entities": ROWS})
     assert status == 400
     assert "no feature service" in err["detail"]  # type: ignore[operator]
-    status, err = post(port, {"feature_service": "delay_model_v1", "entities": {"carrier": ["UA"]}})
+    status, err = post(server, {"feature_service": "delay_model_v1", "entities": {"carrier": ["UA"]}})
     assert status == 400
-    status, body = post(port, {"features": ["plane:seats"], "entities": {"tailnum": ["N2"]}})
+    status, body = post(server, {"features": ["plane:seats"], "entities": {"tailnum": ["N2"]}})
     assert body["results"][1]["values"] == [100]  # type: ignore[index]
 
 
 @pytest.mark.parametrize("server", ["local", "prod"], indirect=True, ids=["sqlite", "redis"])
-def test_serve_matches_feast(server: tuple[int, Settings]) -> None:
+def test_serve_matches_feast(server: tuple[ServerProcess, Settings]) -> None:
     check_against_feast(*server)
+
+
+def test_the_server_wants_a_token_and_the_roles_grant(tmp_path: Path) -> None:
+    """No token: 401; an unknown one: 401; analyst on delay_model_v1: 403 (policy.toml); a revoked
+    token stops working without a restart; ml_service reads its service but no ad-hoc views."""
+    from featurelake.governance.tokens import revoke_token
+
+    env = {"FEATURELAKE_LAKE": str(tmp_path / "lake")}
+    settings = get_settings(env)
+    tiny_gold(Catalog(settings=settings))
+    features.apply(settings)
+    features.materialize(day(-90), day(1.5), settings=settings)
+    body = {"feature_service": "delay_model_v1", "entities": ROWS}
+    with started_server(env, tmp_path / "serve.log", role="analyst") as analyst:
+        status, err = post(ServerProcess(analyst.port, analyst.proc, ""), body)
+        assert status == 401
+        assert "bearer token is required" in err["detail"]
+        status, err = post(ServerProcess(analyst.port, analyst.proc, "flk_forged"), body)
+        assert status == 401
+        assert "not known" in err["detail"]
+        status, err = post(analyst, body)
+        assert status == 403
+        assert err["detail"] == "role analyst may not read feature service delay_model_v1"
+        scorer = ServerProcess(analyst.port, analyst.proc, server_token(env, "ml_service"))
+        status, answer = post(scorer, body)
+        assert status == 200
+        assert answer["results"][4]["values"][0] is not None
+        status, err = post(scorer, {"features": ["plane:seats"], "entities": {"tailnum": ["N2"]}})
+        assert status == 403
+        assert "feature view(s) plane" in err["detail"]
+        (name,) = [t["name"] for t in list_tokens(settings) if t["role"] == "ml_service"]
+        revoke_token(name, settings)
+        status, _ = post(scorer, body)
+        assert status == 401
+    tokens = settings.tokens_file
+    assert tokens.stat().st_mode & 0o777 == 0o600
+    assert scorer.token not in tokens.read_text()  # kept hashed
+    # every answer is in the audit log (written by the server on its way out at the latest)
+    from deltalake import DeltaTable
+
+    audit = DeltaTable(Catalog(settings=settings).path("ops.audit_log")).to_pyarrow_table().to_pylist()
+    seen = sorted((r["status"], r["role"] or "-", r["target"], r["entities"] or 0) for r in audit)
+    assert seen == [
+        ("200", "ml_service", "delay_model_v1", 3),
+        ("401", "-", "/get-online-features", 0),
+        ("401", "-", "/get-online-features", 0),
+        ("401", "-", "/get-online-features", 0),
+        ("403", "analyst", "delay_model_v1", 3),
+        ("403", "ml_service", "views:plane", 1),
+    ]
+    assert {r["actor"] for r in audit if r["role"] == "ml_service"} == {name}
+    assert all(r["action"] == "serve" for r in audit)

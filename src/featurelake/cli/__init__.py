@@ -36,6 +36,7 @@ __all__ = [
     "friendly",
     "main",
     "one_line",
+    "role_option",
     "run_mode",
     "time_range",
     "working",
@@ -325,6 +326,13 @@ format_option = click.option(
 )
 """The output format option of every command that prints rows."""
 
+role_option = click.option(
+    "--role",
+    help="The policy role to run as (policy.toml) "
+    "[default: FEATURELAKE_ROLE, else the policy's default_role].",
+)
+"""``--role`` of every command that reads tables on a user's behalf."""
+
 
 def emit(rows: list[dict[str, Any]], fmt: str, *, columns: list[str] | None = None) -> None:
     """Print rows (dicts with the same keys) in ``fmt``, the way ``featurelake sql`` prints a result."""
@@ -353,6 +361,13 @@ def emit(rows: list[dict[str, Any]], fmt: str, *, columns: list[str] | None = No
 )
 def main(verbose: bool, spark_ui: bool) -> None:
     """featurelake: Avro events -> Spark -> Delta -> Feast, DuckDB and Airflow."""
+    from featurelake.governance.files import restrict_files
+
+    try:
+        # before anything is written: the lake, the stores and Airflow's files are the owner's
+        restrict_files()
+    except FeaturelakeError as e:
+        _fail(str(e))
     if spark_ui:
         os.environ["FEATURELAKE_SPARK_UI"] = "true"
     if sys.__stdout__ is not None and sys.stdout is sys.__stdout__ and not sys.__stdout__.isatty():
@@ -375,6 +390,7 @@ def _register() -> None:
         backfill,  # noqa: F401
         cluster,  # noqa: F401
         features,  # noqa: F401
+        governance,  # noqa: F401
         ingest,  # noqa: F401
         lake,  # noqa: F401
         models,  # noqa: F401

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from featurelake.cli import emit, format_option, friendly, listen_options, main, working
+from featurelake.cli import emit, format_option, friendly, listen_options, main, role_option, working
 from featurelake.errors import FeaturelakeError, one_line
 
 
@@ -87,8 +88,8 @@ def tables(fmt: str) -> None:
 def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | None, force: bool) -> None:
     """Compact (or z-order) and optionally vacuum tables."""
     from featurelake.catalog import Catalog
-    from featurelake.delta import optimize, vacuum
     from featurelake.delta.maintenance import check_retention
+    from featurelake.governance.audit import audited
     from featurelake.spark import get_spark
 
     if vacuum_hours is not None:
@@ -101,6 +102,17 @@ def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | Non
     if table_name and not catalog.exists(table_name):
         raise FeaturelakeError(f"table {table_name} has not been created yet")
     spark = get_spark("featurelake-maintain")
+    with audited("maintain", target=f"zorder={zorder or '-'} vacuum_hours={vacuum_hours}", tables=names):
+        _maintain(spark, names, cols, vacuum_hours, force)
+
+
+def _maintain(
+    spark: Any, names: list[str], cols: list[str] | None, vacuum_hours: int | None, force: bool
+) -> None:
+    from featurelake.catalog import Catalog
+    from featurelake.delta import optimize, vacuum
+
+    catalog = Catalog()
     for name in names:
         metrics = optimize(spark, catalog.path(name), zorder=cols)
         line = f"{name}: {metrics.get('numFilesRemoved', 0)} files -> {metrics.get('numFilesAdded', 0)}"
@@ -111,6 +123,30 @@ def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | Non
 
 
 @main.command()
+@click.argument("table")
+@click.option(
+    "--version", "version", type=click.IntRange(0), required=True, help="The table version to go back to."
+)
+@friendly
+def restore(table: str, version: int) -> None:
+    """Put TABLE back as it was at VERSION, as a new commit (Delta's RESTORE; history is kept)."""
+    from featurelake.catalog import Catalog, delta_ref
+    from featurelake.governance.audit import audited
+    from featurelake.spark import get_spark
+
+    catalog = Catalog()
+    name = catalog.spec(table).name
+    if not catalog.exists(name):
+        raise FeaturelakeError(f"table {name} has not been created yet")
+    spark = get_spark("featurelake-restore")
+    with audited("restore", target=f"{name} to version {version}", tables=[name]):
+        row = spark.sql(f"RESTORE TABLE {delta_ref(catalog.path(name))} TO VERSION AS OF {version}").first()
+    metrics = row.asDict() if row is not None else {}
+    removed, restored = metrics.get("num_removed_files", 0), metrics.get("num_restored_files", 0)
+    click.echo(f"{name}: restored to version {version} ({removed} files removed, {restored} restored)")
+
+
+@main.command()
 @click.argument("query")
 @format_option
 @click.option(
@@ -118,16 +154,29 @@ def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | Non
     type=click.Path(dir_okay=False),
     help="Write the result to FILE.parquet or FILE.csv.",
 )
+@role_option
 @friendly
-def sql(query: str, fmt: str, output: str | None) -> None:
-    """Run SQL over every table (schemas bronze, silver, gold, quarantine, ops)."""
-    from featurelake import sql as lake_sql
+def sql(query: str, fmt: str, output: str | None, role: str | None) -> None:
+    """Run SQL over every table (schemas bronze, silver, gold, quarantine, ops).
 
-    if output:
-        n = lake_sql.export(query, output)
-        click.echo(f"wrote {n} rows to {output}")
-        return
-    lake_sql.render(lake_sql.query(query), fmt)  # type: ignore[arg-type]
+    Read-only for every role but admin: no file reads or writes of its own, no ATTACH, INSTALL
+    or settings; a table the role may not read is refused in one line. A statement with no
+    result prints nothing.
+    """
+    from featurelake import sql as lake_sql
+    from featurelake.governance.audit import audited
+    from featurelake.governance.policy import current_role
+
+    acting = current_role(role)
+    read: list[str] = []
+    with audited("sql", role=acting.name, target=query, tables=read):
+        if output:
+            n = lake_sql.export(query, output, role=acting, read=read)
+            click.echo(f"wrote {n} rows to {output}")
+            return
+        result = lake_sql.run(query, role=acting, read=read)
+    if result is not None:
+        lake_sql.render(result, fmt)  # type: ignore[arg-type]
 
 
 @main.command("load-reference")

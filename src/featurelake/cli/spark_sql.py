@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from featurelake.cli import format_option, friendly, main
+from featurelake.cli import format_option, friendly, main, role_option
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -50,8 +50,9 @@ def _print(outcome: Outcome, fmt: str) -> bool:
     type=click.Path(dir_okay=False),
     help="Where Spark's own log goes [default: <lake>/logs/spark/; `featurelake -v`: the terminal].",
 )
+@role_option
 @friendly
-def spark_sql(statement: str | None, fmt: str, spark_log: str | None) -> None:
+def spark_sql(statement: str | None, fmt: str, spark_log: str | None, role: str | None) -> None:
     """Run a Spark SQL statement over every table (bronze.flights, silver.*, gold.*, ...).
 
     STATEMENT may hold several, separated by ';'; the first that fails ends the command.
@@ -59,16 +60,33 @@ def spark_sql(statement: str | None, fmt: str, spark_log: str | None) -> None:
     until end of input or `exit`. Statements without a result print nothing.
     """
     from featurelake import spark_sql as lake_spark_sql
+    from featurelake.errors import SqlError
+    from featurelake.governance.audit import audited, record
+    from featurelake.governance.policy import current_role
     from featurelake.lakehouse import register_tables
 
+    acting = current_role(role)
     spark = _session(spark_log)
     if statement is not None:
         statements, rest = lake_spark_sql.split_statements(statement)
         for each in [*statements, rest.strip()] if rest.strip() else statements:
             # The first failure ends the command: one line on stderr, exit status 2.
-            _print(lake_spark_sql.run(spark, each), fmt)
+            read: list[str] = []
+            with audited("spark-sql", role=acting.name, target=each, tables=read):
+                result = lake_spark_sql.run(spark, each, role=acting, read=read)
+            _print(result, fmt)
         return
-    shell = lake_spark_sql.Shell(spark, before_each=lambda: register_tables(spark))
+
+    def audit(each: str, outcome: object, read: list[str]) -> None:
+        failed = isinstance(outcome, SqlError)
+        refused = failed and str(outcome).startswith("role ")
+        status = "refused" if refused else "error" if failed else "ok"
+        detail = str(outcome) if failed else None
+        record("spark-sql", role=acting.name, target=each, tables=read, status=status, detail=detail)
+
+    shell = lake_spark_sql.Shell(
+        spark, before_each=lambda: register_tables(spark), role=acting, after_each=audit
+    )
     interactive = sys.stdin.isatty()
     failed = False
     while not shell.done:

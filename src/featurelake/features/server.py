@@ -40,6 +40,7 @@ from featurelake.config import Settings, get_settings
 from featurelake.features._online import RedisPool, ServicePlan, SqliteReader
 
 if TYPE_CHECKING:
+    from featurelake.governance.policy import Role
     from featurelake.models.prediction_log import PredictionLog
     from featurelake.models.serving import Predictor
 
@@ -48,6 +49,8 @@ __all__ = ["FeatureServer", "serve"]
 _REASONS = {
     200: b"OK",
     400: b"Bad Request",
+    401: b"Unauthorized",
+    403: b"Forbidden",
     404: b"Not Found",
     405: b"Method Not Allowed",
     408: b"Request Timeout",
@@ -73,13 +76,22 @@ class RequestError(ValueError):
     """A request the server cannot answer as sent: answered 400 with the reason."""
 
 
+class ForbiddenError(PermissionError):
+    """The token's role may not read what the request asks for: answered 403 with the reason."""
+
+
 class FeatureServer:
     """Plans services lazily and answers requests for one online store."""
 
     def __init__(self, settings: Settings | None = None, *, predictions: bool = True) -> None:
         from featurelake.features.store import close_store, feature_store
+        from featurelake.governance.policy import load_policy
+        from featurelake.governance.tokens import TokenBook
 
         self.settings = settings or get_settings()
+        self.policy = load_policy(self.settings)
+        self.tokens = TokenBook(self.settings.tokens_file)
+        """Bearer tokens to roles: every path but ``/health`` needs one (401 without, 403 past the role)."""
         self._store = feature_store(self.settings)
         self._close_store = lambda: close_store(self._store)
         self.plans: OrderedDict[str, ServicePlan] = OrderedDict()
@@ -93,6 +105,11 @@ class FeatureServer:
 
             self.prediction_log = PredictionLog(Catalog(settings=self.settings))
             self.predictor = Predictor(self.settings, self.prediction_log)
+        from featurelake.catalog import Catalog
+        from featurelake.governance.audit import AuditLog
+
+        self.audit = AuditLog(Catalog(settings=self.settings))
+        """Every answered request but ``/health``: caller, role, service, entity rows, status."""
         self.redis: RedisPool | None = None
         self.sqlite: SqliteReader | None = None
         if self.settings.online_store == "redis":
@@ -106,6 +123,7 @@ class FeatureServer:
         """Connect to the online store; load the models and start the prediction log's writer."""
         if self.redis is not None:
             await self.redis.start()
+        self.audit.start()
         if self.predictor is not None and self.prediction_log is not None:
             import torch
 
@@ -129,26 +147,43 @@ class FeatureServer:
         """Write what the prediction log holds and release the stores."""
         if self.prediction_log is not None:
             self.prediction_log.close()
+        self.audit.close()
         self._close_store()
 
     def health(self) -> dict[str, Any]:
         """``GET /health``: ok, the models answering ``/predict`` and the prediction log's counters."""
-        out: dict[str, Any] = {"status": "ok"}
+        out: dict[str, Any] = {"status": "ok", "audit_log": self.audit.stats()}
         if self.predictor is not None and self.prediction_log is not None:
             out["models"] = self.predictor.health()
             out["prediction_log"] = self.prediction_log.stats()
         return out
 
-    async def predict(self, body: Any, received: float) -> dict[str, Any]:
+    def caller(self, authorization: bytes) -> tuple[str, Role | None]:
+        """The token's name and policy role from an ``authorization: Bearer <token>`` header;
+        ``("-", None)`` without a known token."""
+        scheme, _, token = authorization.decode("latin-1").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "-", None
+        held = self.tokens.holder(token.strip())
+        if held is None:
+            return "-", None
+        return held[0], self.policy.roles.get(held[1])
+
+    async def predict(self, body: Any, received: float, role: Role) -> dict[str, Any]:
         """Answer one ``/predict`` body: the flight's online features, scored.
 
         Raises:
             ValueError: a bad request (one line naming the field).
+            ForbiddenError: ``role`` may not read the model's feature service.
             LookupError: no champion model.
         """
         from featurelake.models.delay.features import FEATURE_SERVICE
         from featurelake.models.serving import Flight, features_of
 
+        if not role.serves(FEATURE_SERVICE):
+            raise ForbiddenError(
+                f"role {role.name} may not read feature service {FEATURE_SERVICE}, which /predict reads"
+            )
         if self.predictor is None:
             raise LookupError("this server was started without predictions")
         flight = Flight.parse(body)
@@ -224,16 +259,25 @@ class FeatureServer:
                 )
         return features, entities
 
-    async def get_online_features(self, body: Any) -> dict[str, Any]:
-        """Answer one request body (Feast's ``GetOnlineFeaturesRequest`` shape).
+    async def get_online_features(self, body: Any, role: Role) -> dict[str, Any]:
+        """Answer one request body (Feast's ``GetOnlineFeaturesRequest`` shape) for ``role``.
 
         A request of more than :data:`CHUNK_ROWS` rows is read a chunk at a time, the event loop
         answering other clients between chunks.
 
         Raises:
             RequestError: a malformed request; TooLargeError: one past a limit.
+            ForbiddenError: the role may not read the service, or a view the list names.
         """
         features, entities = self._checked(body)
+        if isinstance(features, str):
+            if not role.serves(features):
+                raise ForbiddenError(f"role {role.name} may not read feature service {features}")
+        else:
+            views = sorted({f.split(":", 1)[0] for f in features})
+            refused = [v for v in views if not role.serves_views([v])]
+            if refused:
+                raise ForbiddenError(f"role {role.name} may not read feature view(s) {', '.join(refused)}")
         plan = self.plan(features)
         n = plan.rows(entities)
         found: list[list[Any]] = [[] for _ in plan.views]
@@ -285,11 +329,16 @@ class _HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = "-"
         self.url = b""
+        self.auth = b""
         self.body: list[bytes] = []
         self.body_bytes = 0
+        self.seen: tuple[str, Role | None, str | None, int | None] = ("-", None, None, None)
+        """The caller, role, target and entity rows of the request being answered (for the audit log)."""
         self.refused: tuple[int, str] | None = None
         """An answer decided before the body was read (413): sent, then the connection closes."""
-        self.queue: asyncio.Queue[tuple[bytes, bytes, bytes, bool, tuple[int, str] | None]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[bytes, bytes, bytes, bytes, bool, tuple[int, str] | None]] = (
+            asyncio.Queue()
+        )
         self.worker: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.paused = False
@@ -341,7 +390,7 @@ class _HttpProtocol(asyncio.Protocol):
         self.closing = True
         if self.transport is not None:
             self.transport.pause_reading()
-        self.queue.put_nowait((b"", self.url, b"", False, (status, reason)))
+        self.queue.put_nowait((b"", self.url, b"", b"", False, (status, reason)))
 
     def _close(self) -> None:
         self.closing = True
@@ -357,7 +406,10 @@ class _HttpProtocol(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"content-length" and value.strip().isdigit():
+        lower = name.lower()
+        if lower == b"authorization":
+            self.auth = value
+        elif lower == b"content-length" and value.strip().isdigit():
             if int(value) > self.limits.serve_max_body_bytes:
                 self._too_large()
 
@@ -381,15 +433,16 @@ class _HttpProtocol(asyncio.Protocol):
         if self.closing:
             return
         method = self.parser.get_method()
-        self.queue.put_nowait((method, self.url, b"".join(self.body), self.parser.should_keep_alive(), None))
-        self.url, self.body = b"", []
+        keep_alive = self.parser.should_keep_alive()
+        self.queue.put_nowait((method, self.url, self.auth, b"".join(self.body), keep_alive, None))
+        self.url, self.auth, self.body = b"", b"", []
         if self.queue.qsize() >= _QUEUED and self.transport is not None:
             self.transport.pause_reading()
             self.paused = True
 
     async def _serve(self) -> None:
         while True:
-            method, url, body, keep_alive, refused = await self.queue.get()
+            method, url, auth, body, keep_alive, refused = await self.queue.get()
             if self.paused and self.queue.qsize() < _QUEUED // 2 and self.transport is not None:
                 self.transport.resume_reading()
                 self.paused = False
@@ -398,9 +451,12 @@ class _HttpProtocol(asyncio.Protocol):
                 status, payload = refused[0], json.dumps({"detail": refused[1]}).encode()
                 keep_alive = False
             else:
-                status, payload = await self._handle(method, url, body, received)
-            allow = _ROUTES.get(url.split(b"?", 1)[0]) if status == 405 else None
+                status, payload = await self._handle(method, url, auth, body, received)
+            path = url.split(b"?", 1)[0]
+            allow = _ROUTES.get(path) if status == 405 else None
             self._send(status, payload, keep_alive, allow=allow)
+            if path != b"/health":
+                self._audit(path, status, payload)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     '%s "%s %s" %d %d %.2fms',
@@ -417,7 +473,33 @@ class _HttpProtocol(asyncio.Protocol):
             if self.queue.empty() and self.timer is None:
                 self._arm(self.limits.serve_idle_timeout_s, None)
 
-    async def _handle(self, method: bytes, url: bytes, body: bytes, received: float) -> tuple[int, bytes]:
+    def _audit(self, path: bytes, status: int, payload: bytes) -> None:
+        """Queue the ``ops.audit_log`` row of the request just answered."""
+        from featurelake.governance.audit import audit_row
+
+        actor, role, target, entities = self.seen
+        detail = None
+        if status >= 400:
+            try:
+                detail = str(json.loads(payload).get("detail"))
+            except ValueError:
+                detail = None
+        self.app.audit.add(
+            audit_row(
+                "serve",
+                actor=actor,
+                role=None if role is None else role.name,
+                target=target or path.decode("latin-1")[:200],
+                entities=entities,
+                status=str(status),
+                detail=detail,
+            )
+        )
+        self.seen = ("-", None, None, None)
+
+    async def _handle(
+        self, method: bytes, url: bytes, auth: bytes, body: bytes, received: float
+    ) -> tuple[int, bytes]:
         path = url.split(b"?", 1)[0]
         allowed = _ROUTES.get(path)
         if allowed is None:
@@ -426,19 +508,28 @@ class _HttpProtocol(asyncio.Protocol):
             return 405, json.dumps({"detail": f"{path.decode()} answers {allowed.decode()} only"}).encode()
         if path == b"/health":
             return 200, json.dumps(self.app.health()).encode()
+        actor, role = self.app.caller(auth)
+        self.seen = (actor, role, None, None)
+        if role is None:
+            why = "a bearer token is required" if not auth else "the bearer token is not known"
+            hint = "featurelake tokens create --role ROLE --name NAME"
+            return 401, json.dumps({"detail": f"{why} ({hint})"}).encode()
         try:
             request = json.loads(body)
         except RecursionError:
             return 400, b'{"detail": "the JSON body is nested too deeply"}'
         except ValueError as e:  # json.JSONDecodeError, UnicodeDecodeError
             return 400, json.dumps({"detail": f"the body is not JSON: {e}"}).encode()
+        self.seen = (actor, role, _target(path, request), _entities(request))
         try:
             if path == b"/predict":
-                answer = await self.app.predict(request, received)
+                answer = await self.app.predict(request, received, role)
             else:
-                answer = await self.app.get_online_features(request)
+                answer = await self.app.get_online_features(request, role)
         except TooLargeError as e:
             return 413, json.dumps({"detail": str(e)}).encode()
+        except ForbiddenError as e:
+            return 403, json.dumps({"detail": str(e)}).encode()
         except (ValueError, KeyError, TypeError) as e:
             return 400, json.dumps({"detail": str(e)}).encode()
         except LookupError as e:
@@ -461,7 +552,33 @@ class _HttpProtocol(asyncio.Protocol):
             b"" if keep_alive else b"connection: close\r\n",
             b"allow: %s\r\n" % allow if allow else b"",
         )
+        if status == 401:
+            head = head[:-2] + b'www-authenticate: Bearer realm="featurelake"\r\n\r\n'
         self.transport.write(head + payload)
+
+
+def _target(path: bytes, request: Any) -> str:
+    """What a request asks for, for the audit log: the service, the views of a list, or /predict."""
+    if path == b"/predict" or not isinstance(request, dict):
+        return path.decode("latin-1")
+    service = request.get("feature_service")
+    if isinstance(service, str):
+        return service[:200]
+    refs = request.get("features")
+    if isinstance(refs, list):
+        views = sorted({str(r).split(":", 1)[0] for r in refs})
+        return ("views:" + ",".join(views))[:200]
+    return path.decode("latin-1")
+
+
+def _entities(request: Any) -> int | None:
+    """The entity rows a request names (its longest join-key column), when it has that shape."""
+    if not isinstance(request, dict):
+        return None
+    entities = request.get("entities")
+    if isinstance(entities, dict):
+        return max((len(v) for v in entities.values() if isinstance(v, list)), default=0)
+    return 1 if "carrier" in request else None  # a /predict body names one flight
 
 
 def _rows_of(answer: Mapping[str, Any]) -> int:

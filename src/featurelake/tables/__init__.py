@@ -6,7 +6,14 @@ from featurelake.catalog import TableSpec
 from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
 from featurelake.tables.gold import GOLD_TABLES
 from featurelake.tables.monitor import MONITOR_TABLES
-from featurelake.tables.ops import ALERTS, INGEST_FILES, INGEST_LOG, OPS_BACKFILL_LOG, VALIDATION_RESULTS
+from featurelake.tables.ops import (
+    ALERTS,
+    AUDIT_LOG,
+    INGEST_FILES,
+    INGEST_LOG,
+    OPS_BACKFILL_LOG,
+    VALIDATION_RESULTS,
+)
 from featurelake.tables.predictions import DELAY_PREDICTIONS, PREDICTION_LOG
 from featurelake.tables.quarantine import QUARANTINE
 from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
@@ -47,4 +54,5 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     PREDICTION_LOG,
     *MONITOR_TABLES,
     ALERTS,
+    AUDIT_LOG,
 )

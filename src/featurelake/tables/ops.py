@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from featurelake.catalog import TableSpec
 
-__all__ = ["ALERTS", "INGEST_FILES", "INGEST_LOG", "OPS_BACKFILL_LOG", "VALIDATION_RESULTS"]
+__all__ = ["ALERTS", "AUDIT_LOG", "INGEST_FILES", "INGEST_LOG", "OPS_BACKFILL_LOG", "VALIDATION_RESULTS"]
 
 _OWNER = "data-platform"
 _DATASET = "The event dataset: flights or weather."
@@ -210,4 +210,36 @@ ALERTS = TableSpec.of(
         "ops.monitor_performance",
         "ops.monitor_skew",
     ],
+)
+
+AUDIT_LOG = TableSpec.of(
+    "ops.audit_log",
+    "audit_id string not null, occurred_at timestamp not null, actor string not null, role string, "
+    "action string not null, target string, tables string, entities bigint, status string not null, "
+    "detail string, audit_date date not null",
+    partition_by=["audit_date"],
+    keys=["audit_id"],
+    description=(
+        "Who did what, append-only (delta.appendOnly: no row is ever changed or deleted): every request "
+        "the feature server answered, every featurelake sql and spark-sql statement, and every forget, "
+        "maintain, restore and token change. featurelake audit --since queries it."
+    ),
+    owner=_OWNER,
+    tags={"domain": "operations", "contains": "audit trail", "refresh": "continuous"},
+    column_docs={
+        "audit_id": "A random UUID.",
+        "occurred_at": "When it happened (UTC).",
+        "actor": "Who: the OS user of a command, or the name of the feature server's bearer token "
+        "(- for a request without a known token).",
+        "role": "The policy role it ran as (policy.toml); null when none was established.",
+        "action": "serve, sql, spark-sql, maintain, restore, forget, token-create or token-revoke.",
+        "target": "What it acted on: the feature service (or feature views) of a request, the SQL "
+        "statement (at most 2,000 characters), the tables maintained or restored.",
+        "tables": "The tables a statement reads or changes, comma-separated.",
+        "entities": "Entity rows of a feature request; rows affected where a command knows them.",
+        "status": "The HTTP status of a request; ok, refused or error for a command.",
+        "detail": "Why it was refused or failed, one line; null when it went through.",
+        "audit_date": "UTC date of occurred_at; the partition column.",
+    },
+    append_only=True,
 )

@@ -1,0 +1,113 @@
+"""Governance commands: ``featurelake tokens create|list|revoke`` (the feature server's bearer
+tokens) and ``featurelake audit`` (who did what)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from featurelake.cli import UtcTime, emit, format_option, friendly, main, role_option
+from featurelake.errors import FeaturelakeError
+
+
+@main.group()
+def tokens() -> None:
+    """Bearer tokens of the feature server: each maps to a role of policy.toml, stored hashed."""
+
+
+@tokens.command("create")
+@click.option("--role", required=True, help="The policy role the token acts as (ml_service, analyst, ...).")
+@click.option("--name", required=True, help="A name to list and revoke it by (who or what uses it).")
+@friendly
+def create(role: str, name: str) -> None:
+    """Make a token and print it, once: only its SHA-256 is kept."""
+    from featurelake.config import get_settings
+    from featurelake.governance.audit import audited
+    from featurelake.governance.policy import current_role
+    from featurelake.governance.tokens import create_token
+
+    settings = get_settings()
+    current_role("admin", settings)  # only a user who may act as admin hands out access
+    with audited("token-create", settings, role="admin", target=f"{name} ({role})"):
+        token = create_token(role, name, settings)
+    click.echo(token)
+    click.echo(
+        f"(token {name!r} for role {role}; send it as 'Authorization: Bearer <token>'. It is not shown "
+        f"again: {settings.tokens_file} keeps its hash only)",
+        err=True,
+    )
+
+
+@tokens.command("list")
+@format_option
+@friendly
+def list_(fmt: str) -> None:
+    """Name, role and creation time of every token."""
+    from featurelake.governance.tokens import list_tokens
+
+    emit(list_tokens(), fmt, columns=["name", "role", "created"])
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@friendly
+def revoke(name: str) -> None:
+    """Remove the token called NAME; a running server refuses it from its next request."""
+    from featurelake.governance.audit import audited
+    from featurelake.governance.policy import current_role
+    from featurelake.governance.tokens import revoke_token
+
+    current_role("admin")
+    with audited("token-revoke", role="admin", target=name):
+        revoke_token(name)
+    click.echo(f"revoked {name}")
+
+
+@main.command()
+@click.option(
+    "--since",
+    type=UtcTime(),
+    help="From this UTC day or time on (YYYY-MM-DD[THH:MM[:SS]]) [default: the last 24 hours].",
+)
+@click.option(
+    "--action", help="Only this action: serve, sql, spark-sql, maintain, restore, forget, token-..."
+)
+@click.option("--actor", help="Only this OS user or token name.")
+@click.option(
+    "--limit", type=click.IntRange(1), default=1000, show_default=True, help="At most this many rows."
+)
+@format_option
+@role_option
+@friendly
+def audit(
+    since: dt.date | None, action: str | None, actor: str | None, limit: int, fmt: str, role: str | None
+) -> None:
+    """Who did what: ops.audit_log, newest first (requests served, SQL statements, forget, ...)."""
+    from featurelake import sql as lake_sql
+    from featurelake.catalog import Catalog
+    from featurelake.governance.policy import current_role
+
+    acting = current_role(role)
+    catalog = Catalog()
+    if not catalog.exists("ops.audit_log"):
+        raise FeaturelakeError("ops.audit_log has no rows yet: nothing has been audited in this lake")
+    start = (
+        since if since is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=1)
+    )
+    if not isinstance(start, dt.datetime):
+        start = dt.datetime.combine(start, dt.time())
+    where = [f"occurred_at >= TIMESTAMPTZ '{start.isoformat()}+00:00'"]
+    where += [
+        f"{column} = '{value.replace(chr(39), chr(39) * 2)}'"
+        for column, value in (("action", action), ("actor", actor))
+        if value
+    ]
+    query = (
+        "select occurred_at, actor, role, action, target, tables, entities, status, detail "
+        "from ops.audit_log "
+        f"where {' and '.join(where)} order by occurred_at desc limit {limit}"
+    )
+    result = lake_sql.run(query, catalog, role=acting)
+    assert result is not None
+    lake_sql.render(result, fmt)  # type: ignore[arg-type]
