@@ -461,7 +461,15 @@ class Catalog:
         if user_metadata is not None:
             writer = writer.option("userMetadata", user_metadata)
         where = f" where {replace_where}" if replace_where else ""
-        retry_conflicts(lambda: writer.save(path), name, f"{mode}{where}", path)
+        from featurelake.lineage import emit_write
+
+        started = dt.datetime.now(dt.UTC)
+        try:
+            retry_conflicts(lambda: writer.save(path), name, f"{mode}{where}", path)
+        except Exception as e:
+            emit_write(self, name, started=started, error=e)
+            raise
+        emit_write(self, name, started=started)
 
     def frame(
         self, spark: SparkSession, name: str, rows: Sequence[Mapping[str, Any]] | pa.Table

@@ -142,6 +142,10 @@ class Settings(BaseModel):
     """A group that may read the lake: files are created 0640/0750 and folders pass the group on.
     Unset: the lake, the online store and Airflow's files are readable by their owner only (0600/0700)."""
 
+    lineage: str = "file"
+    """OpenLineage events of every table write and Airflow task: ``file`` (``<lake>/lineage/``),
+    an ``http(s)://`` URL of an OpenLineage endpoint (Marquez), or ``off``."""
+
     alert_email: str | None = None
     """Where alerts go (comma-separated addresses): a failed ``monitor`` DAG task e-mails its reason
     through Airflow's SMTP connection. Unset: alerts are only written to ``ops.alerts``."""

@@ -188,6 +188,12 @@ def test_airflow_backfill_matches_featurelake_backfill(spark, airflow_lake, tmp_
     )
     assert expected == from_silver > 0
     assert online_carrier(settings, "UA")["flights_7d"] == expected
+    # Airflow's OpenLineage provider sent an event per task, beside the jobs' own per write
+    lines = (settings.lake / "lineage" / "airflow.jsonl").read_text().splitlines()
+    tasks = {json.loads(line)["job"]["name"] for line in lines}
+    assert any(name.startswith("daily_features.") for name in tasks), sorted(tasks)[:10]
+    written = (settings.lake / "lineage" / "featurelake.jsonl").read_text()
+    assert '"write gold.carrier_delay_7d"' in written
 
 
 def test_ui_requires_login_lists_dags_and_runs_daily_features(airflow_lake) -> None:

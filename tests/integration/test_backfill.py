@@ -305,3 +305,41 @@ def test_a_killed_backfill_resumes_with_what_it_had_not_finished(lake: Catalog, 
     assert rebuilt == every - finished
     qq = [r for r in content(lake, "gold.carrier_delay_7d") if r[0] == "QQ"]
     assert len(qq) == len(days(hm.FIRST_DAY, hm.LAST_GOLD_DAY))
+
+
+def test_lineage_shows_bronze_to_silver_to_gold_from_the_openlineage_events(lake: Catalog) -> None:
+    """Every write sent an OpenLineage event (the file transport, under <lake>/lineage/)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from featurelake.cli import main
+
+    events = [
+        json.loads(line)
+        for line in (lake.settings.lake / "lineage" / "featurelake.jsonl").read_text().splitlines()
+    ]
+    gold = [e for e in events if e["job"]["name"] == "write gold.carrier_delay_7d"]
+    assert gold
+    assert {e["eventType"] for e in gold} == {"COMPLETE"}
+    (output,) = gold[-1]["outputs"]
+    assert output["namespace"] == "file"
+    assert output["facets"]["symlinks"]["identifiers"][0]["name"] == "gold.carrier_delay_7d"
+    assert output["facets"]["version"]["datasetVersion"].isdigit()
+    assert {f["name"] for f in output["facets"]["schema"]["fields"]} >= {"carrier", "flights_7d"}
+
+    result = CliRunner().invoke(
+        main, ["lineage", "gold.carrier_delay_7d"], env={"FEATURELAKE_LAKE": str(lake.settings.lake)}
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("gold.carrier_delay_7d  v")
+    upstream = lines[lines.index("upstream:") + 1 : lines.index("downstream:")]
+    # gold <- silver.flights <- bronze.flights <- the flights event stream
+    at = next(i for i, line in enumerate(upstream) if line.startswith("  silver.flights"))
+    assert upstream[at + 1].startswith("    bronze.flights")
+    assert upstream[at + 2].startswith("      events:flights")
+    downstream = CliRunner().invoke(
+        main, ["lineage", "bronze.flights"], env={"FEATURELAKE_LAKE": str(lake.settings.lake)}
+    )
+    assert "  silver.flights" in downstream.output.split("downstream:")[1]

@@ -1,5 +1,5 @@
 """Governance commands: ``featurelake tokens create|list|revoke`` (the feature server's bearer
-tokens) and ``featurelake audit`` (who did what)."""
+tokens), ``featurelake audit`` (who did what) and ``featurelake lineage`` (what from what)."""
 
 from __future__ import annotations
 
@@ -111,3 +111,48 @@ def audit(
     result = lake_sql.run(query, catalog, role=acting)
     assert result is not None
     lake_sql.render(result, fmt)  # type: ignore[arg-type]
+
+
+@main.command()
+@click.argument("table")
+@click.option(
+    "--depth", type=click.IntRange(1), default=10, show_default=True, help="Levels to follow each way."
+)
+@friendly
+def lineage(table: str, depth: int) -> None:
+    """TABLE's upstream and downstream, from the OpenLineage events of its writes (and their columns'
+    inputs where an event has them)."""
+    from featurelake.catalog import Catalog
+    from featurelake.config import get_settings
+    from featurelake.lineage import events_dir, read_graph
+
+    settings = get_settings()
+    name = Catalog(settings=settings).spec(table).name
+    graph = read_graph(settings)
+    if name not in graph.parents and name not in graph.children and name not in graph.jobs:
+        raise FeaturelakeError(
+            f"no OpenLineage event names {name} under {events_dir(settings)}: it has not been written "
+            "since lineage was on (FEATURELAKE_LINEAGE)"
+        )
+
+    def walk(node: str, edges: dict[str, set[str]], level: int, seen: set[str]) -> None:
+        for other in sorted(edges.get(node, ())):
+            version = graph.versions.get(other)
+            again = " (above)" if other in seen else ""
+            click.echo(f"{'  ' * level}{other}{f'  v{version}' if version else ''}{again}")
+            if not again and level < depth:
+                walk(other, edges, level + 1, seen | {other})
+
+    version = graph.versions.get(name)
+    writers = ", ".join(sorted(graph.jobs.get(name, ()))) or "-"
+    click.echo(f"{name}{f'  v{version}' if version else ''}  written by: {writers}")
+    click.echo("upstream:")
+    walk(name, graph.parents, 1, {name})
+    if not graph.parents.get(name):
+        click.echo("  (none)")
+    click.echo("downstream:")
+    walk(name, graph.children, 1, {name})
+    if not graph.children.get(name):
+        click.echo("  (none)")
+    for column, sources in sorted(graph.columns.get(name, {}).items()):
+        click.echo(f"column {column} <- {', '.join(sorted(sources))}")

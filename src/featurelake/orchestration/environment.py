@@ -154,6 +154,16 @@ def airflow_env(settings: Settings | None = None, *, base: dict[str, str] | None
             "NO_PROXY": "*",
         }
     )
+    # OpenLineage: Airflow's provider sends an event per task where featurelake's writes send theirs
+    from featurelake.lineage import NAMESPACE, transport_config
+
+    transport = transport_config(settings, "airflow.jsonl")
+    if transport is None:
+        env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
+    else:
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(transport)
+        env["AIRFLOW__OPENLINEAGE__NAMESPACE"] = NAMESPACE
+        env[f"{ENV_PREFIX}LINEAGE"] = settings.lineage
     # every featurelake setting travels to the tasks explicitly, resolved
     env[f"{ENV_PREFIX}PROFILE"] = settings.profile
     env[f"{ENV_PREFIX}LAKE"] = str(settings.lake)
