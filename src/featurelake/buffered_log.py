@@ -44,7 +44,7 @@ class BufferedLog:
         self.failures = 0
         """Writes that failed (the rows stay and go with the next one)."""
         self.last_error = ""
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[Any] = []
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._stop = threading.Event()
@@ -56,7 +56,12 @@ class BufferedLog:
         self._thread.start()
         return self
 
-    def add(self, row: dict[str, Any]) -> None:
+    def materialize(self, rows: list[Any]) -> Any:
+        """The queued items as rows for :meth:`~featurelake.catalog.Catalog.append_native`: as
+        queued, unless a subclass queues something cheaper to make on the request path."""
+        return rows
+
+    def add(self, row: Any) -> None:
         """Queue one row (the request path: no I/O)."""
         with self._lock:
             if len(self._rows) >= self.max_rows:
@@ -77,7 +82,7 @@ class BufferedLog:
             if not rows:
                 return 0
             try:
-                n = self.catalog.append_native(self.table, rows)
+                n = self.catalog.append_native(self.table, self.materialize(rows))
             except Exception as e:  # keep the rows (bounded) and try again next interval
                 self.failures += 1
                 self.last_error = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -475,8 +475,6 @@ class _HttpProtocol(asyncio.Protocol):
 
     def _audit(self, path: bytes, status: int, payload: bytes) -> None:
         """Queue the ``ops.audit_log`` row of the request just answered."""
-        from featurelake.governance.audit import audit_row
-
         actor, role, target, entities = self.seen
         detail = None
         if status >= 400:
@@ -484,17 +482,9 @@ class _HttpProtocol(asyncio.Protocol):
                 detail = str(json.loads(payload).get("detail"))
             except ValueError:
                 detail = None
-        self.app.audit.add(
-            audit_row(
-                "serve",
-                actor=actor,
-                role=None if role is None else role.name,
-                target=target or path.decode("latin-1")[:200],
-                entities=entities,
-                status=str(status),
-                detail=detail,
-            )
-        )
+        role_name = None if role is None else role.name
+        target = target or path.decode("latin-1")[:200]
+        self.app.audit.request(actor, role_name, target, entities, status, detail)
         self.seen = ("-", None, None, None)
 
     async def _handle(

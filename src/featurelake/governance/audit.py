@@ -11,15 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from featurelake.buffered_log import BufferedLog
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
 from featurelake.errors import AccessDenied, one_line
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["TABLE", "AuditLog", "audit_row", "audited", "commit_metadata", "record", "who"]
 
@@ -73,6 +77,7 @@ def audit_row(
         "action": action,
         "target": None if target is None else target[:2000],
         "tables": ",".join(tables) if tables else None,
+        "requests": 1,
         "entities": entities,
         "status": status,
         "detail": None if detail is None else one_line(detail)[:1000],
@@ -105,7 +110,63 @@ def audited(action: str, settings: Settings | None = None, **fields: Any) -> Ite
 
 
 class AuditLog(BufferedLog):
-    """The feature server's buffered writer of ``ops.audit_log``."""
+    """The feature server's buffered writer of ``ops.audit_log``: requests counted, not copied.
 
-    def __init__(self, catalog: Catalog, *, interval: float = 0.5, max_rows: int = 200_000) -> None:
-        super().__init__(catalog, TABLE, interval=interval, max_rows=max_rows)
+    The request path counts each answered request under its (caller, role, target, status,
+    reason) in a dict; each write turns every key into one row, with ``requests`` the number
+    of requests it stands for, ``entities`` their entity rows and ``occurred_at`` the last of
+    them. A row per request, as commands get, cost this 2-core machine up to half of the
+    server's back-to-back throughput (``python -m benchmarks.online``); a count keeps every
+    request accounted for at a cost that does not grow with the rate.
+    """
+
+    def __init__(self, catalog: Catalog, *, interval: float = 0.5, max_keys: int = 10_000) -> None:
+        super().__init__(catalog, TABLE, interval=interval)
+        self.max_keys = max_keys
+        self._counts: dict[tuple[str, str | None, str, int, str | None], list[float]] = {}
+
+    def request(
+        self, actor: str, role: str | None, target: str, entities: int | None, status: int, detail: str | None
+    ) -> None:
+        """Count one answered request (the request path: a dict update)."""
+        key = (actor, role, target, status, detail)
+        with self._lock:  # uncontended but for the writer's swap: a count is never lost in it
+            seen = self._counts.get(key)
+            if seen is None:
+                if len(self._counts) >= self.max_keys:  # a flood of distinct requests: keep the count
+                    key = (actor, role, "(more targets)", status, None)
+                    seen = self._counts.get(key)
+                if seen is None:
+                    seen = self._counts[key] = [0, 0, 0.0]
+            seen[0] += 1
+            seen[1] += entities or 0
+            seen[2] = time.time()
+
+    def flush(self) -> int:
+        with self._lock:
+            counts, self._counts = self._counts, {}  # the event loop's next count starts anew
+        for (actor, role, target, status, detail), (n, entities, last) in counts.items():
+            self.add((last, actor, role, target, int(n), int(entities), status, detail))
+        return super().flush()
+
+    def materialize(self, rows: list[Any]) -> pa.Table:
+        import pyarrow as pa
+
+        at, actor, role, target, requests, entities, status, detail = zip(*rows, strict=True)
+        stamps = pa.array([int(t * 1_000_000) for t in at], pa.timestamp("us", tz="UTC"))
+        return pa.table(
+            {
+                "audit_id": [str(uuid.uuid4()) for _ in rows],
+                "occurred_at": stamps,
+                "actor": list(actor),
+                "role": list(role),
+                "action": ["serve"] * len(rows),
+                "target": [t[:2000] for t in target],
+                "tables": pa.nulls(len(rows), pa.string()),
+                "requests": pa.array(requests, pa.int64()),
+                "entities": pa.array(entities, pa.int64()),
+                "status": [str(s) for s in status],
+                "detail": [None if d is None else one_line(d)[:1000] for d in detail],
+                "audit_date": stamps.cast(pa.date32()),
+            }
+        )

@@ -215,13 +215,15 @@ ALERTS = TableSpec.of(
 AUDIT_LOG = TableSpec.of(
     "ops.audit_log",
     "audit_id string not null, occurred_at timestamp not null, actor string not null, role string, "
-    "action string not null, target string, tables string, entities bigint, status string not null, "
+    "action string not null, target string, tables string, requests bigint not null, entities bigint, "
+    "status string not null, "
     "detail string, audit_date date not null",
     partition_by=["audit_date"],
     keys=["audit_id"],
     description=(
         "Who did what, append-only (delta.appendOnly: no row is ever changed or deleted): every request "
-        "the feature server answered, every featurelake sql and spark-sql statement, and every forget, "
+        "the feature server answered (counted per caller, target and status each half second), every "
+        "featurelake sql and spark-sql statement, and every forget, "
         "maintain, restore and token change. featurelake audit --since queries it."
     ),
     owner=_OWNER,
@@ -236,7 +238,10 @@ AUDIT_LOG = TableSpec.of(
         "target": "What it acted on: the feature service (or feature views) of a request, the SQL "
         "statement (at most 2,000 characters), the tables maintained or restored.",
         "tables": "The tables a statement reads or changes, comma-separated.",
-        "entities": "Entity rows of a feature request; rows affected where a command knows them.",
+        "requests": "How many requests or commands the row stands for: 1 for a command; for the feature "
+        "server, the requests answered alike (same caller, role, target, status and reason) within "
+        "one write interval (half a second), occurred_at being the last of them.",
+        "entities": "Entity rows of the requests the row stands for, summed; null for a command.",
         "status": "The HTTP status of a request; ok, refused or error for a command.",
         "detail": "Why it was refused or failed, one line; null when it went through.",
         "audit_date": "UTC date of occurred_at; the partition column.",
