@@ -65,6 +65,11 @@ CHUNK_ROWS = 1_000
 _QUEUED = 8
 """Pipelined requests one connection may queue before the server stops reading from it."""
 
+AUDIT_INTERVAL_S = 10.0
+"""How often the server commits its audit counts. Each commit is a Delta write whose Rust threads
+compete with the event loop on a small machine; counts (not rows) make a long interval cheap in
+memory, and SIGTERM writes what is counted. A SIGKILL loses at most this many seconds of counts."""
+
 access_log = logging.getLogger("featurelake.access")
 
 
@@ -108,7 +113,7 @@ class FeatureServer:
         from featurelake.catalog import Catalog
         from featurelake.governance.audit import AuditLog
 
-        self.audit = AuditLog(Catalog(settings=self.settings))
+        self.audit = AuditLog(Catalog(settings=self.settings), interval=AUDIT_INTERVAL_S)
         """Every answered request but ``/health``: caller, role, service, entity rows, status."""
         self.redis: RedisPool | None = None
         self.sqlite: SqliteReader | None = None

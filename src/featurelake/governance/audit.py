@@ -115,9 +115,8 @@ class AuditLog(BufferedLog):
     The request path counts each answered request under its (caller, role, target, status,
     reason) in a dict; each write turns every key into one row, with ``requests`` the number
     of requests it stands for, ``entities`` their entity rows and ``occurred_at`` the last of
-    them. A row per request, as commands get, cost this 2-core machine up to half of the
-    server's back-to-back throughput (``python -m benchmarks.online``); a count keeps every
-    request accounted for at a cost that does not grow with the rate.
+    them. A count keeps every request accounted for at a cost that does not grow with the
+    rate, and lets the server commit seldom (``featurelake.features.server.AUDIT_INTERVAL_S``).
     """
 
     def __init__(self, catalog: Catalog, *, interval: float = 0.5, max_keys: int = 10_000) -> None:

@@ -222,7 +222,7 @@ AUDIT_LOG = TableSpec.of(
     keys=["audit_id"],
     description=(
         "Who did what, append-only (delta.appendOnly: no row is ever changed or deleted): every request "
-        "the feature server answered (counted per caller, target and status each half second), every "
+        "the feature server answered (counted per caller, target and status every 10 seconds), every "
         "featurelake sql and spark-sql statement, and every forget, "
         "maintain, restore and token change. featurelake audit --since queries it."
     ),
@@ -240,7 +240,7 @@ AUDIT_LOG = TableSpec.of(
         "tables": "The tables a statement reads or changes, comma-separated.",
         "requests": "How many requests or commands the row stands for: 1 for a command; for the feature "
         "server, the requests answered alike (same caller, role, target, status and reason) within "
-        "one write interval (half a second), occurred_at being the last of them.",
+        "one write interval (10 seconds), occurred_at being the last of them.",
         "entities": "Entity rows of the requests the row stands for, summed; null for a command.",
         "status": "The HTTP status of a request; ok, refused or error for a command.",
         "detail": "Why it was refused or failed, one line; null when it went through.",
