@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import sys
 import tempfile
 import traceback
@@ -110,7 +109,9 @@ def _fail(message: str, trace: Path | None = None) -> NoReturn:
 
 def _save_trace(error: BaseException) -> Path | None:
     """Write ``error``'s traceback under ``<lake>/logs/errors/`` (else the temp folder); None if both fail."""
-    command = "-".join(a for a in sys.argv[1:3] if re.fullmatch(r"[a-z][a-z-]*", a)) or "featurelake"
+    from featurelake.governance.audit import command_words
+
+    command = "-".join(command_words()) or "featurelake"
     name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S.%fZ}-{command}-{os.getpid()}.log"
     text = f"$ featurelake {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(error))
     folders: list[Path] = []

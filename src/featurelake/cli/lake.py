@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from featurelake.cli import emit, format_option, friendly, listen_options, main, role_option, working
 from featurelake.errors import FeaturelakeError, one_line
+
+if TYPE_CHECKING:
+    from featurelake.catalog import Catalog
 
 
 @main.command()
@@ -103,16 +106,19 @@ def maintain(table_name: str | None, zorder: str | None, vacuum_hours: int | Non
         raise FeaturelakeError(f"table {table_name} has not been created yet")
     spark = get_spark("featurelake-maintain")
     with audited("maintain", target=f"zorder={zorder or '-'} vacuum_hours={vacuum_hours}", tables=names):
-        _maintain(spark, names, cols, vacuum_hours, force)
+        _maintain(spark, catalog, names, cols, vacuum_hours, force)
 
 
 def _maintain(
-    spark: Any, names: list[str], cols: list[str] | None, vacuum_hours: int | None, force: bool
+    spark: Any,
+    catalog: Catalog,
+    names: list[str],
+    cols: list[str] | None,
+    vacuum_hours: int | None,
+    force: bool,
 ) -> None:
-    from featurelake.catalog import Catalog
     from featurelake.delta import optimize, vacuum
 
-    catalog = Catalog()
     for name in names:
         metrics = optimize(spark, catalog.path(name), zorder=cols)
         line = f"{name}: {metrics.get('numFilesRemoved', 0)} files -> {metrics.get('numFilesAdded', 0)}"

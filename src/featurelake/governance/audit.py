@@ -25,7 +25,7 @@ from featurelake.errors import AccessDenied, one_line
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["TABLE", "AuditLog", "audit_row", "audited", "commit_metadata", "record", "who"]
+__all__ = ["TABLE", "AuditLog", "audit_row", "audited", "command_words", "commit_metadata", "record", "who"]
 
 TABLE = "ops.audit_log"
 
@@ -42,14 +42,22 @@ def who() -> str:
         return f"uid:{os.geteuid()}"
 
 
+def command_words() -> list[str]:
+    """The command this process runs, as words: ``["ingest", "flights"]`` for ``featurelake ingest
+    flights --once`` (the first two arguments, where they are command names)."""
+    import re
+    import sys
+
+    return [a for a in sys.argv[1:3] if re.fullmatch(r"[a-z][a-z-]*", a)]
+
+
 def commit_metadata() -> dict[str, str]:
     """What every Delta commit of this process says about itself: the actor and the command
     (``featurelake ingest flights``), in Spark's ``userMetadata`` and delta-rs's commit info."""
     import os
-    import re
     import sys
 
-    words = [a for a in sys.argv[1:3] if re.fullmatch(r"[a-z][a-z-]*", a)]
+    words = command_words()
     program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
     if program in ("-c", "__main__.py"):
         program = "featurelake"
