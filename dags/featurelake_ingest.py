@@ -16,7 +16,7 @@ from airflow.sdk import dag
 from featurelake.orchestration import table_asset
 from featurelake.orchestration.operators import spark_job
 
-DATASETS = ("flights", "weather")
+DATASETS = ("flights", "weather", "bookings")
 
 
 @dag(

@@ -17,7 +17,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the ingest; exit status 2 on a featurelake error."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", choices=["flights", "weather"])
+    parser.add_argument("dataset", choices=["flights", "weather", "bookings"])
     parser.add_argument("--source", choices=["landing", "kafka"], default="landing")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--once", dest="mode", action="store_const", const="once", default="once")

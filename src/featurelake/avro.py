@@ -31,6 +31,7 @@ __all__ = [
     "Container",
     "FileErrorReason",
     "Resolution",
+    "classification",
     "decoding_schema",
     "inspect_container",
     "load_schema",
@@ -98,6 +99,24 @@ def load_schema(dataset: str, directory: str | Path | None = None) -> dict[str, 
     if schema.get("type") != "record":
         raise SchemaError(f"{path}: an event schema must be a record, got {schema.get('type')!r}")
     return dict(schema)
+
+
+def classification(dataset: str) -> dict[str, str]:
+    """Field -> ``direct`` or ``quasi`` for the fields of ``dataset``'s contract that hold personal data.
+
+    The contract says it with each field's ``pii`` attribute (``direct``, ``quasi`` or ``none``).
+
+    Raises:
+        SchemaError: a ``pii`` attribute with another value.
+    """
+    out: dict[str, str] = {}
+    for f in load_schema(dataset)["fields"]:
+        kind = f.get("pii", "none")
+        if kind not in ("direct", "quasi", "none"):
+            raise SchemaError(f"{dataset}.avsc: field {f['name']!r} has pii {kind!r}; use direct, quasi or none")
+        if kind != "none":
+            out[f["name"]] = kind
+    return out
 
 
 def _base(t: Any) -> tuple[str, str | None, bool]:

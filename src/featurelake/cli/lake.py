@@ -175,7 +175,7 @@ def sql(query: str, fmt: str, output: str | None, role: str | None) -> None:
 
     acting = current_role(role)
     read: list[str] = []
-    with audited("sql", role=acting.name, target=query, tables=read):
+    with audited("sql", role=acting.name, target=query, tables=read, redact=True):
         if output:
             n = lake_sql.export(query, output, role=acting, read=read)
             click.echo(f"wrote {n} rows to {output}")

@@ -61,7 +61,7 @@ def spark_sql(statement: str | None, fmt: str, spark_log: str | None, role: str 
     """
     from featurelake import spark_sql as lake_spark_sql
     from featurelake.errors import SqlError
-    from featurelake.governance.audit import audited, record
+    from featurelake.governance.audit import audited, record, redact_literals
     from featurelake.governance.policy import current_role
     from featurelake.lakehouse import register_tables
 
@@ -72,7 +72,7 @@ def spark_sql(statement: str | None, fmt: str, spark_log: str | None, role: str 
         for each in [*statements, rest.strip()] if rest.strip() else statements:
             # The first failure ends the command: one line on stderr, exit status 2.
             read: list[str] = []
-            with audited("spark-sql", role=acting.name, target=each, tables=read):
+            with audited("spark-sql", role=acting.name, target=each, tables=read, redact=True):
                 result = lake_spark_sql.run(spark, each, role=acting, read=read)
             _print(result, fmt)
         return
@@ -81,8 +81,9 @@ def spark_sql(statement: str | None, fmt: str, spark_log: str | None, role: str 
         failed = isinstance(outcome, SqlError)
         refused = failed and str(outcome).startswith("role ")
         status = "refused" if refused else "error" if failed else "ok"
-        detail = str(outcome) if failed else None
-        record("spark-sql", role=acting.name, target=each, tables=read, status=status, detail=detail)
+        detail = redact_literals(str(outcome)) if failed else None
+        target = redact_literals(each)
+        record("spark-sql", role=acting.name, target=target, tables=read, status=status, detail=detail)
 
     shell = lake_spark_sql.Shell(
         spark, before_each=lambda: register_tables(spark), role=acting, after_each=audit

@@ -25,7 +25,17 @@ from featurelake.errors import AccessDenied, one_line
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["TABLE", "AuditLog", "audit_row", "audited", "command_words", "commit_metadata", "record", "who"]
+__all__ = [
+    "TABLE",
+    "AuditLog",
+    "audit_row",
+    "audited",
+    "command_words",
+    "commit_metadata",
+    "record",
+    "redact_literals",
+    "who",
+]
 
 TABLE = "ops.audit_log"
 
@@ -40,6 +50,18 @@ def who() -> str:
         import os
 
         return f"uid:{os.geteuid()}"
+
+
+def redact_literals(text: str) -> str:
+    """``text`` with every quoted string literal replaced by ``'?'``.
+
+    The audit log is append-only, so nothing written to it can be erased: a statement such as
+    ``... where email = 'ann@example.com'`` is recorded as ``... where email = '?'``, its shape
+    kept and the personal value left out (Postgres's ``pg_stat_statements`` normalises the same way).
+    """
+    import re
+
+    return re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"(?=\s*(?:=|<>|!=|,|\)|$))", "'?'", text)
 
 
 def command_words() -> list[str]:
@@ -103,16 +125,26 @@ def record(action: str, settings: Settings | None = None, **fields: Any) -> None
 
 
 @contextmanager
-def audited(action: str, settings: Settings | None = None, **fields: Any) -> Iterator[None]:
+def audited(
+    action: str, settings: Settings | None = None, *, redact: bool = False, **fields: Any
+) -> Iterator[None]:
     """Record ``action`` when the block ends: ``ok``, ``refused`` (access denied) or ``error``
-    with its one-line cause. List-valued fields (``tables``) may be filled inside the block."""
+    with its one-line cause. List-valued fields (``tables``) may be filled inside the block.
+    With ``redact`` (a statement is the target), string literals in the target and in the
+    error's text are recorded as ``'?'`` (:func:`redact_literals`)."""
+
+    def clean(text: str) -> str:
+        return redact_literals(text) if redact else text
+
+    if redact and isinstance(fields.get("target"), str):
+        fields["target"] = clean(fields["target"])
     try:
         yield
     except AccessDenied as e:
-        record(action, settings, **fields, status="refused", detail=str(e))
+        record(action, settings, **fields, status="refused", detail=clean(str(e)))
         raise
     except Exception as e:
-        record(action, settings, **fields, status="error", detail=str(e) or type(e).__name__)
+        record(action, settings, **fields, status="error", detail=clean(str(e)) or type(e).__name__)
         raise
     record(action, settings, **fields)
 

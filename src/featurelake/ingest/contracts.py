@@ -27,6 +27,7 @@ class Contract:
 CONTRACTS: dict[str, Contract] = {
     "flights": Contract("flights", "sched_dep_ts", "flights_bronze"),
     "weather": Contract("weather", "obs_ts", "weather_bronze"),
+    "bookings": Contract("bookings", "booked_at", "bookings_bronze"),
 }
 
 

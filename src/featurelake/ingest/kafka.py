@@ -414,7 +414,7 @@ def run_kafka_ingest(
     """Ingest the ``dataset`` topic into ``bronze.<dataset>`` exactly once.
 
     Args:
-        dataset: ``flights`` or ``weather``.
+        dataset: ``flights``, ``weather`` or ``bookings``.
         mode: ``once`` (what the topic holds now, then stop) or ``continuous``.
         settings: lake and broker (``FEATURELAKE_KAFKA_BOOTSTRAP``); from the environment when omitted.
         spark: the session; featurelake's when omitted.

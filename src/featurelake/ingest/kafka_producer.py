@@ -70,7 +70,7 @@ Headers = list[tuple[str, str | bytes | None]]
 
 BAD_MESSAGE_KINDS: tuple[str, ...] = ("junk_bytes", "truncated_avro", "wrong_schema")
 _CHUNK = 10_000
-_OTHER = {"flights": "weather", "weather": "flights"}
+_OTHER = {"flights": "weather", "weather": "flights", "bookings": "flights"}
 
 
 @dataclass
@@ -270,7 +270,7 @@ def produce_replay_to_kafka(
     """Publish the real events of ``[start, end)`` in event-time order, one message each.
 
     Args:
-        dataset: ``flights`` or ``weather``.
+        dataset: ``flights``, ``weather`` or ``bookings``.
         start: first event time included (UTC); the reference data's first day when None.
         end: first event time excluded (UTC); past the reference data's last event when None.
         settings: which broker (``kafka_bootstrap``).

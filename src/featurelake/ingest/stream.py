@@ -238,7 +238,7 @@ def run_ingest(
     """Ingest ``landing/<dataset>/`` into ``bronze.<dataset>`` exactly once.
 
     Args:
-        dataset: ``flights`` or ``weather``.
+        dataset: ``flights``, ``weather`` or ``bookings``.
         mode: ``once`` (what is there now, then stop) or ``continuous``.
         settings: lake and landing zone; from the environment when omitted.
         spark: the session; featurelake's when omitted.

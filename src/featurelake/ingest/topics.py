@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TOPICS", "check_broker", "client_config", "ensure_topics", "topic_for"]
 
-TOPICS: dict[str, int] = {"flights": 4, "weather": 4}
+TOPICS: dict[str, int] = {"flights": 4, "weather": 4, "bookings": 2}
 """Topic (= dataset) -> partitions: a few per core of a laptop broker, enough to read in parallel."""
 
 _LOG = logging.getLogger("featurelake.kafka")

@@ -55,9 +55,13 @@ def _quiet() -> None:
 
 
 def gx_validate(
-    df: DataFrame, suite: Suite, *, root: Path, asset: str
+    df: DataFrame, suite: Suite, *, root: Path, asset: str, personal: bool = False
 ) -> tuple[dict[str, tuple[bool, int]], Path]:
     """Validate ``df`` with GX and update the Data Docs under ``root``.
+
+    With ``personal`` (the rows hold personal data), GX keeps no sample of unexpected values:
+    its results and Data Docs would otherwise copy up to 20 e-mail addresses or names per
+    expectation out of the restricted tables, where ``featurelake forget`` does not reach.
 
     Returns:
         Per expectation name, GX's (success, unexpected count); and the Data Docs index file.
@@ -87,7 +91,7 @@ def gx_validate(
             name=f"{suite.name}_{asset}",
             validation_definitions=[validation],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
-            result_format={"result_format": "SUMMARY"},
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 0 if personal else 20},
         )
     )
     run = checkpoint.run(batch_parameters={"dataframe": df})
@@ -158,13 +162,13 @@ def build_data_docs(
     """Validate one ingest batch (the latest by default) with GX and build the Data Docs.
 
     Args:
-        dataset: ``flights`` or ``weather``.
+        dataset: ``flights``, ``weather`` or ``bookings``.
         batch: the ingest batch id; the latest when None.
         sample: validate at most this many records (None: all of them).
         settings, spark: the lake and session.
         expectations, schemas: folders of the suites and Avro schemas.
     """
-    from featurelake.avro import load_schema
+    from featurelake.avro import classification, load_schema
     from featurelake.ingest.contracts import contract
     from featurelake.quality.suites import load_suite
     from featurelake.spark import get_spark
@@ -180,7 +184,8 @@ def build_data_docs(
     df = df.persist()
     try:
         rows = df.count()
-        gx_results, index = gx_validate(df, suite, root=gx_root(settings), asset=dataset)
+        personal = bool(classification(dataset))
+        gx_results, index = gx_validate(df, suite, root=gx_root(settings), asset=dataset, personal=personal)
         ours = {r.check.name: (r.success, r.unexpected_count) for r in evaluate(df, suite)}
     finally:
         df.unpersist()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from featurelake.catalog import TableSpec
-from featurelake.tables.bronze import BRONZE_FLIGHTS, BRONZE_WEATHER
+from featurelake.tables.bronze import BRONZE_BOOKINGS, BRONZE_FLIGHTS, BRONZE_WEATHER
 from featurelake.tables.gold import GOLD_TABLES
 from featurelake.tables.monitor import MONITOR_TABLES
 from featurelake.tables.ops import (
@@ -24,6 +24,7 @@ __all__ = [
     "AIRLINES",
     "AIRPORTS",
     "ALL_TABLES",
+    "BRONZE_BOOKINGS",
     "BRONZE_FLIGHTS",
     "BRONZE_WEATHER",
     "INGEST_FILES",
@@ -37,6 +38,7 @@ __all__ = [
 ALL_TABLES: tuple[TableSpec, ...] = (
     BRONZE_FLIGHTS,
     BRONZE_WEATHER,
+    BRONZE_BOOKINGS,
     QUARANTINE,
     INGEST_LOG,
     INGEST_FILES,

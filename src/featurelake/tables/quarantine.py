@@ -32,7 +32,7 @@ QUARANTINE = TableSpec.of(
     owner="data-platform",
     tags={"domain": "operations", "contains": "rejected records", "refresh": "per ingest batch"},
     column_docs={
-        "dataset": "The event dataset: flights or weather.",
+        "dataset": "The event dataset: flights, weather or bookings.",
         "layer": "Where the row was stopped: bronze (ingest or replay: an unreadable file or Kafka "
         "message, or a record failing a quarantine check of <dataset>_bronze) or silver (a "
         "deduplicated row failing a quarantine check of flights_silver).",
@@ -65,5 +65,7 @@ QUARANTINE = TableSpec.of(
         "kafka_offset": "The offset of a refused message in its partition; null for landed files and "
         "silver rows.",
     },
-    upstream=["events:flights", "events:weather", "bronze.flights"],
+    upstream=["events:flights", "events:weather", "events:bookings", "bronze.flights"],
+    # a quarantined booking keeps its record (or its file's bytes): personal data
+    personal={"record_json": "direct", "payload": "direct"},
 )
