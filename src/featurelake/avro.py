@@ -113,7 +113,9 @@ def classification(dataset: str) -> dict[str, str]:
     for f in load_schema(dataset)["fields"]:
         kind = f.get("pii", "none")
         if kind not in ("direct", "quasi", "none"):
-            raise SchemaError(f"{dataset}.avsc: field {f['name']!r} has pii {kind!r}; use direct, quasi or none")
+            raise SchemaError(
+                f"{dataset}.avsc: field {f['name']!r} has pii {kind!r}; use direct, quasi or none"
+            )
         if kind != "none":
             out[f["name"]] = kind
     return out

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from featurelake.errors import ConfigError
 
@@ -142,6 +142,14 @@ class Settings(BaseModel):
     """A group that may read the lake: files are created 0640/0750 and folders pass the group on.
     Unset: the lake, the online store and Airflow's files are readable by their owner only (0600/0700)."""
 
+    pseudonym_key: SecretStr | None = None
+    """The secret of silver's keyed pseudonyms (HMAC-SHA256 of each direct identifier): any string
+    of 32 characters or more, best from a secret manager. Unset: ``pseudonym_key_file``."""
+
+    pseudonym_key_file: Path | None = None
+    """A file holding the pseudonym secret; ``<lake>/_security/pseudonym.key`` when unset, created
+    (32 random bytes, mode 0600) the first time silver needs it. Never in the repository."""
+
     lineage: str = "file"
     """OpenLineage events of every table write and Airflow task: ``file`` (``<lake>/lineage/``),
     an ``http(s)://`` URL of an OpenLineage endpoint (Marquez), or ``off``."""
@@ -171,6 +179,13 @@ class Settings(BaseModel):
     def tokens_file(self) -> Path:
         """The feature server's hashed bearer tokens, defaulting to ``<lake>/_security/tokens.json``."""
         return self.tokens if self.tokens is not None else self.lake / "_security" / "tokens.json"
+
+    @property
+    def pseudonym_key_path(self) -> Path:
+        """The pseudonym secret's file, defaulting to ``<lake>/_security/pseudonym.key``."""
+        if self.pseudonym_key_file is not None:
+            return self.pseudonym_key_file
+        return self.lake / "_security" / "pseudonym.key"
 
     @property
     def online_store(self) -> Literal["sqlite", "redis"]:

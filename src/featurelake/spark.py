@@ -44,6 +44,7 @@ def java_options(settings: Settings) -> str:
 
 def _conf(settings: Settings, app_name: str) -> dict[str, str]:
     from featurelake.governance.audit import commit_metadata
+    from featurelake.governance.pseudonyms import PAD_REDACTION
 
     java_opts = java_options(settings)
     conf = {
@@ -79,6 +80,8 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         # default: 10,000). On a laptop that made VACUUM of a 20-file table take 60-80 s, all of
         # it scheduling empty tasks; the shuffle width is the parallelism this session has.
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.shuffle_partitions),
+        # the HMAC pads of silver's pseudonyms are binary literals of its plans: never print them
+        "spark.sql.redaction.string.regex": PAD_REDACTION,
         "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
         "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
         "spark.sql.warehouse.dir": os.path.join(str(settings.lake), ".spark-warehouse"),

@@ -26,7 +26,7 @@ from featurelake.backfill.silver_checks import SilverChecks
 from featurelake.backfill.universe import EntityKind, Universe
 from featurelake.delta.maintenance import log_version, sweep_strays
 from featurelake.errors import ValidationFailedError
-from featurelake.transforms import carrier_delay, route_delay
+from featurelake.transforms import carrier_delay, passengers, route_delay
 from featurelake.transforms.calendar import days_predicate
 from featurelake.transforms.plane import AS_OF
 
@@ -98,6 +98,9 @@ class TableJob:
     """Part of every input fingerprint: bump it when the logic changes so backfills rebuild."""
     suite: str | None = None
     """The expectation suite the job applies; editing it changes the input fingerprints too."""
+    keyed: bool = False
+    """The job makes pseudonyms: the pseudonym secret's id is part of its fingerprints, so a
+    rotated secret rebuilds its partitions (and, through their new files, those reading them)."""
 
     def source_days(self, day: dt.date) -> tuple[dt.date, dt.date]:
         """The source days (first, last) that output day ``day`` reads."""
@@ -159,6 +162,21 @@ def _silver_weather(ctx: JobContext, start: dt.date, end: dt.date) -> None:
     ctx.write(transforms.silver_weather(bronze), "silver.weather", start, end)
 
 
+def _silver_bookings(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    from featurelake.governance.pseudonyms import pseudonym_key
+
+    bronze = read_days(ctx.spark, ctx.catalog, "bronze.bookings", start, end)
+    key = pseudonym_key(ctx.catalog.settings)
+    ctx.write(transforms.silver_bookings(bronze, key), "silver.bookings", start, end)
+
+
+def _passenger_activity(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    name = "gold.passenger_activity"
+    cols = ["passenger_key", "event_id", "event_date", "fare", "lead_days"]
+    bookings = _window_input(ctx, name, start, end, cols)
+    ctx.write(transforms.passenger_activity(bookings, start=start, end=end), name, start, end)
+
+
 def _window_input(ctx: JobContext, name: str, start: dt.date, end: dt.date, columns: list[str]) -> DataFrame:
     first, _ = JOBS[name].source_days(start)
     _, last = JOBS[name].source_days(end)
@@ -200,6 +218,7 @@ JOBS: dict[str, TableJob] = {
     for j in (
         TableJob("silver.flights", "silver", "bronze.flights", _silver_flights, suite="flights_silver"),
         TableJob("silver.weather", "silver", "bronze.weather", _silver_weather),
+        TableJob("silver.bookings", "silver", "bronze.bookings", _silver_bookings, keyed=True),
         TableJob(
             "gold.carrier_delay_7d",
             "gold",
@@ -219,6 +238,13 @@ JOBS: dict[str, TableJob] = {
         TableJob("gold.origin_weather", "gold", "silver.weather", _origin_weather),
         TableJob("gold.flight_labels", "gold", "silver.flights", _flight_labels),
         TableJob("gold.plane", "gold", "silver.planes", _plane, static_day=AS_OF),
+        TableJob(
+            "gold.passenger_activity",
+            "gold",
+            "silver.bookings",
+            _passenger_activity,
+            window=(-passengers.WINDOW_DAYS - 1, -1),
+        ),
     )
 }
 """Every table a backfill builds, silver first; the order is the order of the plan."""

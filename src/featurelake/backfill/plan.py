@@ -190,9 +190,14 @@ class Plan:
         return Plan(self.tasks + other.tasks, {**self.clipped, **other.clipped})
 
 
-def _salt(job: TableJob) -> str:
-    """What besides input files a job's output depends on: its version and suite."""
-    return f"{job.table}\n{job.version}\n{suite_digest(job.suite) if job.suite else ''}"
+def _salt(job: TableJob, catalog: Catalog) -> str:
+    """What besides input files a job's output depends on: its version, suite and pseudonym secret."""
+    salt = f"{job.table}\n{job.version}\n{suite_digest(job.suite) if job.suite else ''}"
+    if job.keyed:
+        from featurelake.governance.pseudonyms import key_id, pseudonym_key
+
+        salt += f"\n{key_id(pseudonym_key(catalog.settings))}"
+    return salt
 
 
 def _digest(salt: str, inputs: Iterable[tuple[object, list[str]]], universe: str | None) -> str:
@@ -234,7 +239,7 @@ def plan_silver(catalog: Catalog, request: Request) -> Plan:
             continue
         source = _io.partition_files(catalog, job.source)
         output = _io.partition_files(catalog, job.table)
-        salt = _salt(job)
+        salt = _salt(job, catalog)
         for day in days:
             files = source.get(day, [])
             if not files and day not in output:
@@ -304,7 +309,7 @@ def plan_gold(
         if not targets:
             continue
         output = _io.partition_files(catalog, job.table)
-        salt = _salt(job)
+        salt = _salt(job, catalog)
         if job.static_day is not None:
             static_files = _io.table_files(catalog, job.source)
         else:

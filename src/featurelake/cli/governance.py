@@ -156,3 +156,40 @@ def lineage(table: str, depth: int) -> None:
         click.echo("  (none)")
     for column, sources in sorted(graph.columns.get(name, {}).items()):
         click.echo(f"column {column} <- {', '.join(sorted(sources))}")
+
+
+@main.command()
+@click.option("--passenger-id", help="The person's passenger id (account number), e.g. P0123456.")
+@click.option("--email", help="The person's e-mail address (case and surrounding blanks are ignored).")
+@role_option
+@friendly
+def forget(passenger_id: str | None, email: str | None, role: str | None) -> None:
+    """Erase one person from every layer: landing files, bronze, quarantine, silver, gold, both
+    online stores and the Kafka key table, then VACUUM the old files away; ops.erasure_log
+    records it by pseudonym. Needs a role that writes (admin, engineer)."""
+    import uuid
+
+    from featurelake.errors import AccessDenied
+    from featurelake.governance.audit import audited
+    from featurelake.governance.erasure import forget as erase
+    from featurelake.governance.policy import current_role
+
+    if (passenger_id is None) == (email is None):
+        raise click.UsageError("name the person with exactly one of --passenger-id and --email")
+    acting = current_role(role)
+    if not acting.write:
+        raise AccessDenied(f"role {acting.name} may not erase data: forget needs a role with write = true")
+    erasure_id = str(uuid.uuid4())
+    tables: list[str] = []
+    with audited("forget", role=acting.name, target=erasure_id, tables=tables):
+        result = erase(
+            passenger_id=passenger_id,
+            email=email,
+            erasure_id=erasure_id,
+            say=lambda line: click.echo(f"  {line}"),
+        )
+        tables.extend(sorted(result.versions))
+    if result.found:
+        click.echo(f"forgotten: erasure {result.erasure_id} (ops.erasure_log)")
+    else:
+        click.echo(f"no layer held that person; erasure {result.erasure_id} recorded as not_found")

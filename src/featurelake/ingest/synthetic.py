@@ -224,13 +224,14 @@ def _bookings(n: int, rng: np.random.Generator, first: int) -> list[dict[str, An
         k = first + i
         booked = start_ms + (k * 288_000) % (365 * _MS_PER_DAY)
         dep = dt.datetime.fromtimestamp((booked + int(lead[i])) / 1000, dt.UTC)
+        flight = f"{_CARRIERS[k % len(_CARRIERS)]}-{k % 5000}-{_NYC[k % 3]}"
         out.append(
             {
                 "event_id": f"BK-{k:016x}",
                 **row,
                 "fare": float(fare[i]),
                 "booked_at": booked,
-                "flight_event_id": f"{_CARRIERS[k % len(_CARRIERS)]}-{k % 5000}-{_NYC[k % 3]}-{dep:%Y%m%dT%H%MZ}",
+                "flight_event_id": f"{flight}-{dep:%Y%m%dT%H%MZ}",
             }
         )
     return out
@@ -345,9 +346,7 @@ def produce_synthetic(
                 elif kind == "empty_file":
                     data, ext = b"", ".avro"
                 else:
-                    sample = [
-                        {**r, _EVENT_TIME[dataset]: "soon"} for r in sample
-                    ]
+                    sample = [{**r, _EVENT_TIME[dataset]: "soon"} for r in sample]
                     data = avro_bytes(_incompatible(schema), sample, codec=codec, sync_marker=rng.bytes(16))
                     ext = ".avro"
                 result.bad_files[kind] += 1

@@ -9,6 +9,7 @@ from featurelake.tables.monitor import MONITOR_TABLES
 from featurelake.tables.ops import (
     ALERTS,
     AUDIT_LOG,
+    ERASURE_LOG,
     INGEST_FILES,
     INGEST_LOG,
     OPS_BACKFILL_LOG,
@@ -17,7 +18,7 @@ from featurelake.tables.ops import (
 from featurelake.tables.predictions import DELAY_PREDICTIONS, PREDICTION_LOG
 from featurelake.tables.quarantine import QUARANTINE
 from featurelake.tables.reference import AIRLINES, AIRPORTS, PLANES
-from featurelake.tables.silver import SILVER_FLIGHT_ENTITIES, SILVER_FLIGHTS, SILVER_WEATHER
+from featurelake.tables.silver import SILVER_BOOKINGS, SILVER_FLIGHT_ENTITIES, SILVER_FLIGHTS, SILVER_WEATHER
 from featurelake.tables.streaming import STREAMING_TABLES
 
 __all__ = [
@@ -49,6 +50,7 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     SILVER_FLIGHTS,
     SILVER_FLIGHT_ENTITIES,
     SILVER_WEATHER,
+    SILVER_BOOKINGS,
     *GOLD_TABLES,
     *STREAMING_TABLES,
     OPS_BACKFILL_LOG,
@@ -57,4 +59,5 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     *MONITOR_TABLES,
     ALERTS,
     AUDIT_LOG,
+    ERASURE_LOG,
 )

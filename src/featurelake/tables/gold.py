@@ -26,6 +26,7 @@ __all__ = [
     "GOLD_CARRIER_DELAY_7D",
     "GOLD_FLIGHT_LABELS",
     "GOLD_ORIGIN_WEATHER",
+    "GOLD_PASSENGER_ACTIVITY",
     "GOLD_PLANE",
     "GOLD_ROUTE_DELAY_30D",
     "GOLD_TABLES",
@@ -176,10 +177,46 @@ GOLD_FLIGHT_LABELS = TableSpec.of(
     freshness_sla_hours=_SLA_HOURS,
 )
 
+GOLD_PASSENGER_ACTIVITY = TableSpec.of(
+    "gold.passenger_activity",
+    "passenger_key string not null, event_timestamp timestamp not null, bookings_90d bigint not null, "
+    "fare_avg_90d double, lead_days_avg_90d double, event_date date not null",
+    partition_by=["event_date"],
+    keys=["passenger_key", "event_date"],
+    description="Per passenger (pseudonym) and UTC day D (at D 00:00) on which the passenger's 90-day "
+    "window changes (a booking on D-1 enters it, one on D-91 leaves it): bookings, mean fare and mean "
+    "lead time over booked_at in [D-90d, D). Between two rows the earlier one holds.",
+    constraints={
+        "passenger_activity_contract": "bookings_90d >= 0 AND coalesce(fare_avg_90d > 0, true) "
+        "AND (bookings_90d > 0 OR (fare_avg_90d IS NULL AND lead_days_avg_90d IS NULL))",
+    },
+    owner=_OWNER,
+    tags={
+        "domain": "bookings",
+        "entity": "passenger",
+        "window": "90 days",
+        "refresh": "daily",
+        "pii": "pseudonymised",
+    },
+    column_docs={
+        "passenger_key": "The passenger entity: the keyed pseudonym of silver.bookings.passenger_key.",
+        "event_timestamp": "D 00:00 UTC, D being the row's day (event_date): the values count only "
+        "bookings made before that instant.",
+        "bookings_90d": "The passenger's bookings with booked_at in [D - 90 days, D); 0 once the last "
+        "one has left the window.",
+        "fare_avg_90d": "Mean fare of those bookings, US dollars, to 4 decimals; null when none.",
+        "lead_days_avg_90d": "Mean days from booking to departure of those bookings, to 4 decimals; "
+        "null when none.",
+    },
+    upstream=["silver.bookings"],
+    freshness_sla_hours=_SLA_HOURS,
+)
+
 GOLD_TABLES: tuple[TableSpec, ...] = (
     GOLD_CARRIER_DELAY_7D,
     GOLD_ROUTE_DELAY_30D,
     GOLD_ORIGIN_WEATHER,
     GOLD_PLANE,
     GOLD_FLIGHT_LABELS,
+    GOLD_PASSENGER_ACTIVITY,
 )

