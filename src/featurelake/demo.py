@@ -1,6 +1,7 @@
 """``make demo``: the whole pipeline on the embedded default, from an empty lake to served features.
 
-Replays 2013 into the landing zone, ingests it into bronze (GX checks,
+Replays 2013 (flights, weather, and the synthetic passengers' bookings, which
+carry personal data) into the landing zone, ingests it into bronze (GX checks,
 quarantine), loads the reference dimensions, backfills silver and gold over
 the whole data range, applies the Feast repository, materializes the online
 store, builds a training set, and prints what came out of each step.
@@ -25,6 +26,8 @@ __all__ = ["run_demo"]
 
 FIRST, END = dt.date(2013, 1, 1), dt.date(2014, 1, 2)
 """Event times of the replay, [FIRST, END) UTC: every 2013 departure and observation."""
+
+DATASETS = ("flights", "weather", "bookings")
 
 
 @contextmanager
@@ -89,7 +92,7 @@ def run_demo(*, parallel: int = 4) -> None:
 def _replay(catalog: Catalog) -> None:
     from featurelake.ingest.producers import produce_replay
 
-    for dataset in ("flights", "weather"):
+    for dataset in DATASETS:
 
         def produce(ds: str = dataset) -> Any:
             return produce_replay(ds, FIRST, END, settings=catalog.settings, records_per_file=20_000)
@@ -107,7 +110,7 @@ def _ingest(catalog: Catalog, spark: Any) -> None:
     from featurelake.quality.docs import build_data_docs, gx_root
 
     new_batches = {}
-    for dataset in ("flights", "weather"):
+    for dataset in DATASETS:
         with working(f"   ingesting {dataset}"):
             run = run_ingest(dataset, mode="once", settings=catalog.settings, spark=spark)
         new_batches[dataset] = len(run.batches)
@@ -178,6 +181,17 @@ def _summary(catalog: Catalog, lake_sql: Any) -> None:
     online = online_features([entity], "delay_model_v1", settings=catalog.settings)
     click.echo(f"   online lookup {entity}:")
     click.echo("     " + ", ".join(f"{k}={v[0]}" for k, v in online.items() if k not in entity))
+
+    passenger = lake_sql.query(
+        "select passenger_key from gold.passenger_activity where event_date = date '2013-06-03' "
+        "order by bookings_90d desc, passenger_key limit 1",
+        catalog,
+    )
+    if passenger.num_rows:
+        key = passenger.column(0)[0].as_py()
+        online = online_features([{"passenger_key": key}], "passenger_v1", settings=catalog.settings)
+        click.echo(f"   passenger_v1 for passenger_key {key[:16]}... (a pseudonym, never a name):")
+        click.echo("     " + ", ".join(f"{k}={v[0]}" for k, v in online.items() if k != "passenger_key"))
 
     query = (
         "select carrier, round(avg(dep_delay_avg_7d), 2) as avg_dep_delay_7d, sum(flights_7d) / 7 as flights "

@@ -337,8 +337,13 @@ def _check_records(
     report: DoctorReport,
     in_flight: dict[str, list[_Pending]],
 ) -> None:
-    """Per dataset: bronze and quarantine rows against ops.ingest_log, and ops.ingest_files."""
-    for dataset in ("flights", "weather"):
+    """Per dataset: bronze and quarantine rows against ops.ingest_log, and ops.ingest_files.
+
+    Rows ``featurelake forget`` erased (``ops.erasure_log``) count as accounted for.
+    """
+    from featurelake.ingest.contracts import CONTRACTS
+
+    for dataset in CONTRACTS:
         bronze = f"bronze.{dataset}"
         if bronze not in readable:
             continue
@@ -360,6 +365,8 @@ def _check_records(
                 con, f"select coalesce(sum(bronze_rows), 0) from ops.ingest_log where dataset = '{dataset}'"
             )
         )
+        erased, q_erased = _erased(con, readable, dataset)
+        held += erased
         unlogged = 0
         for batch in in_flight.get(dataset, []):
             n = int(_scalar(con, f"select count(*) from {bronze} where {batch.bronze_where}"))
@@ -396,14 +403,17 @@ def _check_records(
                     f"where dataset = '{dataset}' and query_name like 'ingest_%'",
                 )
             )
-            q_held = int(
-                _scalar(
-                    con,
-                    # rows a replay added (a whole file's bad records) are not the ingest's
-                    "select count(*) from quarantine.records where "
-                    f"dataset = '{dataset}' and layer = 'bronze' "
-                    "and not (replay_id is not null and replayed_at is null)",
+            q_held = (
+                int(
+                    _scalar(
+                        con,
+                        # rows a replay added (a whole file's bad records) are not the ingest's
+                        "select count(*) from quarantine.records where "
+                        f"dataset = '{dataset}' and layer = 'bronze' "
+                        "and not (replay_id is not null and replayed_at is null)",
+                    )
                 )
+                + q_erased
             )
             for batch in in_flight.get(dataset, []):
                 q_held -= int(
@@ -513,11 +523,24 @@ def _check_checkpoints(
                 )
 
 
+def _erased(con: duckdb.DuckDBPyConnection, readable: dict[str, int], dataset: str) -> tuple[int, int]:
+    """Bronze rows and ingest quarantine rows of ``dataset`` that ``featurelake forget`` erased."""
+    if "ops.erasure_log" not in readable:
+        return 0, 0
+    row = con.sql(
+        "select coalesce(sum(bronze_rows), 0), coalesce(sum(quarantine_ingest_rows), 0) "
+        f"from ops.erasure_log where dataset = '{dataset}'"
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 def _check_bronze_silver(
     con: duckdb.DuckDBPyConnection, readable: dict[str, int], report: DoctorReport
 ) -> None:
     """Per day: every silver event is in bronze; bronze days silver has not built are a warning."""
-    for dataset in ("flights", "weather"):
+    from featurelake.ingest.contracts import CONTRACTS
+
+    for dataset in CONTRACTS:
         bronze, silver = f"bronze.{dataset}", f"silver.{dataset}"
         if bronze not in readable or silver not in readable:
             continue

@@ -295,11 +295,36 @@ def register(spark: SparkSession, settings: Settings | None = None) -> Registrat
             skipped[qualified] = _first_line(e)
         else:
             registered.add(qualified)
+    _masked_views(spark, registered, skipped)
     for qualified, reason in sorted(skipped.items()):
         if (lake, qualified, reason) not in _warned:  # the shell registers before every statement
             _warned.add((lake, qualified, reason))
             log.warning("not registered in Spark SQL: %s: %s", qualified, reason)
     return Registration(lake=lake, tables=tuple(sorted(registered)), skipped=skipped)
+
+
+def _masked_views(spark: SparkSession, registered: set[str], skipped: dict[str, str]) -> None:
+    """``masked.<table>`` for every registered table with direct identifiers (see
+    :mod:`featurelake.governance.masking`); added to ``registered`` as ``masked.<table>``."""
+    from featurelake.governance.masking import MASKED_SCHEMA, masked_select
+    from featurelake.tables import ALL_TABLES
+
+    specs = [s for s in ALL_TABLES if s.direct_identifiers and s.name in registered]
+    if not specs:
+        return
+    try:
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {MASKED_SCHEMA}")
+    except Exception as e:
+        skipped[MASKED_SCHEMA] = _first_line(e)
+        return
+    for spec in specs:
+        name = f"{MASKED_SCHEMA}.{spec.short_name}"
+        try:
+            spark.sql(f"CREATE OR REPLACE VIEW {name} AS {masked_select(spec, spec.name)}")
+        except Exception as e:
+            skipped[name] = _first_line(e)
+        else:
+            registered.add(name)
 
 
 def register_tables(spark: SparkSession, settings: Settings | None = None) -> list[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from featurelake.catalog import LAYERS, Catalog
 from featurelake.errors import AccessDenied, one_line
+from featurelake.governance.masking import MASKED_SCHEMA, masked_select
 
 if TYPE_CHECKING:
     import duckdb
@@ -79,7 +80,9 @@ def install_delta_extension() -> None:
 def connect(
     catalog: Catalog | None = None, *, database: str = ":memory:", role: Role | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with schemas bronze, silver, gold, quarantine, ops and a view per table.
+    """A DuckDB connection with schemas bronze, silver, gold, quarantine, ops and a view per table,
+    and ``masked`` with a masked view of each table holding personal data
+    (:mod:`featurelake.governance.masking`).
 
     For notebooks::
 
@@ -99,8 +102,22 @@ def connect(
     con.execute("SET TimeZone = 'UTC'")
     for layer in LAYERS:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{MASKED_SCHEMA}"')
     readable: list[str] = []
     for spec in catalog:
+        if spec.direct_identifiers and catalog.exists(spec.name):
+            masked = f"{MASKED_SCHEMA}.{spec.short_name}"
+            if role is None or role.reads(masked):
+                if role is not None and not role.reads(spec.name):
+                    readable.append(catalog.path(spec.name).rstrip("/") + "/")
+                source = "delta_scan('" + catalog.path(spec.name).replace("'", "''") + "')"
+                view = f'"{MASKED_SCHEMA}"."{spec.short_name}"'
+                try:
+                    con.execute(
+                        f"CREATE OR REPLACE VIEW {view} AS {masked_select(spec, source, quote=chr(34))}"
+                    )
+                except duckdb.Error as e:
+                    _refusing_view(con, view, f"table {spec.name} cannot be read ({one_line(str(e))})")
         if catalog.exists(spec.name):
             path = catalog.path(spec.name).replace("'", "''")
             view = f'"{spec.layer}"."{spec.short_name}"'
