@@ -124,6 +124,7 @@ def _sql_checks(catalog: Catalog, readable: dict[str, int]) -> list[Finding]:
         _check_records(con, readable, found, _in_flight(catalog, con, readable))
         _check_checkpoints(catalog, con, readable, found)
         _check_bronze_silver(con, readable, found)
+        _check_erasures(con, readable, found)
     finally:
         con.close()
     return found.findings
@@ -521,6 +522,24 @@ def _check_checkpoints(
                         version=readable["ops.ingest_log"],
                     )
                 )
+
+
+def _check_erasures(con: duckdb.DuckDBPyConnection, readable: dict[str, int], report: DoctorReport) -> None:
+    """An erasure that did not finish leaves personal data behind: an error until it is completed."""
+    if "ops.erasure_log" not in readable:
+        return
+    for erasure_id, requested in con.sql(
+        "select erasure_id, requested_at from ops.erasure_log where status = 'erasing' order by 2"
+    ).fetchall():
+        report.findings.append(
+            Finding(
+                "erasure",
+                "ops.erasure_log",
+                f"erasure {erasure_id} (started {requested:%Y-%m-%d %H:%M} UTC) did not finish: run the "
+                "same featurelake forget again to complete it",
+                version=readable["ops.erasure_log"],
+            )
+        )
 
 
 def _erased(con: duckdb.DuckDBPyConnection, readable: dict[str, int], dataset: str) -> tuple[int, int]:

@@ -164,8 +164,10 @@ def _silver_weather(ctx: JobContext, start: dt.date, end: dt.date) -> None:
 
 def _silver_bookings(ctx: JobContext, start: dt.date, end: dt.date) -> None:
     from featurelake.governance.pseudonyms import pseudonym_key
+    from featurelake.governance.subject_keys import decrypt_direct
 
     bronze = read_days(ctx.spark, ctx.catalog, "bronze.bookings", start, end)
+    bronze = decrypt_direct(ctx.spark, bronze, "bookings", ctx.catalog.settings)
     key = pseudonym_key(ctx.catalog.settings)
     ctx.write(transforms.silver_bookings(bronze, key), "silver.bookings", start, end)
 

@@ -167,8 +167,6 @@ def forget(passenger_id: str | None, email: str | None, role: str | None) -> Non
     """Erase one person from every layer: landing files, bronze, quarantine, silver, gold, both
     online stores and the Kafka key table, then VACUUM the old files away; ops.erasure_log
     records it by pseudonym. Needs a role that writes (admin, engineer)."""
-    import uuid
-
     from featurelake.errors import AccessDenied
     from featurelake.governance.audit import audited
     from featurelake.governance.erasure import forget as erase
@@ -179,14 +177,14 @@ def forget(passenger_id: str | None, email: str | None, role: str | None) -> Non
     acting = current_role(role)
     if not acting.write:
         raise AccessDenied(f"role {acting.name} may not erase data: forget needs a role with write = true")
-    erasure_id = str(uuid.uuid4())
     tables: list[str] = []
-    with audited("forget", role=acting.name, target=erasure_id, tables=tables):
+    erasure: list[str] = []  # its id, once known: the audit row names the erasure, never the person
+    with audited("forget", role=acting.name, target=erasure, tables=tables):
         result = erase(
             passenger_id=passenger_id,
             email=email,
-            erasure_id=erasure_id,
             say=lambda line: click.echo(f"  {line}"),
+            started=erasure.append,
         )
         tables.extend(sorted(result.versions))
     if result.found:

@@ -91,14 +91,16 @@ def audit_row(
     *,
     actor: str,
     role: str | None = None,
-    target: str | None = None,
+    target: str | list[str] | None = None,
     tables: list[str] | None = None,
     entities: int | None = None,
     status: str = "ok",
     detail: str | None = None,
 ) -> dict[str, Any]:
-    """One ``ops.audit_log`` row, stamped now."""
+    """One ``ops.audit_log`` row, stamped now (a list ``target`` may be filled while a command runs)."""
     at = dt.datetime.now(dt.UTC)
+    if isinstance(target, list):
+        target = ",".join(target) or None
     return {
         "audit_id": str(uuid.uuid4()),
         "occurred_at": at,

@@ -50,6 +50,8 @@ from featurelake.catalog import Catalog
 from featurelake.config import Settings
 from featurelake.errors import FeaturelakeError
 from featurelake.governance.pseudonyms import normalise_email, pseudonym, pseudonym_key
+from featurelake.governance.subject_keys import PREFIX
+from featurelake.ingest.batch import crashpoint
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -98,7 +100,8 @@ class Subject:
     def needles(self) -> list[bytes]:
         """The identifiers as UTF-8 bytes, for searching raw and decompressed bytes."""
         values = self.passenger_ids | self.emails | self.names | self.phones
-        return sorted({v.encode() for v in values if v})
+        encrypted = {f"{PREFIX}{k}:" for k in self.keys}  # Kafka's values, encrypted for the person
+        return sorted({v.encode() for v in values | encrypted if v})
 
     def matches(self, record: dict[str, Any]) -> bool:
         """Whether a decoded booking record is this person's."""
@@ -127,6 +130,8 @@ class ErasureResult:
     vacuumed_files: int = 0
     versions: dict[str, list[int]] = field(default_factory=dict)
     """Table -> [version before, version after]."""
+    lookup_key: str = ""
+    """HMAC of the passenger id or e-mail the erasure was asked for: finds it again to complete it."""
 
     @property
     def found(self) -> bool:
@@ -151,8 +156,8 @@ def forget(
     email: str | None = None,
     settings: Settings | None = None,
     spark: SparkSession | None = None,
-    erasure_id: str | None = None,
     say: Callable[[str], None] = lambda _: None,
+    started: Callable[[str], None] = lambda _: None,
 ) -> ErasureResult:
     """Erase one person, named by ``passenger_id`` or ``email``, from every layer.
 
@@ -161,8 +166,9 @@ def forget(
         email: their e-mail address (any case, surrounding blanks ignored).
         settings: the lake.
         spark: the session; featurelake's when omitted.
-        erasure_id: the id to record it under (a new UUID when omitted).
         say: called with a line per step, for progress.
+        started: called with the erasure's id once it is known (a new one, or that of an
+            interrupted erasure of the same person, which this one completes).
 
     Raises:
         ValueError: neither or both of ``passenger_id`` and ``email``, or an empty one.
@@ -177,31 +183,41 @@ def forget(
     catalog = Catalog(settings=settings)
     settings = catalog.settings
     spark = spark or get_spark("featurelake-forget", settings=settings)
-    started = dt.datetime.now(dt.UTC)
+    began = dt.datetime.now(dt.UTC)
     lookup = "passenger_id" if passenger_id is not None else "email"
-    result = ErasureResult(erasure_id or str(uuid.uuid4()), lookup)
     key = pseudonym_key(settings)
+    lookup_key = str(pseudonym(key, value if passenger_id is not None else normalise_email(value)))
     subject = _find(spark, catalog, key, passenger_id=passenger_id and value, email=email and value)
+    result = _resumed(spark, catalog, lookup_key) or ErasureResult(str(uuid.uuid4()), lookup)
+    subject.keys.update(result.subject_keys)  # an interrupted run may have erased what found them
     result.subject_keys = sorted(subject.keys)
+    result.lookup_key = lookup_key
+    started(result.erasure_id)
     say(f"found: {len(subject.keys)} pseudonym(s), {len(subject.passenger_ids)} passenger id(s)")
+    # recorded before anything is erased: a run killed on the way is completed by the next one
+    _record(spark, catalog, result, began, "erasing")
 
-    result.landing_files, result.landing_records = _forget_landing(settings.landing_dir / DATASET, subject)
-    say(f"landing: {result.landing_records} record(s) removed from {result.landing_files} file(s)")
+    files, records = _forget_landing(settings.landing_dir / DATASET, subject)
+    result.landing_files += files
+    result.landing_records += records
+    say(f"landing: {records} record(s) removed from {files} file(s)")
     days = _forget_bronze(spark, catalog, subject, result)
-    say(f"bronze: {result.bronze_rows} row(s) deleted")
+    crashpoint("forget_after_bronze", 0)
     _forget_quarantine(spark, catalog, subject, result)
-    say(f"quarantine: {result.quarantine_rows} row(s) deleted")
+    _tally(spark, catalog, result)
+    say(f"bronze: {result.bronze_rows} row(s) deleted; quarantine: {result.quarantine_rows} row(s) deleted")
+    _record(spark, catalog, result, began, "erasing")
     _rebuild(spark, catalog, subject, days, result)
     say(f"silver: {result.silver_rows} row(s), gold: {result.gold_rows} row(s) removed; their days rebuilt")
-    result.online_entities = _forget_online(catalog, subject)
+    result.online_entities += _forget_online(catalog, subject)
     say(f"online stores: {result.online_entities} entit(ies) removed")
     from featurelake.governance.subject_keys import SubjectKeys
 
-    result.shredded_keys = SubjectKeys(settings).shred(subject.keys)
+    result.shredded_keys += SubjectKeys(settings).shred(subject.keys)
     say(f"key table: {result.shredded_keys} key(s) shredded")
     _vacuum(spark, catalog, result)
     say(f"vacuum: {result.vacuumed_files} file(s) removed from disk")
-    _record(catalog, result, started)
+    _record(spark, catalog, result, began, "done" if result.found else "not_found")
     return result
 
 
@@ -219,9 +235,9 @@ def _find(
         assert email is not None
         subject.emails.add(normalise_email(email))
     if catalog.exists(SILVER) and email is not None:
-        hashed = pseudonym(key, normalise_email(email))
-        rows = catalog.read(spark, SILVER).where(F.col("email_key") == hashed).select("passenger_key")
-        subject.keys.update(r[0] for r in rows.distinct().collect())
+        hashed = str(pseudonym(key, normalise_email(email)))
+        found = catalog.read(spark, SILVER).where(F.col("email_key") == F.lit(hashed)).select("passenger_key")
+        subject.keys.update(r[0] for r in found.distinct().collect())
     if catalog.exists(QUARANTINE):
         q = catalog.read(spark, QUARANTINE).where(
             (F.col("dataset") == DATASET) & F.col("record_json").isNotNull()
@@ -298,7 +314,7 @@ def landing_matches(path: Path, subject: Subject) -> tuple[list[dict[str, Any]] 
         with open(path, "rb") as f:
             reader = fastavro.reader(f)
             schema, codec = reader.writer_schema, reader.codec
-            records = list(reader)
+            records: list[dict[str, Any]] = [dict(r) for r in reader]  # type: ignore[arg-type]
     except Exception:
         return None, -1, None
     kept = [r for r in records if not subject.matches(r)]
@@ -340,23 +356,77 @@ def _version(catalog: Catalog, name: str) -> int:
     return log_version(catalog.path(name))
 
 
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
 def _merge_delete(
-    spark: SparkSession, catalog: Catalog, name: str, source: DataFrame, condition: str, result: ErasureResult
-) -> int:
-    """``MERGE INTO name USING source ON condition WHEN MATCHED THEN DELETE``; rows deleted."""
+    spark: SparkSession,
+    catalog: Catalog,
+    name: str,
+    source: DataFrame,
+    condition: str,
+    result: ErasureResult,
+    **tag: int,
+) -> None:
+    """``MERGE INTO name USING source ON condition WHEN MATCHED THEN DELETE``.
+
+    The commit's ``userMetadata`` carries the erasure id (and ``tag``): its row counts are read
+    back from the table's history (:func:`_tally`), which a kill cannot separate from the delete.
+    """
     from delta.tables import DeltaTable
+
+    from featurelake.catalog import retry_conflicts
+    from featurelake.governance.audit import commit_metadata
 
     before = _version(catalog, name)
     path = catalog.path(name)
-    DeltaTable.forPath(spark, path).alias("t").merge(
-        source.alias("s"), condition
-    ).whenMatchedDelete().execute()
-    after = _version(catalog, name)
-    result.versions[name] = [before, after]
-    if after == before:
-        return 0
-    (last,) = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").collect()
-    return int((last[0] or {}).get("numTargetRowsDeleted", 0))
+    meta = json.dumps({**commit_metadata(), "erasure_id": result.erasure_id, **tag}, sort_keys=True)
+    previous = spark.conf.get(_USER_METADATA, None)
+    spark.conf.set(_USER_METADATA, meta)
+    try:
+        retry_conflicts(
+            lambda: (
+                DeltaTable.forPath(spark, path)
+                .alias("t")
+                .merge(source.alias("s"), condition)
+                .whenMatchedDelete()
+                .execute()
+            ),
+            name,
+            "an erasure",
+            path,
+        )
+    finally:
+        if previous is None:
+            spark.conf.unset(_USER_METADATA)
+        else:
+            spark.conf.set(_USER_METADATA, previous)
+    first = result.versions.get(name, [before])[0]
+    result.versions[name] = [first, _version(catalog, name)]
+
+
+def _tally(spark: SparkSession, catalog: Catalog, result: ErasureResult) -> None:
+    """Bronze and quarantine rows this erasure deleted, from their commits (every run of it)."""
+    from delta.tables import DeltaTable
+
+    def commits(name: str) -> list[tuple[dict[str, str], dict[str, object]]]:
+        if not catalog.exists(name):
+            return []
+        out = []
+        history = DeltaTable.forPath(spark, catalog.path(name)).history().where("operation = 'MERGE'")
+        for row in history.select("operationMetrics", "userMetadata").collect():
+            try:
+                meta = json.loads(row.userMetadata or "{}")
+            except ValueError:
+                continue
+            if meta.get("erasure_id") == result.erasure_id:
+                out.append((row.operationMetrics or {}, meta))
+        return out
+
+    result.bronze_rows = sum(int(m.get("numTargetRowsDeleted", 0)) for m, _ in commits(BRONZE))
+    quarantine = commits(QUARANTINE)
+    result.quarantine_rows = sum(int(m.get("numTargetRowsDeleted", 0)) for m, _ in quarantine)
+    result.quarantine_ingest_rows = sum(int(str(t.get("ingest_rows", 0))) for _, t in quarantine)
 
 
 def _forget_bronze(
@@ -365,9 +435,14 @@ def _forget_bronze(
     """Delete the person's bronze rows; returns the event days they were on."""
     from pyspark.sql import functions as F
 
-    if not catalog.exists(BRONZE) or not subject.passenger_ids:
+    if not catalog.exists(BRONZE) or not (subject.passenger_ids or subject.keys):
         return set()
-    b = catalog.read(spark, BRONZE).where(F.col("passenger_id").isin(sorted(subject.passenger_ids)))
+    # rows from Kafka name the person only by the pseudonym inside their encrypted values
+    encrypted_for = F.get(F.split(F.col("passenger_id"), ":"), 2)
+    mine = F.col("passenger_id").isin(sorted(subject.passenger_ids)) | (
+        F.col("passenger_id").startswith(PREFIX) & encrypted_for.isin(sorted(subject.keys))
+    )
+    b = catalog.read(spark, BRONZE).where(mine)
     keys = b.select("event_date", "passenger_id").distinct().collect()
     if not keys:
         return set()
@@ -377,7 +452,7 @@ def _forget_bronze(
     condition = (
         f"t.event_date IN ({dates}) AND t.event_date = s.event_date AND t.passenger_id = s.passenger_id"
     )
-    result.bronze_rows = _merge_delete(spark, catalog, BRONZE, source, condition, result)
+    _merge_delete(spark, catalog, BRONZE, source, condition, result)
     return days
 
 
@@ -408,12 +483,10 @@ def _forget_quarantine(
     source = spark.createDataFrame(hits, ddl)
     dates = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted({h[2] for h in hits}))
     same = " AND ".join(f"t.{c} <=> s.{c}" for c in _QUARANTINE_IDENTITY)
-    result.quarantine_ingest_rows = sum(
-        1 for h in hits if h[1] == "bronze" and not (h[10] is not None and h[9] is None)
-    )
-    result.quarantine_rows = _merge_delete(
-        spark, catalog, QUARANTINE, source, f"t.quarantine_date IN ({dates}) AND {same}", result
-    )
+    # the rows an ingest batch wrote (ops.ingest_log counts them): not those a replay added
+    ingest_rows = sum(1 for h in hits if h[1] == "bronze" and not (h[10] is not None and h[9] is None))
+    condition = f"t.quarantine_date IN ({dates}) AND {same}"
+    _merge_delete(spark, catalog, QUARANTINE, source, condition, result, ingest_rows=ingest_rows)
 
 
 def _count(spark: SparkSession, catalog: Catalog, name: str, keys: Iterable[str]) -> int:
@@ -430,8 +503,8 @@ def _rebuild(
     """Rebuild the silver days the bronze rows were on and every gold day reading them."""
     from featurelake.backfill import Request, run_backfill
 
-    result.silver_rows = _count(spark, catalog, SILVER, subject.keys)
-    result.gold_rows = _count(spark, catalog, GOLD, subject.keys)
+    result.silver_rows += _count(spark, catalog, SILVER, subject.keys)
+    result.gold_rows += _count(spark, catalog, GOLD, subject.keys)
     silver_days = set(days)
     if result.silver_rows and catalog.exists(SILVER):
         from pyspark.sql import functions as F
@@ -439,8 +512,7 @@ def _rebuild(
         rows = catalog.read(spark, SILVER).where(F.col("passenger_key").isin(sorted(subject.keys)))
         silver_days |= {r[0] for r in rows.select("event_date").distinct().collect()}
     for name in (SILVER, GOLD):
-        if catalog.exists(name):
-            result.versions.setdefault(name, [_version(catalog, name), 0])
+        result.versions.setdefault(name, [_version(catalog, name) if catalog.exists(name) else -1, -1])
     if silver_days:
         done = run_backfill(Request.for_changes({BRONZE: silver_days}), catalog=catalog, spark=spark)
         if not done.ok:
@@ -488,7 +560,7 @@ def _forget_online(catalog: Catalog, subject: Subject) -> int:
     removed = 0
     for config in stores:
         fs = feature_store(settings, online_store=config)
-        writer = writer_for(fs.config, fs._get_provider().online_store)  # type: ignore[attr-defined]
+        writer = writer_for(fs.config, fs._get_provider().online_store)
         removed += sum(writer.delete(view, keys) for view in views)
     return removed
 
@@ -515,17 +587,21 @@ def _vacuum(spark: SparkSession, catalog: Catalog, result: ErasureResult) -> Non
         )
 
 
-def _record(catalog: Catalog, result: ErasureResult, started: dt.datetime) -> None:
+def _record(
+    spark: SparkSession, catalog: Catalog, result: ErasureResult, began: dt.datetime, status: str
+) -> None:
+    """Insert or update the erasure's ``ops.erasure_log`` row (one per erasure id)."""
+    from delta.tables import DeltaTable
+
     from featurelake.governance.audit import who
 
-    finished = dt.datetime.now(dt.UTC)
-    status = "done" if result.found else "not_found"
     row = {
         "erasure_id": result.erasure_id,
-        "requested_at": started,
-        "finished_at": finished,
+        "requested_at": began,
+        "finished_at": dt.datetime.now(dt.UTC),
         "actor": who(),
         "lookup": result.lookup,
+        "lookup_key": result.lookup_key,
         "subject_keys": ",".join(result.subject_keys) or None,
         "dataset": DATASET,
         "landing_files": result.landing_files,
@@ -541,9 +617,54 @@ def _record(catalog: Catalog, result: ErasureResult, started: dt.datetime) -> No
         "retention_override": RETENTION,
         "status": status,
         "detail": json.dumps({"versions": result.versions}, sort_keys=True),
-        "erasure_date": started.date(),
+        "erasure_date": began.date(),
     }
-    catalog.append_native(ERASURE_LOG, [row])
+    path = catalog.ensure(ERASURE_LOG, spark)
+    source = spark.createDataFrame([row], catalog.spec(ERASURE_LOG).schema.to_spark_ddl())
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(source.alias("s"), "t.erasure_id = s.erasure_id")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def _resumed(spark: SparkSession, catalog: Catalog, lookup_key: str) -> ErasureResult | None:
+    """The interrupted erasure (status ``erasing``) asked for with the same id or e-mail."""
+    from pyspark.sql import functions as F
+
+    if not catalog.exists(ERASURE_LOG):
+        return None
+    rows = (
+        catalog.read(spark, ERASURE_LOG)
+        .where((F.col("status") == "erasing") & (F.col("lookup_key") == F.lit(lookup_key)))
+        .orderBy(F.col("requested_at").desc())
+        .limit(1)
+        .collect()
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    counts = (
+        "landing_files",
+        "landing_records",
+        "bronze_rows",
+        "quarantine_rows",
+        "quarantine_ingest_rows",
+        "silver_rows",
+        "gold_rows",
+        "online_entities",
+        "shredded_keys",
+        "vacuumed_files",
+    )
+    result = ErasureResult(r.erasure_id, r.lookup)
+    for c in counts:
+        setattr(result, c, int(r[c]))
+    result.versions = json.loads(r.detail or "{}").get("versions", {})
+    result.subject_keys = [k for k in (r.subject_keys or "").split(",") if k]
+    return result
 
 
 def residue(roots: Iterable[Path], needles: Iterable[bytes]) -> list[str]:

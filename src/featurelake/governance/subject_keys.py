@@ -24,16 +24,16 @@ import base64
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from featurelake.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-__all__ = ["PREFIX", "SubjectKeys", "decrypted", "encrypt", "subject_of"]
+__all__ = ["PREFIX", "SubjectKeys", "decrypt_direct", "decrypted", "encrypt", "protector", "subject_of"]
 
 PREFIX = "enc:v1:"
 
@@ -47,6 +47,41 @@ def encrypt(key: bytes, subject: str, field: str, value: str | None) -> str | No
     nonce = os.urandom(12)
     sealed = nonce + AESGCM(key).encrypt(nonce, value.encode(), field.encode())
     return f"{PREFIX}{subject}:{base64.b64encode(sealed).decode()}"
+
+
+def protector(
+    dataset: str, settings: Settings | None = None
+) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None:
+    """A function encrypting the direct identifiers of ``dataset``'s records, each under the key of
+    the person it names (made on first use); None for a dataset without personal data.
+
+    The person is the contract's ``subject`` field, by pseudonym (a record without one is its
+    own subject, keyed by its event id).
+    """
+    from featurelake.avro import classification
+    from featurelake.governance.pseudonyms import pseudonym, pseudonym_key
+    from featurelake.ingest.contracts import contract
+
+    fields = [f for f, kind in classification(dataset).items() if kind == "direct"]
+    who = contract(dataset).subject
+    if not fields or who is None:
+        return None
+    settings = settings or get_settings()
+    secret = pseudonym_key(settings)
+    book = SubjectKeys(settings)
+
+    def protect(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        subjects = [
+            str(pseudonym(secret, r[who] if r.get(who) is not None else f"event:{r.get('event_id')}"))
+            for r in records
+        ]
+        keys = book.key_for(subjects)
+        return [
+            {**r, **{f: encrypt(keys[s], s, f, r.get(f)) for f in fields}}
+            for r, s in zip(records, subjects, strict=True)
+        ]
+
+    return protect
 
 
 def subject_of(value: str | None) -> str | None:
@@ -156,3 +191,25 @@ def _decrypt(value: Column, key: Column, field: str) -> Column:
     sealed = F.unbase64(F.get(F.split(value, ":"), 3))
     plain = F.try_aes_decrypt(sealed, key, F.lit("GCM"), F.lit("DEFAULT"), F.lit(field.encode()))
     return F.when(~value.startswith(PREFIX), value).otherwise(plain.cast("string"))
+
+
+def decrypt_direct(
+    spark: SparkSession, df: DataFrame, dataset: str, settings: Settings | None = None
+) -> DataFrame:
+    """``df`` (rows of ``dataset``) with its encrypted direct identifiers decrypted from the key
+    table; a value whose key was shredded becomes null."""
+    from pyspark.sql import functions as F
+
+    from featurelake.avro import classification
+    from featurelake.ingest.contracts import contract
+
+    who = contract(dataset).subject
+    fields = [f for f, kind in classification(dataset).items() if kind == "direct"]
+    if who is None or not fields:
+        return df
+    subject = F.get(F.split(F.col(who), ":"), 2)
+    named = df.where(F.col(who).startswith(PREFIX)).select(subject.alias("s")).distinct().collect()
+    if not named:
+        return df
+    keys = SubjectKeys(settings).existing(r.s for r in named if r.s)
+    return decrypted(spark, df, fields, keys)

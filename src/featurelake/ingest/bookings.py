@@ -59,7 +59,7 @@ def passengers(seed: int = SEED, count: int = PASSENGERS) -> pa.Table:
             if len(names) == count:
                 break
     people = list(names)
-    domains = Internet.free_email_domains
+    domains = list(Internet.free_email_domains)
     numbers = rng.permutation(900)[: count % 900 + 1]
     emails = [
         f"{p.lower().replace(' ', '.')}{int(numbers[i % len(numbers)]) + 10 * (i // 900)}"

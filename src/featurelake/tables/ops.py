@@ -261,7 +261,8 @@ AUDIT_LOG = TableSpec.of(
 ERASURE_LOG = TableSpec.of(
     "ops.erasure_log",
     "erasure_id string not null, requested_at timestamp not null, finished_at timestamp not null, "
-    "actor string not null, lookup string not null, subject_keys string, dataset string not null, "
+    "actor string not null, lookup string not null, lookup_key string, subject_keys string, "
+    "dataset string not null, "
     "landing_files bigint not null, landing_records bigint not null, bronze_rows bigint not null, "
     "quarantine_rows bigint not null, quarantine_ingest_rows bigint not null, silver_rows bigint not null, "
     "gold_rows bigint not null, online_entities bigint not null, shredded_keys bigint not null, "
@@ -281,6 +282,8 @@ ERASURE_LOG = TableSpec.of(
         "finished_at": "When its last step finished (UTC).",
         "actor": "The OS user who ran it.",
         "lookup": "How the person was named: passenger_id or email (the value itself is not kept).",
+        "lookup_key": "HMAC of that passenger id or e-mail address under the pseudonym secret: a forget "
+        "killed on the way is completed by the next forget of the same person, which finds its row.",
         "subject_keys": "The person's pseudonyms (silver.bookings.passenger_key), comma-separated: the "
         "keys the erasure removed from silver, gold and the online stores.",
         "dataset": "The dataset erased from: bookings.",
@@ -300,7 +303,8 @@ ERASURE_LOG = TableSpec.of(
         "vacuumed_files": "Data, change-data and log files removed physically by the erasure's VACUUM "
         "(retention 0 hours on the tables erased from).",
         "retention_override": "The retention the VACUUM ran with, and why it overrode Delta's 7-day guard.",
-        "status": "done, or not_found when no layer held the person.",
+        "status": "erasing while it runs (and after a kill: the next forget of the person completes it), "
+        "then done, or not_found when no layer held the person.",
         "detail": "Per table, the Delta versions before and after, as JSON.",
         "erasure_date": "UTC date of requested_at; the partition column.",
     },

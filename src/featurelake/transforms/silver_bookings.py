@@ -20,10 +20,14 @@ def silver_bookings(bronze: DataFrame, key: bytes) -> DataFrame:
     ``email``), both under ``key``; name and phone are dropped; the date of birth becomes
     ``birth_year``. ``flight_dep_ts`` is read from the flight's event id (its last part,
     ``YYYYMMDDTHHMMZ``) and ``lead_days`` is the time from booking to it, to 4 decimals.
+    ``bronze`` comes with Kafka's encrypted identifiers decrypted
+    (:func:`featurelake.governance.subject_keys.decrypt_direct`); a booking whose person was
+    forgotten (key shredded: no passenger id or e-mail left) is dropped.
     """
     from pyspark.sql import functions as F
 
-    latest = latest_per_key(bronze, "event_id")
+    known = bronze.where(F.col("passenger_id").isNotNull() & F.col("email").isNotNull())
+    latest = latest_per_key(known, "event_id")
     dep = F.to_timestamp(F.substring_index("flight_event_id", "-", -1), "yyyyMMdd'T'HHmm'Z'")
     lead = (F.unix_millis(dep) - F.unix_millis(F.col("booked_at"))) / F.lit(86_400_000.0)
     return latest.select(
