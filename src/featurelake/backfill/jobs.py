@@ -174,7 +174,7 @@ def _silver_bookings(ctx: JobContext, start: dt.date, end: dt.date) -> None:
 
 def _passenger_activity(ctx: JobContext, start: dt.date, end: dt.date) -> None:
     name = "gold.passenger_activity"
-    cols = ["passenger_key", "event_id", "event_date", "fare", "lead_days"]
+    cols = ["passenger_key", "event_id", "event_date", "fare_cents", "lead_minutes"]
     bookings = _window_input(ctx, name, start, end, cols)
     ctx.write(transforms.passenger_activity(bookings, start=start, end=end), name, start, end)
 

@@ -575,16 +575,17 @@ def _redis_answers(url: str) -> bool:
 
 
 def _vacuum(spark: SparkSession, catalog: Catalog, result: ErasureResult) -> None:
-    """VACUUM LITE at 0 hours every table the erasure changed (FULL where LITE cannot)."""
+    """VACUUM LITE at 0 hours the tables an erasure changes (FULL where LITE cannot).
+
+    All of them, changed by this run or not: a run killed after its deletes, completed by
+    this one, changed them without vacuuming.
+    """
     from featurelake.delta.maintenance import vacuum
 
-    for name in result.versions:
-        before, after = result.versions[name]
-        if after == before:
-            continue
-        result.vacuumed_files += len(
-            vacuum(spark, catalog.path(name), retention_hours=0, force=True, lite=True)
-        )
+    for name in (BRONZE, QUARANTINE, SILVER, GOLD):
+        if catalog.exists(name):
+            removed = vacuum(spark, catalog.path(name), retention_hours=0, force=True, lite=True)
+            result.vacuumed_files += len(removed)
 
 
 def _record(

@@ -204,9 +204,10 @@ GOLD_PASSENGER_ACTIVITY = TableSpec.of(
         "bookings made before that instant.",
         "bookings_90d": "The passenger's bookings with booked_at in [D - 90 days, D); 0 once the last "
         "one has left the window.",
-        "fare_avg_90d": "Mean fare of those bookings, US dollars, to 4 decimals; null when none.",
-        "lead_days_avg_90d": "Mean days from booking to departure of those bookings, to 4 decimals; "
-        "null when none.",
+        "fare_avg_90d": "Mean fare of those bookings, US dollars: the mean of silver's fare_cents rounded "
+        "half up to a cent, divided by 100; null when none.",
+        "lead_days_avg_90d": "Mean time from booking to departure of those bookings, days: the mean of "
+        "silver's lead_minutes rounded half up to a minute, divided by 1440; null when none.",
     },
     upstream=["silver.bookings"],
     freshness_sla_hours=_SLA_HOURS,

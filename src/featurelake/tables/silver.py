@@ -85,7 +85,8 @@ SILVER_BOOKINGS = TableSpec.of(
     "silver.bookings",
     "event_id string not null, event_ts timestamp not null, booked_at timestamp not null, "
     "passenger_key string not null, email_key string not null, birth_year int, loyalty_tier string, "
-    "fare double not null, flight_event_id string not null, flight_dep_ts timestamp, lead_days double, "
+    "fare double not null, fare_cents bigint not null, flight_event_id string not null, "
+    "flight_dep_ts timestamp, lead_days double, lead_minutes bigint, "
     f"pseudonym_key_id string not null, event_date date not null, {LINEAGE_COLUMNS}",
     partition_by=["event_date"],
     keys=["event_id"],
@@ -108,6 +109,8 @@ SILVER_BOOKINGS = TableSpec.of(
         "flight_event_id": "The booked departure: its event_id in silver.flights.",
         "flight_dep_ts": "The booked departure's scheduled time (UTC), from its event id.",
         "lead_days": "Days from booking to the scheduled departure, to 4 decimals.",
+        "lead_minutes": "Whole minutes from booking to the scheduled departure (what gold's means use).",
+        "fare_cents": "The fare in cents, an integer (what gold's means use: exact in any engine).",
         "pseudonym_key_id": "Which secret made the pseudonyms (featurelake.governance.pseudonyms.key_id): "
         "rows made with a rotated-out secret are rebuilt by the next backfill.",
     },

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 __all__ = ["WINDOW_DAYS", "passenger_activity"]
 
@@ -21,10 +21,14 @@ def passenger_activity(bookings: DataFrame, *, start: dt.date, end: dt.date) -> 
     values equal the previous row's, so a point-in-time lookup of the latest row at or before
     a time is exact without a row per passenger per day. A window that emptied gives a row
     with ``bookings_90d`` = 0.
+
+    The means are integer arithmetic, so any engine recomputes them to the last bit: the
+    mean fare is the mean in cents rounded half up, in dollars; the mean lead time the mean
+    in whole minutes rounded half up, in days (``CAST(m AS DOUBLE) / 1440``).
     """
     from pyspark.sql import functions as F
 
-    b = bookings.select("passenger_key", "event_id", "event_date", "fare", "lead_days")
+    b = bookings.select("passenger_key", "event_id", "event_date", "fare_cents", "lead_minutes")
     days = (
         b.select(
             "passenger_key",
@@ -41,19 +45,29 @@ def passenger_activity(bookings: DataFrame, *, start: dt.date, end: dt.date) -> 
         & (F.col("b.event_date") < F.col("d.day"))
     )
     joined = days.alias("d").join(b.alias("b"), inside, "left")
-    return (
-        joined.groupBy(F.col("d.passenger_key").alias("passenger_key"), F.col("d.day").alias("event_date"))
-        .agg(
-            F.count("b.event_id").alias("bookings_90d"),
-            F.round(F.avg("b.fare"), 4).alias("fare_avg_90d"),
-            F.round(F.avg("b.lead_days"), 4).alias("lead_days_avg_90d"),
-        )
-        .select(
-            "passenger_key",
-            F.to_timestamp(F.col("event_date")).alias("event_timestamp"),
-            "bookings_90d",
-            "fare_avg_90d",
-            "lead_days_avg_90d",
-            "event_date",
-        )
+    sums = joined.groupBy(
+        F.col("d.passenger_key").alias("passenger_key"), F.col("d.day").alias("event_date")
+    ).agg(
+        F.count("b.event_id").alias("bookings_90d"),
+        F.sum("b.fare_cents").alias("cents"),
+        F.sum("b.lead_minutes").alias("minutes"),
     )
+    return sums.select(
+        "passenger_key",
+        F.to_timestamp(F.col("event_date")).alias("event_timestamp"),
+        "bookings_90d",
+        _mean(F.col("cents"), 100).alias("fare_avg_90d"),
+        _mean(F.col("minutes"), 1440).alias("lead_days_avg_90d"),
+        "event_date",
+    )
+
+
+def _mean(total: Column, unit: int) -> Column:
+    """``total`` / bookings rounded half up to an integer, divided by ``unit``; null for no bookings."""
+    from pyspark.sql import functions as F
+
+    n = F.col("bookings_90d")
+    # floor of the double quotient is the integer one: 2n is small, so a quotient just below an
+    # integer is at least 1/(2n) below it, far beyond a double's rounding
+    rounded = F.floor((2 * total + n) / (2 * n)).cast("bigint")
+    return F.when(n > 0, rounded.cast("double") / F.lit(float(unit)))
