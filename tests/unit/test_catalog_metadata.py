@@ -11,7 +11,7 @@ from featurelake.errors import SchemaError
 from featurelake.tables import ALL_TABLES
 
 NAMES = {t.name for t in ALL_TABLES}
-DOMAINS = {"flights", "weather", "operations", "reference"}
+DOMAINS = {"flights", "weather", "bookings", "operations", "governance", "reference"}
 REFERENCE = {"silver.airlines", "silver.airports", "silver.planes"}
 
 

@@ -177,11 +177,13 @@ OPS_BACKFILL_LOG = TableSpec.of(
     upstream=[
         "silver.flights",
         "silver.weather",
+        "silver.bookings",
         "gold.carrier_delay_7d",
         "gold.route_delay_30d",
         "gold.origin_weather",
         "gold.flight_labels",
         "gold.plane",
+        "gold.passenger_activity",
     ],
 )
 
