@@ -120,6 +120,9 @@ class TableSpec:
     None: no SLA (the monitor records its age without judging it)."""
     append_only: bool = False
     """Delta's ``delta.appendOnly``: rows can be added, never updated or deleted (the audit log)."""
+    column_sources: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(column, its inputs as ``<upstream>.<column>``) for columns computed from others; a column
+    not listed comes from the upstream columns of the same name (OpenLineage's column lineage)."""
     personal: tuple[tuple[str, str], ...] = ()
     """(column, ``direct`` or ``quasi``) for each column holding personal data (the Avro contract's
     ``pii`` attribute). A table with a ``direct`` column keeps no column statistics of those columns
@@ -134,6 +137,11 @@ class TableSpec:
             )
         for col in self.partition_by + self.keys:
             self.schema.column(col)
+        for col, sources in self.column_sources:
+            self.schema.column(col)
+            for source in sources:
+                if source.rpartition(".")[0] not in self.upstream:
+                    raise ValueError(f"{self.name}.{col}: source {source!r} is not a column of an upstream")
         for col, kind in self.personal:
             self.schema.column(col)
             if kind not in ("direct", "quasi"):
@@ -178,6 +186,7 @@ class TableSpec:
         freshness_sla_hours: float | None = None,
         append_only: bool = False,
         personal: Mapping[str, str] | None = None,
+        column_sources: Mapping[str, Iterable[str]] | None = None,
     ) -> TableSpec:
         """Declare a table from a DDL column list (``NOT NULL`` marks required columns)."""
         return cls(
@@ -193,6 +202,7 @@ class TableSpec:
             tuple(upstream),
             freshness_sla_hours,
             append_only,
+            tuple((c, tuple(src)) for c, src in (column_sources or {}).items()),
             tuple((personal or {}).items()),
         )
 

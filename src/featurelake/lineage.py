@@ -98,6 +98,8 @@ def _dataset(catalog: Catalog, name: str, kind: type, *, with_schema: bool) -> A
             facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version)
         if with_schema:
             spec = catalog.spec(name)
+            if spec.upstream:
+                facets["columnLineage"] = _column_lineage(catalog, name)
             facets["schema"] = schema_dataset.SchemaDatasetFacet(
                 fields=[
                     schema_dataset.SchemaDatasetFacetFields(
@@ -109,6 +111,65 @@ def _dataset(catalog: Catalog, name: str, kind: type, *, with_schema: bool) -> A
         return kind(namespace="file", name=path, facets=facets)
     # an event stream (events:flights): the landing zone and the Kafka topic
     return kind(namespace=NAMESPACE, name=name, facets=facets)
+
+
+def _columns_of(catalog: Catalog, name: str) -> list[str]:
+    if name in catalog.names():
+        return catalog.spec(name).schema.names
+    if name.startswith("events:"):
+        from featurelake.avro import load_schema
+
+        return [f["name"] for f in load_schema(name.split(":", 1)[1])["fields"]]
+    return []
+
+
+def column_inputs(catalog: Catalog, name: str) -> dict[str, list[tuple[str, str]]]:
+    """Column -> its input columns (upstream, column): declared (``TableSpec.column_sources``),
+    else the upstream columns of the same name."""
+    spec = catalog.spec(name)
+    declared = dict(spec.column_sources)
+    upstream = {u: set(_columns_of(catalog, u)) for u in spec.upstream}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for column in spec.schema.names:
+        if column in declared:
+            pairs = [tuple(src.rsplit(".", 1)) for src in declared[column]]
+        else:
+            pairs = [(u, column) for u, cols in upstream.items() if column in cols]
+        if pairs:
+            out[column] = [(u, c) for u, c in pairs]
+    return out
+
+
+def _column_lineage(catalog: Catalog, name: str) -> Any:
+    """OpenLineage's ``columnLineage`` facet of table ``name``; masking where a direct identifier
+    becomes a pseudonym."""
+    from openlineage.client.facet_v2 import column_lineage_dataset as cl
+
+    spec = catalog.spec(name)
+    declared = dict(spec.column_sources)
+    fields = {}
+    for column, inputs in column_inputs(catalog, name).items():
+        entries = []
+        for upstream, source in inputs:
+            known = upstream in catalog.names()
+            direct = known and source in catalog.spec(upstream).direct_identifiers
+            masking = direct and column not in spec.direct_identifiers
+            if column not in declared:
+                kind = cl.Transformation(type="DIRECT", subtype="IDENTITY")
+            elif spec.layer == "gold":
+                kind = cl.Transformation(type="DIRECT", subtype="AGGREGATION", masking=masking)
+            else:
+                kind = cl.Transformation(type="DIRECT", subtype="TRANSFORMATION", masking=masking)
+            entries.append(
+                cl.InputField(
+                    namespace="file" if known else NAMESPACE,
+                    name=catalog.path(upstream) if known else upstream,
+                    field=source,
+                    transformations=[kind],
+                )
+            )
+        fields[column] = cl.Fields(inputFields=entries)
+    return cl.ColumnLineageDatasetFacet(fields=fields)
 
 
 def emit_write(
@@ -179,6 +240,8 @@ class Graph:
     """Dataset name -> its newest version an event saw."""
     columns: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     """Dataset name -> column -> its input columns (``table.column``), where an event has them."""
+    names: dict[str, str] = field(default_factory=dict)
+    """A dataset's OpenLineage name (a table's path) -> its catalog name."""
 
     def add(self, event: dict[str, Any]) -> None:
         if event.get("eventType") not in ("COMPLETE", None):
@@ -195,12 +258,16 @@ class Graph:
                 if source != out:
                     self.parents.setdefault(out, set()).add(source)
                     self.children.setdefault(source, set()).add(out)
+            for dataset in [*(event.get("inputs") or []), output]:
+                if _symlink(dataset):
+                    self.names[str(dataset.get("name"))] = _name(dataset)
             lineage = (output.get("facets") or {}).get("columnLineage", {}).get("fields", {})
             for column, spec in lineage.items():
                 found = {
-                    f"{_symlink(f) or f.get('name')}.{f.get('field')}" for f in spec.get("inputFields", [])
+                    f"{self.names.get(str(f.get('name')), f.get('name'))}.{f.get('field')}"
+                    for f in spec.get("inputFields", [])
                 }
-                self.columns.setdefault(out, {}).setdefault(column, set()).update(found)
+                self.columns[out] = {**self.columns.get(out, {}), column: found}  # the newest event's
 
 
 def _symlink(dataset: dict[str, Any]) -> str | None:

@@ -223,6 +223,29 @@ def test_silver_pseudonyms_match_an_independent_hmac(world: World) -> None:
     assert all(r["passenger_id"].split(":")[2] == r["passenger_key"] for r in streamed)
 
 
+def test_column_lineage_follows_each_identifier_to_its_pseudonym(world: World) -> None:
+    import json
+
+    from featurelake.lineage import events_dir, read_graph
+
+    columns = read_graph(world.settings).columns
+    assert columns["silver.bookings"]["passenger_key"] == {"bronze.bookings.passenger_id"}
+    assert columns["bronze.bookings"]["email"] == {"events:bookings.email"}
+    assert columns["gold.passenger_activity"]["fare_avg_90d"] == {
+        "silver.bookings.fare_cents",
+        "silver.bookings.event_date",
+    }
+    events = [json.loads(line) for line in (events_dir(world.settings) / "featurelake.jsonl").open()]
+    silver = next(
+        o for e in events for o in e["outputs"] if o["name"] == world.catalog.path("silver.bookings")
+    )
+    fields = silver["facets"]["columnLineage"]["fields"]
+    (key,) = fields["passenger_key"]["inputFields"]
+    assert key["transformations"][0]["masking"] is True  # an identifier became a pseudonym
+    (fare,) = fields["fare"]["inputFields"]
+    assert fare["transformations"][0]["subtype"] == "IDENTITY"
+
+
 def test_no_direct_identifier_reaches_silver_gold_or_the_online_store(world: World) -> None:
     lake = world.settings.lake
     downstream = [lake / "silver" / "bookings", lake / "gold" / "passenger_activity", lake / "feast"]

@@ -70,6 +70,14 @@ GOLD_CARRIER_DELAY_7D = TableSpec.of(
         "flights_7d = 0.",
     },
     upstream=["silver.flights", "silver.flight_entities"],
+    column_sources={
+        "carrier": ["silver.flights.carrier", "silver.flight_entities.carrier"],
+        "event_timestamp": ["silver.flights.event_date"],
+        "flights_7d": ["silver.flights.event_id"],
+        "dep_delay_avg_7d": ["silver.flights.dep_delay"],
+        "cancel_rate_7d": ["silver.flights.is_cancelled"],
+        "event_date": ["silver.flights.event_date"],
+    },
     freshness_sla_hours=_SLA_HOURS,
 )
 
@@ -97,6 +105,14 @@ GOLD_ROUTE_DELAY_30D = TableSpec.of(
         "arrival delay (cancelled and diverted ones have none); null when none.",
     },
     upstream=["silver.flights", "silver.flight_entities"],
+    column_sources={
+        "origin": ["silver.flights.origin", "silver.flight_entities.origin"],
+        "dest": ["silver.flights.dest", "silver.flight_entities.dest"],
+        "event_timestamp": ["silver.flights.event_date"],
+        "flights_30d": ["silver.flights.event_id"],
+        "arr_delay_avg_30d": ["silver.flights.arr_delay"],
+        "event_date": ["silver.flights.event_date"],
+    },
     freshness_sla_hours=_SLA_HOURS,
 )
 
@@ -126,6 +142,7 @@ GOLD_ORIGIN_WEATHER = TableSpec.of(
         },
     },
     upstream=["silver.weather"],
+    column_sources={"event_timestamp": ["silver.weather.obs_ts"]},
     freshness_sla_hours=_SLA_HOURS,
 )
 
@@ -150,6 +167,7 @@ GOLD_PLANE = TableSpec.of(
         "engines": "Number of engines (silver.planes.engines).",
     },
     upstream=["silver.planes"],
+    column_sources={"plane_age_years": ["silver.planes.year"]},
     freshness_sla_hours=_SLA_HOURS,
 )
 
@@ -174,6 +192,10 @@ GOLD_FLIGHT_LABELS = TableSpec.of(
         "diverted).",
     },
     upstream=["silver.flights"],
+    column_sources={
+        "event_timestamp": ["silver.flights.sched_dep_ts"],
+        "is_delayed": ["silver.flights.arr_delay"],
+    },
     freshness_sla_hours=_SLA_HOURS,
 )
 
@@ -210,6 +232,12 @@ GOLD_PASSENGER_ACTIVITY = TableSpec.of(
         "silver's lead_minutes rounded half up to a minute, divided by 1440; null when none.",
     },
     upstream=["silver.bookings"],
+    column_sources={
+        "event_timestamp": ["silver.bookings.event_date"],
+        "bookings_90d": ["silver.bookings.event_id", "silver.bookings.event_date"],
+        "fare_avg_90d": ["silver.bookings.fare_cents", "silver.bookings.event_date"],
+        "lead_days_avg_90d": ["silver.bookings.lead_minutes", "silver.bookings.event_date"],
+    },
     freshness_sla_hours=_SLA_HOURS,
 )
 

@@ -41,6 +41,7 @@ SILVER_FLIGHTS = TableSpec.of(
         "is_cancelled": "True when the flight never departed (dep_time is null).",
     },
     upstream=["bronze.flights"],
+    column_sources={"event_ts": ["bronze.flights.sched_dep_ts"], "is_cancelled": ["bronze.flights.dep_time"]},
 )
 
 SILVER_FLIGHT_ENTITIES = TableSpec.of(
@@ -79,13 +80,14 @@ SILVER_WEATHER = TableSpec.of(
         "event_ts": "The event time: the observation hour, UTC (= obs_ts).",
     },
     upstream=["bronze.weather"],
+    column_sources={"event_ts": ["bronze.weather.obs_ts"]},
 )
 
 SILVER_BOOKINGS = TableSpec.of(
     "silver.bookings",
     "event_id string not null, event_ts timestamp not null, booked_at timestamp not null, "
     "passenger_key string not null, email_key string not null, birth_year int, loyalty_tier string, "
-    "fare double not null, fare_cents bigint not null, flight_event_id string not null, "
+    "fare double not null, fare_cents bigint, flight_event_id string not null, "
     "flight_dep_ts timestamp, lead_days double, lead_minutes bigint, "
     f"pseudonym_key_id string not null, event_date date not null, {LINEAGE_COLUMNS}",
     partition_by=["event_date"],
@@ -115,5 +117,15 @@ SILVER_BOOKINGS = TableSpec.of(
         "rows made with a rotated-out secret are rebuilt by the next backfill.",
     },
     upstream=["bronze.bookings"],
+    column_sources={
+        "event_ts": ["bronze.bookings.booked_at"],
+        "passenger_key": ["bronze.bookings.passenger_id"],
+        "email_key": ["bronze.bookings.email"],
+        "birth_year": ["bronze.bookings.date_of_birth"],
+        "fare_cents": ["bronze.bookings.fare"],
+        "flight_dep_ts": ["bronze.bookings.flight_event_id"],
+        "lead_days": ["bronze.bookings.flight_event_id", "bronze.bookings.booked_at"],
+        "lead_minutes": ["bronze.bookings.flight_event_id", "bronze.bookings.booked_at"],
+    },
     personal={"birth_year": "quasi"},
 )
