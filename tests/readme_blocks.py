@@ -50,7 +50,7 @@ _EXPECT = re.compile(r"(?:^|\s)=>\s*(?P<text>.*?)\s*$")
 _WRITES = re.compile(
     r"\bfeaturelake\s+(?:-\S+\s+)*"
     r"(?P<cmd>produce|ingest(?!\s+status\b)|backfill|train|score|load-reference|stream-silver"
-    r"|features\s+(?:apply|materialize(?:-incremental)?)|quarantine\s+replay)\b"
+    r"|features\s+(?:apply|materialize(?:-incremental)?)|quarantine\s+replay|forget)\b"
 )
 """Commands that write to a lake (``produce --sink kafka`` and ``backfill --dry-run`` excepted)."""
 

@@ -41,8 +41,10 @@ def test_ingest_runs_every_five_minutes_and_produces_bronze(dags: dict[str, Any]
     assert set(dag["tasks"]) == {
         "ingest_flights",
         "ingest_weather",
+        "ingest_bookings",
         "ingest_flights_kafka",
         "ingest_weather_kafka",
+        "ingest_bookings_kafka",
         "stream_silver_flights",
     }
     silver = dag["tasks"]["stream_silver_flights"]

@@ -153,6 +153,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, spark: Any, kafka: Settings)
     AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
 
 
+def _redis_dump(settings: Settings) -> bytes:
+    """Every key and value of the test's Redis database, as bytes."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    return b"".join(k + b"".join(f + v for f, v in client.hgetall(k).items()) for k in client.scan_iter())
+
+
 def _needles(person: dict[str, Any]) -> list[bytes]:
     return [person["name"].encode(), person["email"].encode(), person["phone"].encode()]
 
@@ -212,15 +220,19 @@ def test_silver_pseudonyms_match_an_independent_hmac(world: World) -> None:
         assert r["passenger_key"] == pseudonym(key, r["passenger_id"])
         assert r["email_key"] == pseudonym(key, r["email"].strip().lower())
         assert r["birth_year"] == r["y"]
-    # Kafka's rows arrived encrypted for the person their pseudonym names, and silver decrypted them
+    # Kafka's rows arrived encrypted for their person's key table id, and silver decrypted them
     streamed = _query(
         world.catalog,
-        "select s.passenger_key, b.passenger_id from silver.bookings s "
+        "select s.event_id, s.passenger_key, b.passenger_id from silver.bookings s "
         "join bronze.bookings b using (event_id) where b._kafka_topic is not null",
     )
     assert streamed
-    assert all(r["passenger_id"].startswith(PREFIX) for r in streamed)
-    assert all(r["passenger_id"].split(":")[2] == r["passenger_key"] for r in streamed)
+    reference = events("bookings", *STREAMED).to_pydict()
+    truth = dict(zip(reference["event_id"], reference["passenger_id"], strict=True))
+    book = SubjectKeys(world.settings)
+    for r in streamed:
+        assert r["passenger_id"].startswith(f"{PREFIX}{book.subject(truth[r['event_id']])}:")
+        assert r["passenger_key"] == pseudonym(key, truth[r["event_id"]])
 
 
 def test_column_lineage_follows_each_identifier_to_its_pseudonym(world: World) -> None:
@@ -235,7 +247,8 @@ def test_column_lineage_follows_each_identifier_to_its_pseudonym(world: World) -
         "silver.bookings.fare_cents",
         "silver.bookings.event_date",
     }
-    events = [json.loads(line) for line in (events_dir(world.settings) / "featurelake.jsonl").open()]
+    text = (events_dir(world.settings) / "featurelake.jsonl").read_text()
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
     silver = next(
         o for e in events for o in e["outputs"] if o["name"] == world.catalog.path("silver.bookings")
     )
@@ -263,10 +276,7 @@ def test_no_direct_identifier_reaches_silver_gold_or_the_online_store(world: Wor
             patterns = (EMAIL, PHONE, PASSENGER_ID)
         for pattern in patterns:
             assert not pattern.search(data), f"{path} holds {pattern.search(data)}"
-    import redis
-
-    client = redis.Redis.from_url(world.settings.redis_url)
-    dump = b"".join(k + b"".join(client.hgetall(k).values()) for k in client.scan_iter())
+    dump = _redis_dump(world.settings)
     assert dump, "the Redis store was materialized"
     for pattern in (EMAIL, PHONE, PASSENGER_ID):
         assert not pattern.search(dump)
@@ -317,6 +327,7 @@ def test_forget_leaves_no_byte_of_the_person_and_the_others_intact(world: World,
     roots = [settings.lake, settings.landing_dir]
     key = pseudonym_key(settings)
     mine, theirs = pseudonym(key, person["passenger_id"]), pseudonym(key, other["passenger_id"])
+    shredded = SubjectKeys(settings).subject(person["passenger_id"])
     assert mine
     assert theirs
 
@@ -326,11 +337,12 @@ def test_forget_leaves_no_byte_of_the_person_and_the_others_intact(world: World,
     assert _online(world, mine)["bookings_90d"][0] is not None
     redis_store = feature_store(settings, online_store=_redis_store(settings))
     assert _online(world, mine, redis_store)["bookings_90d"][0] is not None
-    assert SubjectKeys(settings).existing([mine])
+    assert SubjectKeys(settings).existing([shredded])
+    assert mine.encode() in _redis_dump(settings)
     others = _query(
         catalog,
         f"select count(*) n from bronze.bookings where passenger_id <> '{person['passenger_id']}' "
-        f"and passenger_id not like 'enc:v1:{mine}:%'",
+        f"and passenger_id not like 'enc:v1:{shredded}:%'",
     )[0]["n"]
     their_online = _online(world, theirs)
     their_gold = [g for g in _gold(catalog) if g["passenger_key"] == theirs]
@@ -346,8 +358,12 @@ def test_forget_leaves_no_byte_of_the_person_and_the_others_intact(world: World,
     assert result.online_entities == 2  # SQLite and Redis
     assert result.shredded_keys == 1
     assert residue(roots, _needles(person)) == []
-    assert residue(roots, [f"{PREFIX}{mine}:".encode()]) == []  # not even their ciphertext
-    assert not SubjectKeys(settings).existing([mine])
+    assert residue(roots, [f"{PREFIX}{shredded}:".encode()]) == []  # not even their ciphertext
+    assert not SubjectKeys(settings).existing([shredded])
+    dump = _redis_dump(settings)
+    assert theirs.encode() in dump
+    assert mine.encode() not in dump
+    assert not any(n in dump for n in _needles(person))
 
     # nothing of them in silver, gold or online; everyone else as before
     assert (

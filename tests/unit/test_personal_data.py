@@ -104,6 +104,12 @@ def test_a_shredded_key_is_gone_from_the_key_table_file(tmp_path: Path) -> None:
     assert stat.S_IMODE(book.path.stat().st_mode) == 0o600
     assert keys["alice"] in book.path.read_bytes()
 
+    subject = book.subject("P0000001")
+    assert subject == book.subject("P0000001") == SubjectKeys(Settings(lake=tmp_path)).subject("P0000001")
+    assert subject != SubjectKeys(Settings(lake=tmp_path / "other")).subject("P0000001")  # its own secret
+    assert len(subject) == 64
+    assert b"P0000001" not in book.path.read_bytes()
+
     assert book.shred(["alice", "nobody"]) == 1
     assert book.existing(["alice", "bob"]) == {"bob": keys["bob"]}
     assert keys["alice"] not in book.path.read_bytes()  # secure_delete and VACUUM: not in a free page

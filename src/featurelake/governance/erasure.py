@@ -96,11 +96,13 @@ class Subject:
     phones: set[str] = field(default_factory=set)
     keys: set[str] = field(default_factory=set)
     """Pseudonyms: ``passenger_key`` values in silver and gold, the online stores' entities."""
+    subjects: set[str] = field(default_factory=set)
+    """Their ids in the key table: whose key encrypts their Kafka messages."""
 
     def needles(self) -> list[bytes]:
         """The identifiers as UTF-8 bytes, for searching raw and decompressed bytes."""
         values = self.passenger_ids | self.emails | self.names | self.phones
-        encrypted = {f"{PREFIX}{k}:" for k in self.keys}  # Kafka's values, encrypted for the person
+        encrypted = {f"{PREFIX}{k}:" for k in self.subjects}  # Kafka's values, encrypted for the person
         return sorted({v.encode() for v in values | encrypted if v})
 
     def matches(self, record: dict[str, Any]) -> bool:
@@ -132,6 +134,8 @@ class ErasureResult:
     """Table -> [version before, version after]."""
     lookup_key: str = ""
     """HMAC of the passenger id or e-mail the erasure was asked for: finds it again to complete it."""
+    shred: list[str] = field(default_factory=list)
+    """The person's ids in the key table."""
 
     @property
     def found(self) -> bool:
@@ -189,8 +193,10 @@ def forget(
     lookup_key = str(pseudonym(key, value if passenger_id is not None else normalise_email(value)))
     subject = _find(spark, catalog, key, passenger_id=passenger_id and value, email=email and value)
     result = _resumed(spark, catalog, lookup_key) or ErasureResult(str(uuid.uuid4()), lookup)
-    subject.keys.update(result.subject_keys)  # an interrupted run may have erased what found them
-    result.subject_keys = sorted(subject.keys)
+    # an interrupted run may have erased what found them
+    subject.keys.update(result.subject_keys)
+    subject.subjects.update(result.shred)
+    result.subject_keys, result.shred = sorted(subject.keys), sorted(subject.subjects)
     result.lookup_key = lookup_key
     started(result.erasure_id)
     say(f"found: {len(subject.keys)} pseudonym(s), {len(subject.passenger_ids)} passenger id(s)")
@@ -213,7 +219,7 @@ def forget(
     say(f"online stores: {result.online_entities} entit(ies) removed")
     from featurelake.governance.subject_keys import SubjectKeys
 
-    result.shredded_keys += SubjectKeys(settings).shred(subject.keys)
+    result.shredded_keys += SubjectKeys(settings).shred(subject.subjects)
     say(f"key table: {result.shredded_keys} key(s) shredded")
     _vacuum(spark, catalog, result)
     say(f"vacuum: {result.vacuumed_files} file(s) removed from disk")
@@ -265,6 +271,22 @@ def _find(
             subject.emails.update([normalise_email(r.email)] if r.email else [])
             subject.phones.update([r.phone] if r.phone else [])
     subject.keys.update(str(pseudonym(key, p)) for p in subject.passenger_ids)
+    from featurelake.governance.subject_keys import SubjectKeys, subject_of
+
+    book = SubjectKeys(catalog.settings)
+    subject.subjects.update(book.subject(p) for p in subject.passenger_ids)
+    if catalog.exists(SILVER) and catalog.exists(BRONZE) and subject.keys:
+        # a person known only from Kafka: their bronze rows name their key table id
+        mine = catalog.read(spark, SILVER).where(F.col("passenger_key").isin(sorted(subject.keys)))
+        rows = (
+            catalog.read(spark, BRONZE)
+            .join(mine.select("event_id"), "event_id", "left_semi")
+            .where(F.col("passenger_id").startswith(PREFIX))
+            .select("passenger_id")
+            .distinct()
+            .collect()
+        )
+        subject.subjects.update(s for r in rows if (s := subject_of(r[0])))
     return subject
 
 
@@ -435,12 +457,12 @@ def _forget_bronze(
     """Delete the person's bronze rows; returns the event days they were on."""
     from pyspark.sql import functions as F
 
-    if not catalog.exists(BRONZE) or not (subject.passenger_ids or subject.keys):
+    if not catalog.exists(BRONZE) or not (subject.passenger_ids or subject.subjects):
         return set()
     # rows from Kafka name the person only by the pseudonym inside their encrypted values
     encrypted_for = F.get(F.split(F.col("passenger_id"), ":"), 2)
     mine = F.col("passenger_id").isin(sorted(subject.passenger_ids)) | (
-        F.col("passenger_id").startswith(PREFIX) & encrypted_for.isin(sorted(subject.keys))
+        F.col("passenger_id").startswith(PREFIX) & encrypted_for.isin(sorted(subject.subjects))
     )
     b = catalog.read(spark, BRONZE).where(mine)
     keys = b.select("event_date", "passenger_id").distinct().collect()
@@ -617,7 +639,7 @@ def _record(
         "vacuumed_files": result.vacuumed_files,
         "retention_override": RETENTION,
         "status": status,
-        "detail": json.dumps({"versions": result.versions}, sort_keys=True),
+        "detail": json.dumps({"versions": result.versions, "shred": result.shred}, sort_keys=True),
         "erasure_date": began.date(),
     }
     path = catalog.ensure(ERASURE_LOG, spark)
@@ -663,7 +685,9 @@ def _resumed(spark: SparkSession, catalog: Catalog, lookup_key: str) -> ErasureR
     result = ErasureResult(r.erasure_id, r.lookup)
     for c in counts:
         setattr(result, c, int(r[c]))
-    result.versions = json.loads(r.detail or "{}").get("versions", {})
+    detail = json.loads(r.detail or "{}")
+    result.versions = detail.get("versions", {})
+    result.shred = list(detail.get("shred", []))
     result.subject_keys = [k for k in (r.subject_keys or "").split(",") if k]
     return result
 

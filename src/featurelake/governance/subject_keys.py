@@ -5,7 +5,9 @@ its retention (or forever, compacted), and every consumer may have its own copy.
 bookings producer therefore never writes a direct identifier (``pii: direct``) to Kafka in
 the clear: each is encrypted with AES-256-GCM under a key of that person's own, and the
 message carries ``enc:v1:<subject>:<base64 of nonce, ciphertext and tag>``. ``subject``
-is the person's pseudonym (``passenger_key``), so the message names nobody.
+is an HMAC of the person's id under a secret the key table keeps for itself
+(:meth:`SubjectKeys.subject`): the message names nobody, and rotating silver's pseudonym
+secret leaves every message's key where it was.
 
 The keys live in the key table, a SQLite file (``<lake>/_security/subject_keys.db``, mode
 0600) with ``secure_delete`` on: a deleted key is overwritten in the file, not left in a
@@ -55,25 +57,21 @@ def protector(
     """A function encrypting the direct identifiers of ``dataset``'s records, each under the key of
     the person it names (made on first use); None for a dataset without personal data.
 
-    The person is the contract's ``subject`` field, by pseudonym (a record without one is its
-    own subject, keyed by its event id).
+    The person is the contract's ``subject`` field (:meth:`SubjectKeys.subject`; a record
+    without one is its own subject, by its event id).
     """
     from featurelake.avro import classification
-    from featurelake.governance.pseudonyms import pseudonym, pseudonym_key
     from featurelake.ingest.contracts import contract
 
     fields = [f for f, kind in classification(dataset).items() if kind == "direct"]
     who = contract(dataset).subject
     if not fields or who is None:
         return None
-    settings = settings or get_settings()
-    secret = pseudonym_key(settings)
-    book = SubjectKeys(settings)
+    book = SubjectKeys(settings or get_settings())
 
     def protect(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         subjects = [
-            str(pseudonym(secret, r[who] if r.get(who) is not None else f"event:{r.get('event_id')}"))
-            for r in records
+            book.subject(r[who] if r.get(who) is not None else f"event:{r.get('event_id')}") for r in records
         ]
         keys = book.key_for(subjects)
         return [
@@ -96,6 +94,7 @@ class SubjectKeys:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.path: Path = (settings or get_settings()).lake / "_security" / "subject_keys.db"
+        self._secret: bytes | None = None
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -109,7 +108,25 @@ class SubjectKeys:
             "CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL, "
             "created_at TEXT NOT NULL)"
         )
+        conn.execute("CREATE TABLE IF NOT EXISTS secret (id INTEGER PRIMARY KEY CHECK (id = 1), value BLOB)")
         return conn
+
+    def subject(self, person: str) -> str:
+        """The subject id of a person (their id, e.g. a passenger id): HMAC-SHA256 under the key
+        table's own secret, made on first use."""
+        import hashlib
+        import hmac
+
+        if self._secret is None:
+            conn = self._connect()
+            try:
+                with conn:
+                    conn.execute("INSERT OR IGNORE INTO secret VALUES (1, ?)", (os.urandom(32),))
+                (value,) = conn.execute("SELECT value FROM secret WHERE id = 1").fetchone()
+            finally:
+                conn.close()
+            self._secret = bytes(value)
+        return hmac.new(self._secret, person.encode(), hashlib.sha256).hexdigest()
 
     def key_for(self, subjects: Iterable[str]) -> dict[str, bytes]:
         """The key of each subject, made for those that have none."""

@@ -307,7 +307,8 @@ ERASURE_LOG = TableSpec.of(
         "retention_override": "The retention the VACUUM ran with, and why it overrode Delta's 7-day guard.",
         "status": "erasing while it runs (and after a kill: the next forget of the person completes it), "
         "then done, or not_found when no layer held the person.",
-        "detail": "Per table, the Delta versions before and after, as JSON.",
+        "detail": "JSON: per table, the Delta versions before and after (versions); the person's ids in "
+        "the key table (shred).",
         "erasure_date": "UTC date of requested_at; the partition column.",
     },
     upstream=["bronze.bookings", "quarantine.records", "silver.bookings", "gold.passenger_activity"],
