@@ -113,6 +113,21 @@ class Subject:
         )
 
 
+COUNTS = (
+    "landing_files",
+    "landing_records",
+    "bronze_rows",
+    "quarantine_rows",
+    "quarantine_ingest_rows",
+    "silver_rows",
+    "gold_rows",
+    "online_entities",
+    "shredded_keys",
+    "vacuumed_files",
+)
+"""The counts of an erasure: fields of :class:`ErasureResult` and columns of ``ops.erasure_log``."""
+
+
 @dataclass
 class ErasureResult:
     """What :func:`forget` removed (the ``ops.erasure_log`` row)."""
@@ -139,19 +154,8 @@ class ErasureResult:
 
     @property
     def found(self) -> bool:
-        """Whether any layer held the person."""
-        return any(
-            (
-                self.landing_records,
-                self.landing_files,
-                self.bronze_rows,
-                self.quarantine_rows,
-                self.silver_rows,
-                self.gold_rows,
-                self.online_entities,
-                self.shredded_keys,
-            )
-        )
+        """Whether any layer held the person (something was erased, vacuuming aside)."""
+        return any(getattr(self, c) for c in COUNTS if c != "vacuumed_files")
 
 
 def forget(
@@ -627,16 +631,7 @@ def _record(
         "lookup_key": result.lookup_key,
         "subject_keys": ",".join(result.subject_keys) or None,
         "dataset": DATASET,
-        "landing_files": result.landing_files,
-        "landing_records": result.landing_records,
-        "bronze_rows": result.bronze_rows,
-        "quarantine_rows": result.quarantine_rows,
-        "quarantine_ingest_rows": result.quarantine_ingest_rows,
-        "silver_rows": result.silver_rows,
-        "gold_rows": result.gold_rows,
-        "online_entities": result.online_entities,
-        "shredded_keys": result.shredded_keys,
-        "vacuumed_files": result.vacuumed_files,
+        **{c: getattr(result, c) for c in COUNTS},
         "retention_override": RETENTION,
         "status": status,
         "detail": json.dumps({"versions": result.versions, "shred": result.shred}, sort_keys=True),
@@ -670,20 +665,8 @@ def _resumed(spark: SparkSession, catalog: Catalog, lookup_key: str) -> ErasureR
     if not rows:
         return None
     r = rows[0]
-    counts = (
-        "landing_files",
-        "landing_records",
-        "bronze_rows",
-        "quarantine_rows",
-        "quarantine_ingest_rows",
-        "silver_rows",
-        "gold_rows",
-        "online_entities",
-        "shredded_keys",
-        "vacuumed_files",
-    )
     result = ErasureResult(r.erasure_id, r.lookup)
-    for c in counts:
+    for c in COUNTS:
         setattr(result, c, int(r[c]))
     detail = json.loads(r.detail or "{}")
     result.versions = detail.get("versions", {})
