@@ -168,6 +168,26 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
         "FEATURELAKE_SHUFFLE_PARTITIONS",
     ),
     ("spark-sql-unknown-table", ["spark-sql", "select * from gold.nope"], {}, "[TABLE_OR_VIEW_NOT_FOUND]"),
+    ("forget-nobody", ["forget"], {}, "exactly one of --passenger-id and --email"),
+    (
+        "forget-both",
+        ["forget", "--passenger-id", "P0000001", "--email", "a@b.com"],
+        {},
+        "exactly one of --passenger-id and --email",
+    ),
+    ("forget-empty", ["forget", "--email", "  "], {}, "the passenger id or e-mail address is empty"),
+    (
+        "forget-as-analyst",
+        ["forget", "--role", "analyst", "--email", "a@b.com"],
+        {},
+        "role analyst may not erase data",
+    ),
+    (
+        "sql-analyst-bronze-bookings",
+        ["sql", "--role", "analyst", "select * from bronze.bookings"],
+        {},
+        "may not read",
+    ),
 ]
 
 # What must never reach a user's terminal.
