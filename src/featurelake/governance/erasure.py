@@ -225,8 +225,9 @@ def forget(
 
     result.shredded_keys += SubjectKeys(settings).shred(subject.subjects)
     say(f"key table: {result.shredded_keys} key(s) shredded")
-    _vacuum(spark, catalog, result)
-    say(f"vacuum: {result.vacuumed_files} file(s) removed from disk")
+    if result.found:  # a forget that found nobody leaves the tables' history alone
+        _vacuum(spark, catalog, result)
+        say(f"vacuum: {result.vacuumed_files} file(s) removed from disk")
     _record(spark, catalog, result, began, "done" if result.found else "not_found")
     return result
 
