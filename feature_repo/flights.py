@@ -1,4 +1,6 @@
-"""The flights feature repository, for the plain ``feast`` CLI (``feast apply``, ``feast materialize``).
+"""The feature repository for the plain ``feast`` CLI (``feast apply``, ``feast materialize``).
+
+Flights, weather and planes, and the bookings' passengers (by pseudonym).
 
 The definitions live in ``featurelake.features.definitions`` so the SDK and the
 tests build the same objects for any lake; this module binds them to the lake
@@ -25,7 +27,7 @@ for _table in FEATURE_TABLES:  # empty until the pipeline fills them, so materia
 _defs = build_definitions(_catalog)
 
 # Feast finds objects as module attributes.
-carrier, origin, dest, plane_entity = _defs.entities
+carrier, origin, dest, plane_entity, passenger = _defs.entities
 (
     carrier_delay_7d,
     route_delay_30d,
@@ -33,8 +35,9 @@ carrier, origin, dest, plane_entity = _defs.entities
     plane,
     carrier_delay_1h,
     origin_departures_1h,
+    passenger_activity_90d,
 ) = _defs.feature_views
-(delay_model_v1,) = _defs.feature_services
+delay_model_v1, passenger_v1 = _defs.feature_services
 (
     gold_carrier_delay_7d,
     gold_route_delay_30d,
@@ -44,4 +47,5 @@ carrier, origin, dest, plane_entity = _defs.entities
     carrier_delay_1h_push,
     gold_origin_departures_1h,
     origin_departures_1h_push,
+    gold_passenger_activity,
 ) = _defs.sources

@@ -19,7 +19,8 @@ from featurelake.cli import main
 
 pytestmark = pytest.mark.integration
 
-BUILT = [name for name in JOBS] + ["silver.flight_entities"]
+# the hand-made lake holds flights and weather: the bookings jobs find no input (test_erasure.py)
+BUILT = [name for name in JOBS if "bookings" not in JOBS[name].source] + ["silver.flight_entities"]
 DAY = dt.timedelta(days=1)
 
 

@@ -207,6 +207,13 @@ def _gold(catalog: Catalog) -> list[dict[str, Any]]:
     )
 
 
+def test_gold_passenger_activity_carries_its_constraint(world: World) -> None:
+    from deltalake import DeltaTable
+
+    config = DeltaTable(world.catalog.path("gold.passenger_activity")).metadata().configuration
+    assert "delta.constraints.passenger_activity_contract" in config
+
+
 def test_silver_pseudonyms_match_an_independent_hmac(world: World) -> None:
     key = pseudonym_key(world.settings)
     rows = _query(

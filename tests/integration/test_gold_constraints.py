@@ -30,6 +30,8 @@ def test_every_gold_table_declares_checks_and_required_keys() -> None:
 def test_the_built_gold_tables_carry_their_constraints(spark: Any, tmp_path_factory: Any) -> None:
     lake = hm.built_lake(spark, tmp_path_factory)  # the jobs' output met every constraint
     for spec in GOLD_TABLES:
+        if dict(spec.tags)["domain"] == "bookings":
+            continue  # the handmade lake has flights only: test_erasure.py builds this one
         config = DeltaTable(lake.path(spec.name)).metadata().configuration
         declared = {f"delta.constraints.{n}".lower() for n, _ in spec.constraints}
         assert declared <= {k.lower() for k in config}, spec.name
