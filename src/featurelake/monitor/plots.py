@@ -91,11 +91,15 @@ def _days(days: Sequence[dt.date]) -> np.ndarray:
 
 
 def _date_axis(ax: Axes, days: np.ndarray) -> None:
-    """Concise date ticks; a lone day gets a week around it instead of a zero-width axis."""
+    """Concise date ticks over the days; a lone day gets a week around it instead of a zero-width
+    axis. The limits are set, not autoscaled: a series with nothing computed (all NaN) would
+    leave the axis at matplotlib's default range, where no date interval fits."""
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
     if np.unique(days).size == 1:
         ax.set_xlim(days[0] - np.timedelta64(3, "D"), days[0] + np.timedelta64(3, "D"))
+    else:
+        ax.set_xlim(days.min(), days.max())
 
     locator = AutoDateLocator(maxticks=5)
     ax.xaxis.set_major_locator(locator)
