@@ -80,6 +80,7 @@ _QUARANTINE_IDENTITY = (
     "kafka_offset",
     "quarantined_at",
     "replay_id",
+    "replayed_at",
 )
 
 
@@ -508,10 +509,14 @@ def _forget_quarantine(
     schema = catalog.spec(QUARANTINE).schema
     ddl = ", ".join(f"{c} {schema.column(c).spark_type()}" for c in _QUARANTINE_IDENTITY)
     source = spark.createDataFrame(hits, ddl)
-    dates = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted({h[2] for h in hits}))
+    rows = [dict(zip(_QUARANTINE_IDENTITY, h, strict=True)) for h in hits]
+    dates = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted({r["quarantine_date"] for r in rows}))
     same = " AND ".join(f"t.{c} <=> s.{c}" for c in _QUARANTINE_IDENTITY)
     # the rows an ingest batch wrote (ops.ingest_log counts them): not those a replay added
-    ingest_rows = sum(1 for h in hits if h[1] == "bronze" and not (h[10] is not None and h[9] is None))
+    # (doctor's filter: a row a replay added has a replay_id and no replayed_at)
+    ingest_rows = sum(
+        r["layer"] == "bronze" and not (r["replay_id"] is not None and r["replayed_at"] is None) for r in rows
+    )
     condition = f"t.quarantine_date IN ({dates}) AND {same}"
     _merge_delete(spark, catalog, QUARANTINE, source, condition, result, ingest_rows=ingest_rows)
 
