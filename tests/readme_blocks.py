@@ -50,7 +50,8 @@ _EXPECT = re.compile(r"(?:^|\s)=>\s*(?P<text>.*?)\s*$")
 _WRITES = re.compile(
     r"\bfeaturelake\s+(?:-\S+\s+)*"
     r"(?P<cmd>produce|ingest(?!\s+status\b)|backfill|train|score|load-reference|stream-silver"
-    r"|features\s+(?:apply|materialize(?:-incremental)?)|quarantine\s+replay|forget)\b"
+    r"|features\s+(?:apply|materialize(?:-incremental)?)|quarantine\s+replay|forget|restore"
+    r"|models\s+(?:promote|rollback))\b"
 )
 """Commands that write to a lake (``produce --sink kafka`` and ``backfill --dry-run`` excepted)."""
 
@@ -61,7 +62,7 @@ _DEMO_LAKES = {"", "lake", "./lake", "$PWD/lake", "${PWD}/lake", "lake/", "./lak
 
 _LONG_RUNNING = re.compile(
     r"\bfeaturelake\s+(?:-\S+\s+)*(?:serve\b|features\s+ui\b|airflow(?!\s+--print-env)\b"
-    r"|docs\b.*--serve\b|spark-sql\s*$)"
+    r"|docs\b.*--serve\b|spark-sql\s*$|mlflow\b)"
     r"|\bmake\s+(?:airflow|demo|test)\b"
 )
 
