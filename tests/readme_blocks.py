@@ -129,6 +129,25 @@ def _continues(line: str) -> bool:
     return trailing % 2 == 1
 
 
+def _open_quote(text: str) -> bool:
+    """Whether ``text`` ends inside a quoted string (a JSON body spread over lines, say)."""
+    quote: str | None = None
+    escaped = False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1].isspace()):
+            return False  # the rest is a comment
+    return quote is not None
+
+
 def _commands(lines: list[tuple[int, str]], lang: str) -> list[Command]:
     out: list[Command] = []
     pending: list[tuple[int, str]] = []
@@ -139,13 +158,12 @@ def _commands(lines: list[tuple[int, str]], lang: str) -> list[Command]:
                 continue  # the output a console block shows
             text = text[1:].lstrip()
         pending.append((number, text))
-        if _continues(text):
+        if _continues(text) or _open_quote("\n".join(t for _, t in pending)):
             continue
         first = pending[0][0]
         body = [t for _, t in pending]
         pending = []
-        code, comment = split_comment(body[-1])
-        code = "\n".join([*body[:-1], code])
+        code, comment = split_comment("\n".join(body))
         if not code.strip():
             continue  # a blank or comment-only line
         match = _EXPECT.search(comment) if comment else None

@@ -133,6 +133,22 @@ def test_the_output_convention(expected: str, printed: str, matches: bool) -> No
     assert bool(expected_pattern(expected).search(printed)) is matches
 
 
+def test_a_quoted_body_over_two_lines_is_one_command(tmp_path: Path) -> None:
+    """A reader pastes a curl whose JSON body spans lines as one command; so does the parser."""
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# T\n\n```bash\n"
+        'curl -s x -d \'{"a": 1,\n'
+        '  "b": "# not a comment"}\'   # the comment\n'
+        "echo next\n```\n"
+    )
+    (block,) = parse_readme(readme)
+    assert [c.code for c in block.commands] == [
+        'curl -s x -d \'{"a": 1,\n  "b": "# not a comment"}\'',
+        "echo next",
+    ]
+
+
 # --- the walkthroughs ---------------------------------------------------------------------------
 
 
