@@ -26,7 +26,7 @@ from featurelake.jars import classpath
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["SPARK_LOG_ENV", "delta_provider", "get_spark", "java_options", "jvm_stderr", "stop_spark"]
+__all__ = ["SPARK_LOG_ENV", "delta_provider", "get_spark", "java_options", "jvm_output", "stop_spark"]
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -187,7 +187,7 @@ def get_spark(
         from pyspark import SparkContext
 
         if SparkContext._gateway is None and not os.environ.get("PYSPARK_GATEWAY_PORT"):
-            with jvm_stderr(_jvm_log(settings, app_name)):
+            with jvm_output(_jvm_log(settings, app_name)):
                 spark = builder.getOrCreate()
         else:
             spark = builder.getOrCreate()
@@ -226,32 +226,39 @@ def _jvm_log(settings: Settings, app_name: str) -> str | None:
 
 
 @contextmanager
-def jvm_stderr(target: str | None) -> Iterator[None]:
-    """Start a JVM inside this block to have its stderr (Spark's log, the JDK's notices) go to ``target``.
+def jvm_output(target: str | None) -> Iterator[None]:
+    """Start a JVM inside this block to have its stdout and stderr go to ``target``.
 
-    The JVM writes straight to the file descriptor 2 it inherits, past any Python setting, and keeps
-    the file it was started with; Python's own ``sys.stderr`` stays on the terminal throughout, and
-    file descriptor 2 is restored when the block ends. ``target`` None leaves everything as it is.
+    The JVM writes straight to the file descriptors 1 and 2 it inherits, past any Python setting,
+    and keeps the files it was started with: Spark's log and the JDK's notices on stderr, and what
+    Scala code ``println``s on stdout (Delta's VACUUM prints "Deleted N files and directories ..."
+    per table). Python's own ``sys.stdout`` and ``sys.stderr`` stay on the terminal throughout, and
+    both descriptors are restored when the block ends. ``target`` None leaves everything as it is.
     """
     if target is None:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    python_stderr = sys.stderr
+    streams = {1: "stdout", 2: "stderr"}
+    for name in streams.values():
+        getattr(sys, name).flush()
+    saved = {fd: os.dup(fd) for fd in streams}
+    python = {name: getattr(sys, name) for name in streams.values()}
     redirected = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    terminals = {
+        fd: open(saved[fd], "w", closefd=False, encoding="utf-8", errors="replace") for fd in streams
+    }
     try:
-        with open(saved, "w", closefd=False, encoding="utf-8", errors="replace") as terminal:
-            sys.stderr = terminal
-            os.dup2(redirected, 2)
-            try:
-                yield
-            finally:
-                terminal.flush()
-                sys.stderr = python_stderr
+        for fd, name in streams.items():
+            setattr(sys, name, terminals[fd])
+            os.dup2(redirected, fd)
+        yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, name in streams.items():
+            terminals[fd].flush()
+            setattr(sys, name, python[name])
+            os.dup2(saved[fd], fd)
+            terminals[fd].close()
+            os.close(saved[fd])
         os.close(redirected)
 
 
