@@ -8,12 +8,14 @@ profile runs on a laptop with no services at all.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from featurelake.errors import ConfigError
 
@@ -25,6 +27,11 @@ ENV_PREFIX = "FEATURELAKE_"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The checkout featurelake runs from (it is installed editable: ``pip install -e .``)."""
+
+NYC_AIRPORTS = frozenset({"EWR", "JFK", "LGA"})
+"""The origins of the reference data: New York City's three airports."""
+
+_AIRPORT_CODE = re.compile(r"^[A-Z0-9]{3,4}$")
 
 
 class Settings(BaseModel):
@@ -165,6 +172,27 @@ class Settings(BaseModel):
     alert_from: str = "featurelake@localhost"
     """The sender address of alert e-mails."""
 
+    origins: str = "nyc"
+    """The origin airports bronze accepts (the suites' ``origin_in_nyc``): ``nyc`` (the default: the
+    suites as written, EWR, JFK and LGA), ``airports`` (every FAA code of the reference ``airports``
+    table, which a ``produce synthetic --scale K`` world with K > 1 needs), or a comma-separated
+    list of codes (``EWR,JFK,LGA,BOS``)."""
+
+    @field_validator("origins")
+    @classmethod
+    def _origins_form(cls, value: str) -> str:
+        word = value.strip().lower()
+        if word in ("nyc", "airports"):
+            return word
+        codes = [c.strip().upper() for c in value.split(",")]
+        bad = [c for c in codes if not _AIRPORT_CODE.match(c)]
+        if bad:
+            raise ValueError(
+                f"not airport codes: {', '.join(repr(c) for c in bad)}; use nyc, airports, "
+                "or a comma-separated list of 3-4 letter or digit codes"
+            )
+        return ",".join(codes)
+
     @property
     def landing_dir(self) -> Path:
         """The landing zone, defaulting to ``<lake>/landing``."""
@@ -186,6 +214,15 @@ class Settings(BaseModel):
         if self.pseudonym_key_file is not None:
             return self.pseudonym_key_file
         return self.lake / "_security" / "pseudonym.key"
+
+    @property
+    def origin_airports(self) -> frozenset[str]:
+        """The airport codes ``origins`` names (``airports`` reads the reference table once)."""
+        if self.origins == "nyc":
+            return NYC_AIRPORTS
+        if self.origins == "airports":
+            return _reference_airports()
+        return frozenset(self.origins.split(","))
 
     @property
     def online_store(self) -> Literal["sqlite", "redis"]:
@@ -248,6 +285,14 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if name in update:
             _check_folder(f"{ENV_PREFIX}{name.upper()}", Path(str(update[name])))
     return settings.model_copy(update=update)
+
+
+@functools.cache
+def _reference_airports() -> frozenset[str]:
+    # Imported here: reading settings must not import pyarrow and the reference data.
+    from featurelake import datasets
+
+    return frozenset(datasets.read("airports").column("faa").to_pylist())
 
 
 def _check_folder(variable: str, path: Path) -> None:

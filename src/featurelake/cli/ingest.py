@@ -13,8 +13,11 @@ from featurelake.cli import emit, format_option, friendly, main, run_mode, time_
 if TYPE_CHECKING:
     from featurelake.ingest.batch import BatchReport
     from featurelake.ingest.kafka_producer import KafkaProduceResult
+    from featurelake.ingest.synthetic import SyntheticResult
 
 _DATASETS = click.Choice(["flights", "weather", "bookings"])
+_MAX_SCALE = 443
+"""featurelake.ingest.scaled.MAX_SCALE, without importing numpy for every command's --help."""
 
 
 @main.group()
@@ -122,9 +125,17 @@ _replay_command("bookings", "the reference passenger bookings (synthetic people,
 
 
 @produce.command()
-@click.option("--dataset", type=_DATASETS, required=True, help="Which dataset's schema the events follow.")
 @click.option(
-    "--events", type=click.IntRange(min=1), required=True, help="Records in readable files, or messages."
+    "--dataset",
+    type=_DATASETS,
+    help="Which dataset's schema the events follow; with --scale, only this dataset (flights or weather).",
+)
+@click.option("--events", type=click.IntRange(min=1), help="Records in readable files, or messages.")
+@click.option(
+    "--scale",
+    type=click.IntRange(1, _MAX_SCALE),
+    help="Land a whole synthetic 2013 K times the reference volume instead: 3K origins, "
+    "K x 336,776 flights and hourly weather at every origin, day by day.",
 )
 @click.option(
     "--bad-rate",
@@ -139,23 +150,40 @@ _replay_command("bookings", "the reference passenger bookings (synthetic people,
 @click.option(
     "--records-per-file",
     type=click.IntRange(min=1),
-    default=10_000,
-    show_default=True,
-    help="Landing: events per Avro file.",
+    help="Landing: events per Avro file (default 10,000); with --scale the most per file, "
+    "each day split evenly (default 5,000).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="With --scale: processes generating days (default: one per core).",
 )
 @_SINK
 @_RATE
 @friendly
 def synthetic(
-    dataset: str,
-    events: int,
+    dataset: str | None,
+    events: int | None,
+    scale: int | None,
     bad_rate: float,
     seed: int,
-    records_per_file: int,
+    records_per_file: int | None,
+    workers: int | None,
     sink: str,
     rate: float | None,
 ) -> None:
-    """Synthetic events with the real schema, any volume, bad input mixed in."""
+    """Synthetic events with the real schema, any volume, bad input mixed in.
+
+    With --scale K, a whole synthetic 2013 K times the reference volume instead, with the
+    same schemas and bad input (ingest one with K > 1 under FEATURELAKE_ORIGINS=airports).
+    """
+    if scale is not None:
+        _scaled(scale, dataset, events, bad_rate, seed, records_per_file, workers, sink, rate)
+        return
+    if dataset is None or events is None:
+        raise click.UsageError("give --dataset and --events, or --scale K for a whole synthetic year")
+    if workers is not None:
+        raise click.UsageError("--workers needs --scale")
     if sink == "kafka":
         from featurelake.ingest.kafka_producer import produce_synthetic_to_kafka
 
@@ -165,12 +193,64 @@ def synthetic(
         raise click.UsageError("--rate needs --sink kafka")
     from featurelake.ingest.synthetic import produce_synthetic
 
-    r = produce_synthetic(dataset, events, bad_rate=bad_rate, seed=seed, records_per_file=records_per_file)
+    r = produce_synthetic(
+        dataset, events, bad_rate=bad_rate, seed=seed, records_per_file=records_per_file or 10_000
+    )
+    _print_synthetic(r)
+
+
+def _print_synthetic(r: SyntheticResult) -> None:
     click.echo(
-        f"{dataset}: {r.records:,} records in {len(r.files)} files; expect bronze {r.good:,}, "
+        f"{r.dataset}: {r.records:,} records in {len(r.files)} files; expect bronze {r.good:,}, "
         f"quarantine {r.quarantined:,} ({dict(r.bad_records) | dict(r.bad_files)}), "
         f"{r.duplicate_files} duplicate file(s)"
     )
+
+
+def _scaled(
+    scale: int,
+    dataset: str | None,
+    events: int | None,
+    bad_rate: float,
+    seed: int,
+    records_per_file: int | None,
+    workers: int | None,
+    sink: str,
+    rate: float | None,
+) -> None:
+    extra = {"--events": events is not None, "--sink kafka": sink == "kafka", "--rate": rate is not None}
+    for flag, given in extra.items():
+        if given:
+            raise click.UsageError(f"--scale makes a whole year of landing files: drop {flag}")
+    if dataset == "bookings":
+        raise click.UsageError("--scale makes flights and weather; bookings stay the reference passengers'")
+    import time
+
+    from featurelake.config import get_settings
+    from featurelake.ingest.scaled import DATASETS, produce_scaled, scaled_world
+
+    settings = get_settings()
+    started = time.perf_counter()
+    results = produce_scaled(
+        scale,
+        seed=seed,
+        bad_rate=bad_rate,
+        records_per_file=records_per_file or 5000,
+        settings=settings,
+        datasets=(dataset,) if dataset else DATASETS,
+        workers=workers,
+    )
+    seconds = time.perf_counter() - started
+    for r in results.values():
+        _print_synthetic(r)
+    landed = sum(r.records for r in results.values())
+    click.echo(f"scale {scale}: {landed:,} events in {seconds:.1f} s, {landed / seconds:,.0f} events/s")
+    origins = set(scaled_world(scale, seed=seed).origins)
+    if not origins <= settings.origin_airports:
+        click.echo(
+            f"hint: its {len(origins):,} origins are outside FEATURELAKE_ORIGINS={settings.origins}; "
+            "ingest it with FEATURELAKE_ORIGINS=airports, or its flights and weather are quarantined"
+        )
 
 
 def _print_batch(b: BatchReport) -> None:

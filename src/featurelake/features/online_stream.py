@@ -205,7 +205,7 @@ class OnlineStream:
         c = contract("flights")
         if self._decoded is None:
             self._decoded = Decoded("flights", load_schema("flights"), writer_schemas("flights"))
-            self._suite = load_suite(c.suite)
+            self._suite = load_suite(c.suite, settings=self.settings)
         flagged = flag(self._decoded.frame(messages, c.event_time), self._suite)
         # a boolean column, filtered on the driver: a Spark filter on _reasons would be pushed
         # below the projections and decode each message once per check

@@ -450,7 +450,7 @@ def run_kafka_ingest(
     processor = KafkaBatchProcessor(
         c,
         Decoded(dataset, load_schema(dataset, schemas), writer_schemas(dataset, schemas)),
-        load_suite(c.suite, expectations),
+        load_suite(c.suite, expectations, settings=settings),
         catalog,
         query_name=name,
         on_report=on_batch,

@@ -150,7 +150,12 @@ def replay_quarantine(
     qpath, bpath = catalog.ensure(QUARANTINE, spark), catalog.ensure(c.bronze_table, spark)
     app = _app(dataset)
     proc = BatchProcessor(
-        c, load_schema(dataset, schemas), load_suite(c.suite, expectations), catalog, f"replay_{dataset}", app
+        c,
+        load_schema(dataset, schemas),
+        load_suite(c.suite, expectations, settings=settings),
+        catalog,
+        f"replay_{dataset}",
+        app,
     )
     lpath = catalog.ensure("ops.ingest_log", spark)
     done_q, done_b = txn_version(spark, qpath, app), txn_version(spark, bpath, app)

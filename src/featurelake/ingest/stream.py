@@ -271,7 +271,7 @@ def run_ingest(
     processor = BatchProcessor(
         c,
         load_schema(dataset, schemas),
-        load_suite(c.suite, expectations),
+        load_suite(c.suite, expectations, settings=settings),
         catalog,
         query_name=name,
         listed_files=lambda batch_id: batch_files(checkpoint, batch_id),

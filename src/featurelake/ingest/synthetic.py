@@ -12,104 +12,34 @@ and quarantine should receive. Runs on the driver.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from featurelake.avro import load_schema
 from featurelake.config import Settings
+from featurelake.ingest._bad_input import (
+    BAD_FILE_KINDS,
+    BAD_RECORD_KINDS,
+    RecordBreaker,
+    SyntheticResult,
+    chosen_kinds,
+    land_bad_files,
+    nullable,
+)
 from featurelake.ingest.contracts import contract
 from featurelake.ingest.landing import avro_bytes, land_bytes, landing_folder, new_run_id
 
 __all__ = ["BAD_FILE_KINDS", "BAD_RECORD_KINDS", "SyntheticResult", "produce_synthetic", "synthetic_records"]
 
-HUGE_STRING_BYTES = 10 * 1024 * 1024
 _NYC = ("EWR", "JFK", "LGA")
 _CARRIERS = ("9E", "AA", "AS", "B6", "DL", "EV", "F9", "FL", "HA", "MQ", "OO", "UA", "US", "VX", "WN", "YV")
 _DESTS = ("ATL", "ORD", "LAX", "BOS", "MCO", "CLT", "SFO", "FLL", "MIA", "DCA", "DTW", "DFW", "RDU", "TPA")
 _MS_PER_DAY = 86_400_000
 _START = dt.datetime(2013, 1, 1, tzinfo=dt.UTC)
-
-Mutator = Callable[[dict[str, Any]], None]
-
-
-def _set(**values: Any) -> Mutator:
-    return lambda r: r.update(values)
-
-
-def _far_future(r: dict[str, Any]) -> None:
-    shift = 18 * 365 * _MS_PER_DAY
-    r["sched_dep_ts"] += shift
-    r["time_hour"] += shift
-
-
-# kind -> (dataset -> (mutation, the reason it must be quarantined with)); None: field made nullable.
-BAD_RECORD_KINDS: dict[str, dict[str, tuple[Mutator, str]]] = {
-    "null_required": {
-        "flights": (_set(carrier=None), "carrier_not_null"),
-        "weather": (_set(origin=None), "origin_not_null"),
-        "bookings": (_set(email=None), "email_not_null"),
-    },
-    "origin_not_nyc": {
-        "flights": (_set(origin="XYZ"), "origin_in_nyc"),
-        "weather": (_set(origin="XYZ"), "origin_in_nyc"),
-    },
-    "out_of_range": {
-        "flights": (_set(dep_delay=5000.0, dep_time=830), "dep_delay_in_range"),
-        "weather": (_set(humid=250.0), "humid_in_range"),
-        "bookings": (_set(fare=-12.5), "fare_positive"),
-    },
-    "malformed_email": {"bookings": (_set(email="not-an-address"), "email_format")},
-    "nonpositive_distance": {"flights": (_set(distance=0), "distance_positive")},
-    "event_time_out_of_range": {"flights": (_far_future, "sched_dep_ts_in_2013")},
-    "delay_without_dep_time": {
-        "flights": (_set(dep_time=None, dep_delay=12.0), "dep_delay_null_iff_dep_time_null")
-    },
-}
-_HUGE = {
-    "flights": ("tailnum", "tailnum_length"),
-    "weather": ("event_id", "event_id_length"),
-    "bookings": ("event_id", "event_id_format"),
-}
-_NULLABLE_FOR = {"flights": "carrier", "weather": "origin", "bookings": "email"}
-_EVENT_TIME = {"flights": "sched_dep_ts", "weather": "obs_ts", "bookings": "booked_at"}
-
-BAD_FILE_KINDS: tuple[str, ...] = (
-    "truncated_file",
-    "not_avro",
-    "empty_file",
-    "incompatible_schema",
-    "duplicate_file",
-)
-
-
-@dataclass
-class SyntheticResult:
-    """What a synthetic run landed and what ingesting it must produce."""
-
-    dataset: str
-    files: list[Path] = field(default_factory=list)
-    records: int = 0
-    """Records in readable files (bronze + record-level quarantine)."""
-    good: int = 0
-    """Records bronze must receive."""
-    bad_records: Counter[str] = field(default_factory=Counter)
-    """Reason -> records quarantined for it."""
-    bad_files: Counter[str] = field(default_factory=Counter)
-    """Reason -> files quarantined whole."""
-    duplicate_files: int = 0
-
-    @property
-    def quarantined(self) -> int:
-        """Quarantine rows expected: bad records plus one per unreadable file."""
-        return sum(self.bad_records.values()) + sum(self.bad_files.values())
 
 
 def synthetic_records(dataset: str, n: int, rng: np.random.Generator, first: int = 0) -> list[dict[str, Any]]:
@@ -237,23 +167,6 @@ def _bookings(n: int, rng: np.random.Generator, first: int) -> list[dict[str, An
     return out
 
 
-def _nullable(schema: dict[str, Any], name: str) -> dict[str, Any]:
-    out = copy.deepcopy(schema)
-    for f in out["fields"]:
-        if f["name"] == name and not isinstance(f["type"], list):
-            f["type"] = ["null", f["type"]]
-    return out
-
-
-def _incompatible(schema: dict[str, Any]) -> dict[str, Any]:
-    # The event time as a string: no Avro promotion reads a string as a timestamp.
-    out = copy.deepcopy(schema)
-    for f in out["fields"]:
-        if f["name"] in _EVENT_TIME.values():
-            f["type"] = "string"
-    return out
-
-
 def produce_synthetic(
     dataset: str,
     events: int,
@@ -287,68 +200,32 @@ def produce_synthetic(
         raise ValueError(f"events must be >= 0 and records per file >= 1, got {events}, {records_per_file}")
     if not 0.0 <= bad_rate <= 1.0:
         raise ValueError(f"bad rate must be within [0, 1], got {bad_rate}")
-    known = {*BAD_RECORD_KINDS, *BAD_FILE_KINDS, "huge_string"}
-    chosen = set(known if kinds is None else kinds)
-    if chosen - known:
-        raise ValueError(f"unknown bad kinds {sorted(chosen - known)}; use: {', '.join(sorted(known))}")
-    record_kinds = [k for k in BAD_RECORD_KINDS if k in chosen and dataset in BAD_RECORD_KINDS[k]]
+    chosen = chosen_kinds(kinds)
     rng = np.random.default_rng(seed)
     schema = load_schema(dataset)
     folder = landing_folder(dataset, settings)
     run = new_run_id()
     result = SyntheticResult(dataset)
-    huge_left = 1 if bad_rate > 0 and "huge_string" in chosen else 0
+    breaker = RecordBreaker(dataset, bad_rate, chosen)
     n_files = math.ceil(events / records_per_file) if events else 0
     for seq in range(n_files):
         n = min(records_per_file, events - seq * records_per_file)
         records = synthetic_records(dataset, n, rng, first=seq * records_per_file)
-        nullable = False
-        if bad_rate > 0 and record_kinds:
-            hits = np.flatnonzero(rng.random(n) < bad_rate)
-            picks = rng.integers(0, len(record_kinds), len(hits))
-            for i, p in zip(hits.tolist(), picks.tolist(), strict=True):
-                mutate, reason = BAD_RECORD_KINDS[record_kinds[p]][dataset]
-                mutate(records[i])
-                result.bad_records[reason] += 1
-                nullable = nullable or record_kinds[p] == "null_required"
-            if huge_left and n:
-                i = int(rng.integers(0, n))
-                if i not in set(hits.tolist()):
-                    col, reason = _HUGE[dataset]
-                    records[i][col] = "X" * HUGE_STRING_BYTES
-                    result.bad_records[reason] += 1
-                    huge_left = 0
-        writer = _nullable(schema, _NULLABLE_FOR[dataset]) if nullable else schema
+        writer = nullable(schema, dataset) if breaker.apply(records, rng, result) else schema
         data = avro_bytes(writer, records, codec=codec, sync_marker=rng.bytes(16))
         result.files.append(land_bytes(folder, f"synthetic-{dataset}-s{seed}-{run}-{seq:05d}.avro", data))
         result.records += n
     result.good = result.records - sum(result.bad_records.values())
-    if bad_rate > 0:
-        per_kind = max(1, round(bad_rate * n_files))
-        for kind in (k for k in BAD_FILE_KINDS if k in chosen):
-            for j in range(per_kind):
-                self_name = f"synthetic-{dataset}-s{seed}-{run}-{kind}-{j:03d}"
-                sample = synthetic_records(dataset, 50, rng, first=j * 50)
-                if kind == "duplicate_file":
-                    # The same clean bytes under two names: bronze keeps both copies.
-                    data = avro_bytes(schema, sample, codec=codec, sync_marker=rng.bytes(16))
-                    result.files.append(land_bytes(folder, f"{self_name}-a.avro", data))
-                    result.files.append(land_bytes(folder, f"{self_name}-b.avro", data))
-                    result.records += 2 * len(sample)
-                    result.good += 2 * len(sample)
-                    result.duplicate_files += 1
-                    continue
-                if kind == "truncated_file":
-                    full = avro_bytes(schema, sample, codec=codec, sync_marker=rng.bytes(16))
-                    data, ext = full[: len(full) - 10], ".avro"
-                elif kind == "not_avro":
-                    data, ext = b"event_id,origin\nUA-1-EWR,EWR\n", ".avro"
-                elif kind == "empty_file":
-                    data, ext = b"", ".avro"
-                else:
-                    sample = [{**r, _EVENT_TIME[dataset]: "soon"} for r in sample]
-                    data = avro_bytes(_incompatible(schema), sample, codec=codec, sync_marker=rng.bytes(16))
-                    ext = ".avro"
-                result.bad_files[kind] += 1
-                result.files.append(land_bytes(folder, self_name + ext, data))
+    land_bad_files(
+        folder,
+        f"synthetic-{dataset}-s{seed}-{run}",
+        result,
+        schema=schema,
+        n_files=n_files,
+        bad_rate=bad_rate,
+        chosen=chosen,
+        sample=lambda j: synthetic_records(dataset, 50, rng, first=j * 50),
+        sync=lambda _name: rng.bytes(16),
+        codec=codec,
+    )
     return result

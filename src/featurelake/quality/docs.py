@@ -177,7 +177,7 @@ def build_data_docs(
     spark = spark or get_spark("featurelake-quality", settings=settings)
     catalog = Catalog(settings=settings)
     c = contract(dataset)
-    suite = load_suite(c.suite, expectations)
+    suite = load_suite(c.suite, expectations, settings=settings)
     df = _batch_frame(spark, catalog, dataset, load_schema(dataset, schemas), batch)
     if sample is not None:
         df = df.limit(sample)

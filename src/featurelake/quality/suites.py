@@ -5,10 +5,17 @@ Each expectation carries ``meta.severity`` (``warn`` | ``quarantine`` |
 under. Loading checks both and that every expectation type can be evaluated
 row by row (see :mod:`featurelake.quality.checks`); GX itself is imported
 only where GX runs (Data Docs), so loading a suite stays cheap.
+
+An expectation whose ``meta.value_set_setting`` names a setting (only
+``origins`` so far) takes its ``value_set`` from that setting when it is not
+the default: ``FEATURELAKE_ORIGINS=airports`` makes ``origin_in_nyc`` accept
+every reference airport, in the checks and in the GX suite alike. Under the
+default the file's own list holds.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -20,9 +27,12 @@ from featurelake.errors import FeaturelakeError
 if TYPE_CHECKING:
     import great_expectations as gx
 
+    from featurelake.config import Settings
+
 __all__ = [
     "SEVERITIES",
     "SUPPORTED_TYPES",
+    "VALUE_SET_SETTINGS",
     "Check",
     "Severity",
     "Suite",
@@ -44,6 +54,10 @@ SUPPORTED_TYPES: tuple[str, ...] = (
     "expect_column_values_to_match_regex",
     "unexpected_rows_expectation",
 )
+
+VALUE_SET_SETTINGS: tuple[str, ...] = ("origins",)
+"""Settings an ``expect_column_values_to_be_in_set`` may take its ``value_set`` from
+(``meta.value_set_setting``)."""
 
 _ROWS_QUERY = re.compile(r"^\s*select\s+\*\s+from\s+\{batch\}\s+where\s+(?P<cond>.+?)\s*;?\s*$", re.I | re.S)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -136,12 +150,45 @@ def _check(raw: dict[str, Any], suite: str) -> Check:
     return check
 
 
-def load_suite(name: str, directory: str | Path | None = None) -> Suite:
+def _value_sets(source: dict[str, Any], suite: str, settings: Settings | None) -> dict[str, Any]:
+    """``source`` with the ``value_set`` of every expectation that names a setting taken from it."""
+    named = [e for e in source.get("expectations", []) if (e.get("meta") or {}).get("value_set_setting")]
+    if not named:
+        return source
+    for e in named:
+        setting = e["meta"]["value_set_setting"]
+        where = f"suite {suite}, expectation {e['meta'].get('name') or e.get('type')}"
+        if setting not in VALUE_SET_SETTINGS:
+            known = ", ".join(VALUE_SET_SETTINGS)
+            raise SuiteError(f"{where}: meta.value_set_setting {setting!r} is not one of: {known}")
+        if e.get("type") != "expect_column_values_to_be_in_set":
+            raise SuiteError(f"{where}: meta.value_set_setting needs expect_column_values_to_be_in_set")
+    if settings is None:
+        from featurelake.config import get_settings
+
+        settings = get_settings()
+    if settings.origins == "nyc":
+        return source
+    out = copy.deepcopy(source)
+    values = sorted(settings.origin_airports)
+    for e in out["expectations"]:
+        if (e.get("meta") or {}).get("value_set_setting") == "origins":
+            e["kwargs"] = {**(e.get("kwargs") or {}), "value_set": values}
+    return out
+
+
+def load_suite(name: str, directory: str | Path | None = None, *, settings: Settings | None = None) -> Suite:
     """Load ``<directory>/<name>.json`` (default: the repository's ``expectations/``).
+
+    Args:
+        name: the suite's file name without ``.json``.
+        directory: the folder of suites; the repository's ``expectations/`` when None.
+        settings: where ``meta.value_set_setting`` reads its setting (``origins``); the
+            environment's when None.
 
     Raises:
         SuiteError: the file is missing, not JSON, or has an expectation featurelake cannot
-            evaluate, a missing severity, or a duplicate name.
+            evaluate, a missing severity, a duplicate name, or an unknown value set setting.
     """
     folder = Path(directory) if directory is not None else expectations_dir()
     path = folder / f"{name}.json"
@@ -152,6 +199,7 @@ def load_suite(name: str, directory: str | Path | None = None) -> Suite:
         raise SuiteError(f"no expectation suite {name!r} at {path}; known: {', '.join(known)}") from e
     except json.JSONDecodeError as e:
         raise SuiteError(f"{path} is not JSON: {e}") from e
+    source = _value_sets(source, name, settings)
     checks = tuple(_check(e, name) for e in source.get("expectations", []))
     seen: set[str] = set()
     for c in checks:
