@@ -86,9 +86,9 @@ class Peaks:
 class Sampler(threading.Thread):
     """Samples the RSS of ``pid``'s process tree and of any cluster executors until stopped."""
 
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
+    def __init__(self, pid: int, *, executors: bool, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.pid, self.interval, self.executors = pid, interval, executors
         self.peaks = Peaks()
         self._halt = threading.Event()
 
@@ -116,7 +116,7 @@ class Sampler(threading.Thread):
                     jvm += rss
                 else:
                     workers += rss
-            for p in psutil.process_iter(["name", "cmdline"]):
+            for p in psutil.process_iter(["name", "cmdline"]) if self.executors else ():
                 cmd = p.info.get("cmdline") or []
                 if any("CoarseGrainedExecutorBackend" in c for c in cmd):
                     try:
@@ -254,7 +254,8 @@ class Scale:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )
-                sampler = Sampler(proc.pid)
+                # executors are another cluster's unless this run's master is a cluster
+                sampler = Sampler(proc.pid, executors=not self.master.startswith("local"))
                 sampler.start()
                 rc = proc.wait()
                 stage.peaks.merge(sampler.stop())
