@@ -18,8 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from featurelake.catalog import LAYERS, Catalog
-from featurelake.errors import AccessDenied, one_line
+from featurelake.catalog import LAYERS, Catalog, TableSpec
+from featurelake.errors import AccessDenied, TableNotFoundError, one_line
 from featurelake.governance.masking import MASKED_SCHEMA, masked_select
 
 if TYPE_CHECKING:
@@ -97,6 +97,11 @@ def connect(
     import duckdb
 
     catalog = catalog or Catalog()
+    lake = catalog.settings.lake
+    if not lake.is_dir():
+        raise TableNotFoundError(
+            f"no lake at {lake}: set FEATURELAKE_LAKE to a lake's folder, or build one (make demo)"
+        )
     con = duckdb.connect(database)
     con.execute(f"LOAD '{delta_extension_path()}'")
     con.execute("SET TimeZone = 'UTC'")
@@ -131,12 +136,26 @@ def connect(
                 # A damaged table fails only the queries that read it, with its name and the cause.
                 cause = f"table {spec.name} cannot be read ({one_line(str(e))}); run featurelake doctor"
                 _refusing_view(con, view, cause)
+        elif role is None or role.reads(spec.name):
+            # Declared but not written yet (ops.alerts before the first alert, a fresh lake): no
+            # rows of its declared columns, as a catalog that knows the table answers.
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{spec.layer}"."{spec.short_name}" AS {_empty_select(con, spec)}'
+            )
     if role is not None and not role.duckdb_write:
         dirs = ", ".join("'" + d.replace("'", "''") + "'" for d in readable)
         con.execute(f"SET allowed_directories = [{dirs}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     return con
+
+
+def _empty_select(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
+    """A SELECT of no rows with ``spec``'s columns, in the DuckDB types its Delta table will have."""
+    schema = spec.schema.to_arrow()
+    types = con.from_arrow(schema.empty_table()).types
+    columns = ", ".join(f'CAST(NULL AS {t}) AS "{name}"' for name, t in zip(schema.names, types, strict=True))
+    return f"SELECT {columns} WHERE false"
 
 
 def _refusing_view(con: duckdb.DuckDBPyConnection, view: str, message: str) -> None:

@@ -109,6 +109,12 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("sql-syntax", ["sql", "selec 1"], {}, "syntax error"),
     ("sql-unknown-table", ["sql", "select * from gold.nope"], {}, "Table with name nope does not exist"),
     ("sql-bad-output", ["sql", "select 1", "--output", "x.txt"], {}, "must end in .parquet or .csv"),
+    (
+        "sql-no-lake",
+        ["sql", "select count(*) from silver.flights"],
+        {"FEATURELAKE_LAKE": "{lake}-missing"},
+        "-missing: set FEATURELAKE_LAKE",
+    ),
     ("sql-bad-format", ["sql", "select 1", "--format", "xml"], {}, "'xml' is not one of"),
     (
         "sql-damaged-table",
@@ -207,6 +213,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     log = damaged / "gold" / "plane" / "_delta_log"
     log.mkdir(parents=True)
     (log / "00000000000000000000.json").write_text('{"protocol": {"minReaderVersion": 1}}\n{"metaD')
+    (root / "lake").mkdir()
     return {"lake": str(root / "lake"), "damaged": str(damaged), "file": str(afile)}
 
 

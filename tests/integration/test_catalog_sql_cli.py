@@ -77,6 +77,16 @@ def test_sql_views_cover_every_existing_table(loaded: Catalog) -> None:
     assert row == ("United Air Lines Inc.",)
 
 
+def test_a_declared_table_not_written_yet_answers_no_rows_of_its_columns(loaded: Catalog) -> None:
+    assert not loaded.exists("ops.alerts")
+    con = lake_sql.connect(loaded)
+    assert con.sql("select count(*) from ops.alerts").fetchone() == (0,)
+    described = dict(con.sql("select column_name, column_type from (describe ops.alerts)").fetchall())
+    assert list(described) == loaded.spec("ops.alerts").schema.names
+    assert described["raised_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert described["emailed"] == "BOOLEAN"
+
+
 def test_cli_sql_formats_and_outputs(loaded: Catalog, tmp_path: Path) -> None:
     lake = loaded.settings.lake
     res = run_cli("sql", "select count(*) as n from silver.planes", lake=lake)

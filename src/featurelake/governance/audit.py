@@ -118,8 +118,14 @@ def audit_row(
 
 
 def record(action: str, settings: Settings | None = None, **fields: Any) -> None:
-    """Append one row for ``action`` by this process's user; a failed write is logged, not raised."""
+    """Append one row for ``action`` by this process's user; a failed write is logged, not raised.
+
+    Nothing is recorded where no lake exists (a mistyped ``FEATURELAKE_LAKE``): auditing must not
+    create a lake holding nothing but its own log.
+    """
     settings = settings or get_settings()
+    if not settings.lake.is_dir():
+        return
     try:
         Catalog(settings=settings).append_native(TABLE, [audit_row(action, actor=who(), **fields)])
     except Exception as e:
