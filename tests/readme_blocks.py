@@ -104,33 +104,9 @@ class Block:
         return f"{slug}-L{self.line}"
 
 
-def split_comment(text: str) -> tuple[str, str | None]:
-    """``text`` as code and trailing comment: a ``#`` that starts a word outside quotes."""
-    quote: str | None = None
-    escaped = False
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
-            continue
-        if ch == "\\" and quote != "'":
-            escaped = True
-        elif quote is not None:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or text[i - 1].isspace()):
-            return text[:i].rstrip(), text[i + 1 :].strip()
-    return text.rstrip(), None
-
-
-def _continues(line: str) -> bool:
-    trailing = len(line) - len(line.rstrip("\\"))
-    return trailing % 2 == 1
-
-
-def _open_quote(text: str) -> bool:
-    """Whether ``text`` ends inside a quoted string (a JSON body spread over lines, say)."""
+def _scan(text: str) -> tuple[int | None, bool]:
+    """Where ``text``'s comment starts (a ``#`` that starts a word outside quotes), and whether the
+    code before it ends inside a quoted string."""
     quote: str | None = None
     escaped = False
     for i, ch in enumerate(text):
@@ -144,8 +120,26 @@ def _open_quote(text: str) -> bool:
         elif ch in "'\"":
             quote = ch
         elif ch == "#" and (i == 0 or text[i - 1].isspace()):
-            return False  # the rest is a comment
-    return quote is not None
+            return i, False
+    return None, quote is not None
+
+
+def split_comment(text: str) -> tuple[str, str | None]:
+    """``text`` as code and trailing comment: a ``#`` that starts a word outside quotes."""
+    at, _ = _scan(text)
+    if at is None:
+        return text.rstrip(), None
+    return text[:at].rstrip(), text[at + 1 :].strip()
+
+
+def _continues(line: str) -> bool:
+    trailing = len(line) - len(line.rstrip("\\"))
+    return trailing % 2 == 1
+
+
+def _open_quote(text: str) -> bool:
+    """Whether ``text`` ends inside a quoted string (a JSON body spread over lines, say)."""
+    return _scan(text)[1]
 
 
 def _commands(lines: list[tuple[int, str]], lang: str) -> list[Command]:
