@@ -19,13 +19,16 @@ class Lake:
     """One DuckDB connection over the catalog (``featurelake.sql.connect``) for one monitor run.
 
     The views are made when the connection opens: a table created later (the run's own
-    ``ops.monitor_*`` rows) needs a new :class:`Lake`.
+    ``ops.monitor_*`` rows) needs a new :class:`Lake`. A lake folder that does not exist yet
+    is made: the monitor of a deployment nothing has run in reports every table missing (and
+    writes its checks there), where ``featurelake sql`` refuses with "no lake at ...".
     """
 
     def __init__(self, catalog: Catalog) -> None:
         from featurelake.sql import connect
 
         self.catalog = catalog
+        catalog.settings.lake.mkdir(parents=True, exist_ok=True)
         self._con: duckdb.DuckDBPyConnection = connect(catalog)
 
     def exists(self, table: str) -> bool:
