@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from featurelake import features
@@ -131,3 +133,27 @@ def test_feature_refs_and_errors(lake: Settings) -> None:
         features.training_set(entity_df(), "nope", settings=lake)
     with pytest.raises(ValueError, match="has no feature"):
         features.training_set(entity_df(), ["plane:wings"], settings=lake)
+
+
+def test_the_parquet_writer_gives_the_in_memory_rows_in_their_order(lake: Settings, tmp_path: Path) -> None:
+    """``write_training_set`` (what ``features training-set --output`` runs) streams the same table."""
+    in_memory = features.training_set(entity_df(), "delay_model_v1", settings=lake, output="arrow")
+    target = tmp_path / "set.parquet"
+    assert features.write_training_set(target, entity_df(), "delay_model_v1", settings=lake) == len(CASES)
+    written = pq.read_table(target)
+    assert written.column_names == in_memory.column_names
+    assert written.to_pylist() == in_memory.to_pylist()
+
+
+def test_entity_rows_inside_one_ttl_read_only_the_feature_rows_that_can_count(lake: Settings) -> None:
+    """The views are read between the first entity time less the TTL and the last entity time:
+    each row still gets what Feast gives it, one at a time as well as all together."""
+    together = records(features.training_set(entity_df(), "delay_model_v1", settings=lake))
+    alone = [
+        records(features.training_set(entity_df().iloc[[i]], "delay_model_v1", settings=lake))[0]
+        for i in range(len(CASES))
+    ]
+    assert alone == together
+    empty = features.training_set(entity_df().iloc[[]], "delay_model_v1", settings=lake, output="arrow")
+    assert empty.num_rows == 0
+    assert "flights_7d" in empty.column_names

@@ -131,21 +131,22 @@ def skew(sample_size: int, service: str, seed: int) -> None:
 def training_set(
     labels: str, service: str, start: dt.date | None, end: dt.date | None, where: str | None, output: str
 ) -> None:
-    """Write a point-in-time correct training set to a Parquet file."""
+    """Write a point-in-time correct training set to a Parquet file (streamed: the set is never
+    held in memory whole)."""
     import pyarrow.parquet as pq
 
-    from featurelake.features import training_set as build
+    from featurelake.features import write_training_set
 
-    table = build(
+    rows = write_training_set(
+        output,
         labels,
         service,
         start=_utc(start) if start is not None else None,
         end=_utc(end) if end is not None else None,
         where=where,
-        output="arrow",
     )
-    pq.write_table(table, output)
-    click.echo(json.dumps({"rows": table.num_rows, "columns": table.num_columns, "output": output}))
+    columns = pq.ParquetFile(output).metadata.num_columns
+    click.echo(json.dumps({"rows": rows, "columns": columns, "output": output}))
 
 
 @main.command()

@@ -9,7 +9,7 @@ included.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from feast.data_format import DeltaFormat, ParquetFormat
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UnsupportedSourceError",
+    "date_partition_filter",
     "duckdb_connection",
     "latest_rows",
     "scan_expression",
@@ -71,6 +72,32 @@ def scan_expression(view: FeatureView) -> str:
     raise UnsupportedSourceError(f"{view.name}: file format {source.file_format} is not Delta or Parquet")
 
 
+DATE_PARTITION = "event_date"
+"""The partition column of featurelake's tables: the UTC date of the row's event time."""
+
+
+def date_partition_filter(view: FeatureView, first: datetime | None, last: datetime) -> str:
+    """``event_date`` bounds covering event times ``first`` (None: the beginning) to ``last``
+    where the view's source is a Delta table partitioned by ``event_date``; ``TRUE`` otherwise.
+
+    DuckDB's ``delta_scan`` skips files on partition values but not on timestamp statistics, so a
+    time window alone opens every file of the table. The bounds take one day more on each side,
+    so a source whose dates are not UTC loses no row; the timestamp filter stays the exact one.
+    """
+    from deltalake import DeltaTable
+
+    source = view.batch_source
+    if not isinstance(source, FileSource) or not isinstance(source.file_format, DeltaFormat):
+        return "TRUE"
+    if DATE_PARTITION not in DeltaTable(source.path).metadata().partition_columns:
+        return "TRUE"
+    hi = (_utc(last) + timedelta(days=1)).date().isoformat()
+    bounds = f"{_quote(DATE_PARTITION)} <= DATE '{hi}'"
+    if first is not None:
+        bounds += f" AND {_quote(DATE_PARTITION)} >= DATE '{(_utc(first) - timedelta(days=1)).date()}'"
+    return bounds
+
+
 def _utc(ts: datetime) -> datetime:
     return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
 
@@ -116,7 +143,8 @@ def latest_rows(
     keys = ", ".join(_quote(k) for k in join_keys)
     # Newest timestamp per key (a hash aggregate), then only those rows. Comparing the UTC
     # timestamps directly (no cast) keeps DuckDB's filter pushdown into the Delta scan.
-    window = f"SELECT {select} FROM {scan} AS __src WHERE {ts_col} BETWEEN $start AND $end"
+    dates = date_partition_filter(view, start, end)
+    window = f"SELECT {select} FROM {scan} AS __src WHERE {ts_col} BETWEEN $start AND $end AND {dates}"
     if only is not None:
         con.register("__only", only)
         match = " AND ".join(

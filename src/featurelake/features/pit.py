@@ -11,18 +11,20 @@ order; feature columns follow the entity columns in request order.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from featurelake.features._refs import ViewRequest
-from featurelake.features.latest import duckdb_connection, scan_expression
+from featurelake.features.latest import date_partition_filter, duckdb_connection, scan_expression
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-__all__ = ["ENTITY_TS", "pit_join_duckdb", "pit_join_spark"]
+__all__ = ["ENTITY_TS", "pit_join_duckdb", "pit_join_spark", "pit_join_to_parquet"]
 
 ENTITY_TS = "event_timestamp"
 """The entity rows' timestamp column."""
@@ -30,6 +32,79 @@ ENTITY_TS = "event_timestamp"
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _normalized(entities: pa.Table) -> pa.Table:
+    """``entities`` checked, with a naive ``event_timestamp`` taken as UTC."""
+    import pyarrow as pa
+
+    if ENTITY_TS not in entities.column_names:
+        raise ValueError(f"entity rows need an {ENTITY_TS!r} column; got {', '.join(entities.column_names)}")
+    ts_type = entities.schema.field(ENTITY_TS).type
+    if not pa.types.is_timestamp(ts_type):
+        raise ValueError(f"{ENTITY_TS} must be a timestamp column, not {ts_type}")
+    if ts_type.tz is None:
+        entities = entities.set_column(
+            entities.schema.get_field_index(ENTITY_TS),
+            ENTITY_TS,
+            entities.column(ENTITY_TS).cast(pa.timestamp(ts_type.unit)).cast(pa.timestamp("us", tz="UTC")),
+        )
+    return entities
+
+
+def _literal(ts: dt.datetime) -> str:
+    return f"TIMESTAMPTZ '{ts.astimezone(dt.UTC).isoformat()}'"
+
+
+def _pit_sql(entities: pa.Table, requests: Sequence[ViewRequest], apply_ttl: bool) -> str:
+    """The ASOF join of the registered ``__entities`` with each view, in the entity rows' order.
+
+    Each view is read only between the earliest entity time less its TTL (an older row can only
+    give a stale value, which is null) and the latest entity time, with the matching bounds on
+    its ``event_date`` partitions (:func:`date_partition_filter`): ``delta_scan`` skips the files
+    outside the entity rows' span, so the join's memory follows the entity rows rather than the
+    size of the feature tables.
+    """
+    import pyarrow.compute as pc
+
+    span = pc.min_max(entities.column(ENTITY_TS)).as_py()
+    first, last = span["min"], span["max"]
+    selects = [f"e.{_q(c)}" for c in entities.column_names]
+    joins = []
+    for i, req in enumerate(requests):
+        alias = f"f{i}"
+        source = req.view.batch_source
+        assert source is not None
+        reverse = {v: k for k, v in (source.field_mapping or {}).items()}
+        keys = req.join_keys
+        ts = reverse.get(source.timestamp_field, source.timestamp_field)
+        cols = [f"{_q(reverse.get(k, k))} AS {_q(k)}" for k in keys]
+        cols += [f"{_q(reverse.get(f, f))} AS {_q(f)}" for f in req.features]
+        cols.append(f"CAST({_q(ts)} AS TIMESTAMPTZ) AS __ts")
+        ttl = req.ttl if apply_ttl else None
+        if last is None:  # no entity rows: nothing to read
+            bounds = "FALSE"
+        else:
+            bounds = f"{_q(ts)} <= {_literal(last)}"
+            since = first - ttl if ttl else None
+            if since is not None:
+                bounds += f" AND {_q(ts)} >= {_literal(since)}"
+            bounds += f" AND {date_partition_filter(req.view, since, last)}"
+        sub = f"SELECT {', '.join(cols)} FROM {scan_expression(req.view)} WHERE {bounds}"
+        on = " AND ".join(f"e.{_q(k)} = {alias}.{_q(k)}" for k in keys)
+        joins.append(f"ASOF LEFT JOIN ({sub}) {alias} ON {on} AND e.{ENTITY_TS} >= {alias}.__ts")
+        fresh = "TRUE"
+        if ttl:
+            micros = int(ttl.total_seconds() * 1_000_000)
+            fresh = f"{alias}.__ts >= e.{ENTITY_TS} - INTERVAL ({micros}) MICROSECOND"
+        for f in req.features:
+            selects.append(f"CASE WHEN {fresh} THEN {alias}.{_q(f)} END AS {_q(f)}")
+    return (
+        "SELECT * EXCLUDE (__row) FROM ("
+        f"SELECT e.__row, {', '.join(selects)} FROM "
+        "(SELECT *, row_number() OVER () AS __row FROM __entities) e "
+        f"{' '.join(joins)}) ORDER BY __row"
+    )
 
 
 def pit_join_duckdb(
@@ -48,57 +123,34 @@ def pit_join_duckdb(
             keeps values past their TTL).
         con: a DuckDB connection with the delta extension loaded; a new one when omitted.
     """
-    import pyarrow as pa
-
-    if ENTITY_TS not in entities.column_names:
-        raise ValueError(f"entity rows need an {ENTITY_TS!r} column; got {', '.join(entities.column_names)}")
-    ts_type = entities.schema.field(ENTITY_TS).type
-    if not pa.types.is_timestamp(ts_type):
-        raise ValueError(f"{ENTITY_TS} must be a timestamp column, not {ts_type}")
-    if ts_type.tz is None:
-        entities = entities.set_column(
-            entities.schema.get_field_index(ENTITY_TS),
-            ENTITY_TS,
-            entities.column(ENTITY_TS).cast(pa.timestamp(ts_type.unit)).cast(pa.timestamp("us", tz="UTC")),
-        )
+    entities = _normalized(entities)
     own = con is None
     con = con or duckdb_connection()
     try:
         con.register("__entities", entities)
-        selects = [f"e.{_q(c)}" for c in entities.column_names]
-        joins = []
-        for i, req in enumerate(requests):
-            alias = f"f{i}"
-            source = req.view.batch_source
-            assert source is not None
-            reverse = {v: k for k, v in (source.field_mapping or {}).items()}
-            keys = req.join_keys
-            ts = reverse.get(source.timestamp_field, source.timestamp_field)
-            cols = [f"{_q(reverse.get(k, k))} AS {_q(k)}" for k in keys]
-            cols += [f"{_q(reverse.get(f, f))} AS {_q(f)}" for f in req.features]
-            cols.append(f"CAST({_q(ts)} AS TIMESTAMPTZ) AS __ts")
-            bounds = "(SELECT max(event_timestamp) FROM __entities)"
-            sub = f"SELECT {', '.join(cols)} FROM {scan_expression(req.view)} WHERE {_q(ts)} <= {bounds}"
-            on = " AND ".join(f"e.{_q(k)} = {alias}.{_q(k)}" for k in keys)
-            joins.append(f"ASOF LEFT JOIN ({sub}) {alias} ON {on} AND e.{ENTITY_TS} >= {alias}.__ts")
-            fresh = "TRUE"
-            if apply_ttl and req.ttl:
-                micros = int(req.ttl.total_seconds() * 1_000_000)
-                fresh = f"{alias}.__ts >= e.{ENTITY_TS} - INTERVAL ({micros}) MICROSECOND"
-            for f in req.features:
-                selects.append(f"CASE WHEN {fresh} THEN {alias}.{_q(f)} END AS {_q(f)}")
-        sql = (
-            "SELECT * EXCLUDE (__row) FROM ("
-            f"SELECT e.__row, {', '.join(selects)} FROM "
-            "(SELECT *, row_number() OVER () AS __row FROM __entities) e "
-            f"{' '.join(joins)}) ORDER BY __row"
-        )
-        out = con.execute(sql).to_arrow_table()
+        out = con.execute(_pit_sql(entities, requests, apply_ttl)).to_arrow_table()
         con.unregister("__entities")
         return out
     finally:
         if own:
             con.close()
+
+
+def pit_join_to_parquet(entities: pa.Table, requests: Sequence[ViewRequest], path: str | Path) -> int:
+    """The same join written by DuckDB straight to a Parquet file; returns its row count.
+
+    The result streams to the file instead of being collected, so a training set larger than
+    the memory left after the join itself can still be written.
+    """
+    entities = _normalized(entities)
+    target = str(path).replace("'", "''")
+    con = duckdb_connection()
+    try:
+        con.register("__entities", entities)
+        con.execute(f"COPY ({_pit_sql(entities, requests, True)}) TO '{target}' (FORMAT parquet)")
+        return entities.num_rows
+    finally:
+        con.close()
 
 
 def pit_join_spark(

@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
 from featurelake.features._refs import resolve
-from featurelake.features.pit import ENTITY_TS, pit_join_duckdb, pit_join_spark
+from featurelake.features.pit import ENTITY_TS, pit_join_duckdb, pit_join_spark, pit_join_to_parquet
 from featurelake.features.store import using_store
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     from featurelake.features.progress import MaterializeReporter
 
-__all__ = ["materialize", "materialize_incremental", "online_features", "training_set"]
+__all__ = ["materialize", "materialize_incremental", "online_features", "training_set", "write_training_set"]
 
 Output = Literal["pandas", "arrow", "spark"]
 Engine = Literal["duckdb", "feast"]
@@ -91,6 +92,20 @@ def _as_arrow(entities: Any) -> pa.Table:
     raise TypeError(
         f"entities must be a label table name, a pandas DataFrame or an Arrow table, not {type(entities)}"
     )
+
+
+def _entity_rows(
+    catalog: Catalog,
+    entities: str | pd.DataFrame | pa.Table | DataFrame | list[dict[str, Any]],
+    start: When | None,
+    end: When | None,
+    where: str | None,
+) -> pa.Table:
+    if isinstance(entities, str):
+        return _label_rows(catalog, entities, start, end, where)
+    if _is_spark(entities):
+        return cast("DataFrame", entities).toArrow()
+    return _as_arrow(entities)
 
 
 def training_set(
@@ -162,13 +177,7 @@ def training_set(
                 tables[req.view.name] = spark.read.format("delta").load(path)
             return pit_join_spark(ent, requests, tables)
 
-        if isinstance(entities, str):
-            rows = _label_rows(catalog, entities, start, end, where)
-        elif _is_spark(entities):
-            rows = cast("DataFrame", entities).toArrow()
-        else:
-            rows = _as_arrow(entities)
-
+        rows = _entity_rows(catalog, entities, start, end, where)
         if engine == "feast":
             job = store.get_historical_features(entity_df=rows.to_pandas(), features=feast_features)
             return job.to_arrow() if output == "arrow" else job.to_df()
@@ -180,6 +189,31 @@ def training_set(
         if output == "pandas":
             return table.to_pandas()
         raise ValueError(f"output={output!r}; use one of: pandas, arrow, spark")
+
+
+def write_training_set(
+    path: str | Path,
+    entities: str | pd.DataFrame | pa.Table | DataFrame | list[dict[str, Any]],
+    features: str | Sequence[str] = "delay_model_v1",
+    *,
+    start: When | None = None,
+    end: When | None = None,
+    where: str | None = None,
+    settings: Settings | None = None,
+    store: FeatureStore | None = None,
+) -> int:
+    """:func:`training_set` written to a Parquet file by DuckDB as it is computed; returns the rows.
+
+    The rows stream to ``path`` instead of being collected into Arrow first, so writing a set
+    takes the memory of the join, not of the join and the whole result (``features
+    training-set --output`` uses it). The arguments are :func:`training_set`'s.
+    """
+    settings = settings or get_settings()
+    catalog = Catalog(settings=settings)
+    with using_store(settings, store) as store:
+        requests, _ = resolve(store, features)
+        rows = _entity_rows(catalog, entities, start, end, where)
+        return pit_join_to_parquet(rows, requests, path)
 
 
 def online_features(
