@@ -491,6 +491,10 @@ def main() -> None:
         cluster_up(spec)
         master = spec.master_url
     by_scale: dict[int, dict[str, Any]] = {}
+    out = Path("benchmarks/results")
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "" if spec is None and master.startswith("local") else "-cluster"
+    name = master if spec is None else f"standalone, {spec.workers} workers x {spec.cores} core"
     try:
         for k in scales:
             work = root / f"k{k}"
@@ -500,6 +504,9 @@ def main() -> None:
             began = time.perf_counter()
             by_scale[k] = run_scale(k, work, master, args)
             print(f"scale {k}: {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+            # after every scale, so an hour-long run that is stopped keeps what it measured
+            result = _result(name, by_scale)
+            (out / f"scale{suffix}.json").write_text(json.dumps({"benchmark": "scale", **result}, indent=2))
             if not args.keep:
                 shutil.rmtree(work / "lake", ignore_errors=True)
     finally:
@@ -507,22 +514,22 @@ def main() -> None:
             from featurelake.cluster import cluster_down
 
             cluster_down(spec.run_dir)
+    result = _result(name, by_scale)
+    plot(by_scale, out / f"scale{suffix}.png", f"featurelake cost growth ({name})")
+    emit("scale", result)
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _result(master: str, by_scale: dict[int, dict[str, Any]]) -> dict[str, Any]:
     ratios = _ratios(by_scale)
-    result = {
-        "master": master if spec is None else f"standalone, {spec.workers} workers x {spec.cores} core",
+    return {
+        "master": master,
         "scales": {str(k): v for k, v in by_scale.items()},
         "ratios": ratios,
         "goals": _goals(by_scale, ratios),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
-    out = Path("benchmarks/results")
-    out.mkdir(parents=True, exist_ok=True)
-    suffix = "" if spec is None and master.startswith("local") else "-cluster"
-    (out / f"scale{suffix}.json").write_text(json.dumps({"benchmark": "scale", **result}, indent=2))
-    plot(by_scale, out / f"scale{suffix}.png", f"featurelake cost growth ({result['master']})")
-    emit("scale", result)
-    if not args.keep:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
