@@ -28,14 +28,12 @@ import gc
 import json
 import logging
 import os
-import queue
 import signal
 import socket
 import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from logging.handlers import QueueHandler, QueueListener
 from typing import TYPE_CHECKING, Any
 
 from featurelake.config import Settings, get_settings
@@ -586,38 +584,22 @@ def _encode(answer: Any) -> bytes:
     return json.dumps(answer, separators=(",", ":")).encode()
 
 
-def _access_log_to(where: str) -> QueueListener | None:
+def _access_log_to(where: str) -> None:
     """One line per request (client, request line, status, bytes, milliseconds) to ``where``:
-    ``-`` for stderr, a file path, or ``off``.
-
-    The event loop only queues each record; the returned listener's thread formats and writes
-    it. A write to a file can block for milliseconds while the kernel flushes dirty pages, and
-    in the loop that stall would land on every request waiting behind it (the p99).
-    """
+    ``-`` for stderr, a file path, or ``off``."""
     access_log.propagate = False
     for old in list(access_log.handlers):
         access_log.removeHandler(old)
         old.close()
     if where == "off":
         access_log.setLevel(logging.WARNING)
-        return None
+        return
     handler: logging.Handler = (
         logging.StreamHandler(sys.stderr) if where == "-" else logging.FileHandler(where)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(message)s"))
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    listener = QueueListener(records, handler)
-    listener.start()
-    access_log.addHandler(_Queued(records))
+    access_log.addHandler(handler)
     access_log.setLevel(logging.INFO)
-    return listener
-
-
-class _Queued(QueueHandler):
-    """Queues the record as it is (its message is merged by the writer thread, not the loop)."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record
 
 
 def _run_worker(
@@ -630,7 +612,7 @@ def _run_worker(
     except ImportError:  # pragma: no cover - uvloop is installed with Feast
         pass
 
-    listener = _access_log_to(settings.serve_access_log)
+    _access_log_to(settings.serve_access_log)
 
     async def main() -> None:
         app = FeatureServer(settings)
@@ -660,11 +642,7 @@ def _run_worker(
             await stop.wait()
         app.close()
 
-    try:
-        asyncio.run(main())
-    finally:
-        if listener is not None:
-            listener.stop()  # writes what is queued
+    asyncio.run(main())
 
 
 def serve(
