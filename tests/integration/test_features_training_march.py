@@ -9,15 +9,20 @@ and the whole set against Feast's own ``get_historical_features``.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
 from featurelake import datasets, features
 from featurelake.catalog import Catalog
+from featurelake.cli import main
 from featurelake.config import Settings
 from featurelake.features.testing import write_gold
 
@@ -151,3 +156,32 @@ def test_march_training_set_equals_feast(lake: Settings) -> None:
             continue
         for x, y in zip(a[c].tolist(), b[c].tolist(), strict=True):
             assert (none(x) and none(y)) or x == y, (c, x, y)
+
+
+def test_the_cli_streams_the_sdks_rows_to_parquet(
+    lake: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``features training-set --output`` writes what ``training_set`` returns, in its order."""
+    monkeypatch.setenv("FEATURELAKE_LAKE", str(lake.lake))
+    target = tmp_path / "week.parquet"
+    args = ["--from", "2013-03-01", "--to", "2013-03-08", "--where", "is_delayed is not null"]
+    out = CliRunner().invoke(main, ["features", "training-set", *args, "--output", str(target)])
+    assert out.exit_code == 0, out.output
+    sdk = features.training_set(
+        "gold.flight_labels",
+        start="2013-03-01",
+        end="2013-03-08",
+        where="is_delayed is not null",
+        settings=lake,
+        output="arrow",
+    )
+    printed = json.loads(out.output.strip().splitlines()[-1])
+    assert printed == {"rows": sdk.num_rows, "columns": sdk.num_columns, "output": str(target)}
+    assert sdk.num_rows > 5_000
+    written = pq.read_table(target)
+    assert written.schema == sdk.schema, (written.schema, sdk.schema)
+    ours, theirs = written.to_pylist(), sdk.to_pylist()  # rows at the same time in the same order too
+    differing = [
+        (i, k, v, theirs[i][k]) for i, row in enumerate(ours) for k, v in row.items() if v != theirs[i][k]
+    ]
+    assert not differing, differing[:5]

@@ -70,7 +70,13 @@ def _label_rows(
     sql = f"SELECT * FROM delta_scan('{path}')" + (f" WHERE {' AND '.join(conds)}" if conds else "")
     con = duckdb_connection()
     try:
-        return con.execute(sql + f" ORDER BY {ENTITY_TS}", params).to_arrow_table()
+        # by time, then by every other column: rows with the same time come in the same order on
+        # every call, so the same arguments give the same training set, row for row
+        names = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
+        order = ", ".join(
+            '"' + n.replace('"', '""') + '"' for n in [ENTITY_TS, *(n for n in names if n != ENTITY_TS)]
+        )
+        return con.execute(f"{sql} ORDER BY {order}", params).to_arrow_table()
     finally:
         con.close()
 
