@@ -142,7 +142,8 @@ def latest_rows(
     ts_col = _quote(reverse.get(ts, ts))
     keys = ", ".join(_quote(k) for k in join_keys)
     # Newest timestamp per key (a hash aggregate), then only those rows. Comparing the UTC
-    # timestamps directly (no cast) keeps DuckDB's filter pushdown into the Delta scan.
+    # timestamps directly (no cast) keeps DuckDB's filter pushdown into the Parquet row groups;
+    # the files themselves are skipped by the event_date bounds.
     dates = date_partition_filter(view, start, end)
     window = f"SELECT {select} FROM {scan} AS __src WHERE {ts_col} BETWEEN $start AND $end AND {dates}"
     if only is not None:
