@@ -26,7 +26,15 @@ from featurelake.jars import classpath
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["SPARK_LOG_ENV", "delta_provider", "get_spark", "java_options", "jvm_output", "stop_spark"]
+__all__ = [
+    "SPARK_LOG_ENV",
+    "delta_provider",
+    "driver_java_options",
+    "get_spark",
+    "java_options",
+    "jvm_output",
+    "stop_spark",
+]
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -42,6 +50,14 @@ def java_options(settings: Settings) -> str:
     return f"{base} {settings.spark_java_options}".strip()
 
 
+def driver_java_options(settings: Settings) -> str:
+    """:func:`java_options`, and the class archive of Spark when ``make setup`` wrote one
+    (:mod:`featurelake.cds`): drivers only, since a cluster's executors run another classpath."""
+    from featurelake.cds import driver_options
+
+    return f"{java_options(settings)} {driver_options(settings)}".strip()
+
+
 def _conf(settings: Settings, app_name: str) -> dict[str, str]:
     from featurelake.governance.audit import commit_metadata
     from featurelake.governance.pseudonyms import PAD_REDACTION
@@ -51,7 +67,7 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.master": settings.spark_master,
         "spark.app.name": app_name,
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.extraJavaOptions": java_opts,
+        "spark.driver.extraJavaOptions": driver_java_options(settings),
         "spark.executor.extraJavaOptions": java_opts,
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.ui.enabled": str(settings.spark_ui).lower(),

@@ -36,7 +36,7 @@ def spark_job(
 
     from featurelake.config import get_settings
     from featurelake.jars import classpath
-    from featurelake.spark import java_options
+    from featurelake.spark import driver_java_options, java_options
 
     return SparkSubmitOperator(
         task_id=task_id,
@@ -50,7 +50,7 @@ def spark_job(
             "spark.pyspark.python": sys.executable,
             "spark.pyspark.driver.python": sys.executable,
             "spark.sql.session.timeZone": "UTC",
-            "spark.driver.extraJavaOptions": java_options(get_settings()),
+            "spark.driver.extraJavaOptions": driver_java_options(get_settings()),
             "spark.executor.extraJavaOptions": java_options(get_settings()),
         },
         inlets=list(inlets),
