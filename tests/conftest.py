@@ -25,7 +25,12 @@ from featurelake.errors import ConfigError
 # JIT's quick tier only: they live seconds to minutes, and that takes about 45 % less CPU on a
 # 2-core machine, where the suite is CPU-bound. The session's own JVM (the ``spark`` fixture) lives
 # for the whole run and keeps the full JIT. Set it to "" to run the commands with the full JIT too.
-os.environ.setdefault("FEATURELAKE_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1")
+# The quick tier alone shrinks the JIT's code cache to 48 MB (the client VM's), which a long backfill
+# or a session a test builds from the environment fills: the JVM then spends a fifth of a core
+# flushing and recompiling (seen as its "Sweeper thread"). The full JIT's 240 MB keeps that away.
+os.environ.setdefault(
+    "FEATURELAKE_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+)
 
 
 @pytest.fixture(scope="session")
