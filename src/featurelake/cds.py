@@ -51,9 +51,11 @@ def _key(java: Path, java_stamp: tuple[int, int], jars_dir: str) -> str:
 
 
 def _spark_jars() -> str:
-    import pyspark
+    """Spark's own JARs: those of the Spark that launches the driver (spark-submit sets
+    ``SPARK_HOME``; under it ``import pyspark`` finds ``pyspark.zip``, which holds none)."""
+    from pyspark.find_spark_home import _find_spark_home
 
-    return os.path.join(os.path.dirname(pyspark.__file__), "jars")
+    return os.path.join(_find_spark_home(), "jars")
 
 
 def archive_path(settings: Settings | None = None) -> Path | None:
@@ -61,8 +63,11 @@ def archive_path(settings: Settings | None = None) -> Path | None:
     java = _java()
     if java is None:
         return None
-    st = java.stat()
-    key = _key(java, (st.st_size, st.st_mtime_ns), _spark_jars())
+    try:
+        st = java.stat()
+        key = _key(java, (st.st_size, st.st_mtime_ns), _spark_jars())
+    except OSError:  # no Spark JARs to key on: no archive, the driver starts as it would without
+        return None
     return (settings or get_settings()).jars_dir / "cds" / f"spark-{key}.jsa"
 
 

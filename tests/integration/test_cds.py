@@ -85,3 +85,26 @@ def archive_java() -> str:
     java = _java()
     assert java is not None
     return str(java)
+
+
+def test_a_driver_spark_submit_launches_finds_the_same_archive(archive: Path) -> None:
+    # spark-submit (Airflow's tasks) puts pyspark.zip first on the path and sets SPARK_HOME;
+    # pyspark then imports from the zip, which holds no JARs to key on
+    import pyspark.find_spark_home
+
+    home = pyspark.find_spark_home._find_spark_home()
+    zipped = Path(home) / "python" / "lib" / "pyspark.zip"
+    src = Path(__file__).resolve().parents[2] / "src"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import pyspark; from featurelake.cds import archive_path; print(archive_path())",
+        ],
+        env={**os.environ, "SPARK_HOME": home, "PYTHONPATH": f"{zipped}:{src}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(archive)
