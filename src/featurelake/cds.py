@@ -136,14 +136,13 @@ def build(settings: Settings | None = None) -> Path | None:
             "FEATURELAKE_LAKE": str(Path(work) / "lake"),
             "FEATURELAKE_SPARK_LOG": str(Path(work) / "jvm.log"),
         }
-        subprocess.run(
+        dumped = subprocess.run(
             [sys.executable, "-c", WORKLOAD, str(written), str(Path(work) / "table")],
             env=env,
-            check=True,
             capture_output=True,
             timeout=900,
         )
-        if not written.is_file():
+        if dumped.returncode != 0 or not written.is_file():  # an optimisation: set-up goes on without
             return None
         # a driver started with -Xshare:on fails, rather than running without it, unless it maps
         # the archive: Spark's own launch (its classpath) must match what was recorded
