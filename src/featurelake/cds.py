@@ -79,42 +79,34 @@ def driver_options(settings: Settings) -> str:
     return f"-XX:SharedArchiveFile={path} {QUIET}"
 
 
-WORKLOAD = """
+DRIVER = """
 import sys
 from pyspark import SparkContext
 from featurelake.config import get_settings
 from featurelake.spark import get_spark, java_options
 
 settings = get_settings()
-options = f"{java_options(settings)} -XX:ArchiveClassesAtExit={sys.argv[1]}"
-spark = get_spark("featurelake-cds", settings=settings, conf={"spark.driver.extraJavaOptions": options})
-table = sys.argv[2]
-rows = spark.range(1000).selectExpr("id", "cast(id % 7 as string) as k", "current_date() as d")
-rows.write.format("delta").partitionBy("d").mode("overwrite").save(table)
-spark.sql(f"MERGE INTO delta.`{table}` t USING (SELECT 1 AS id, '9' AS k) s ON t.id = s.id "
-          "WHEN MATCHED THEN UPDATE SET k = s.k")
-spark.read.format("delta").load(table).groupBy("k").count().orderBy("k").collect()
-spark.sql(f"DESCRIBE HISTORY delta.`{table}`").collect()
-process = SparkContext._gateway.proc
-jvm = spark.sparkContext._jvm
-spark.stop()
-try:
-    jvm.java.lang.System.exit(0)  # the archive is written when the JVM exits normally
-except Exception:
-    pass
-process.wait(timeout=300)
-"""
-
-
-CHECK = """
-import sys
-from featurelake.config import get_settings
-from featurelake.spark import get_spark, java_options
-
-settings = get_settings()
 options = f"{java_options(settings)} {sys.argv[1]}"
-get_spark("featurelake-cds-check", settings=settings, conf={"spark.driver.extraJavaOptions": options})
+spark = get_spark("featurelake-cds", settings=settings, conf={"spark.driver.extraJavaOptions": options})
+if len(sys.argv) > 2:  # the workload whose classes are archived, then a normal exit that writes it
+    table = sys.argv[2]
+    rows = spark.range(1000).selectExpr("id", "cast(id % 7 as string) as k", "current_date() as d")
+    rows.write.format("delta").partitionBy("d").mode("overwrite").save(table)
+    spark.sql(f"MERGE INTO delta.`{table}` t USING (SELECT 1 AS id, '9' AS k) s ON t.id = s.id "
+              "WHEN MATCHED THEN UPDATE SET k = s.k")
+    spark.read.format("delta").load(table).groupBy("k").count().orderBy("k").collect()
+    spark.sql(f"DESCRIBE HISTORY delta.`{table}`").collect()
+    process = SparkContext._gateway.proc
+    jvm = spark.sparkContext._jvm
+    spark.stop()
+    try:
+        jvm.java.lang.System.exit(0)  # the archive is written when the JVM exits normally
+    except Exception:
+        pass
+    process.wait(timeout=300)
 """
+"""A driver started as featurelake starts one, with extra JVM options (argv 1); given a table
+path (argv 2), it runs a small Delta workload and exits the JVM normally."""
 
 
 def build(settings: Settings | None = None) -> Path | None:
@@ -137,7 +129,7 @@ def build(settings: Settings | None = None) -> Path | None:
             "FEATURELAKE_SPARK_LOG": str(Path(work) / "jvm.log"),
         }
         dumped = subprocess.run(
-            [sys.executable, "-c", WORKLOAD, str(written), str(Path(work) / "table")],
+            [sys.executable, "-c", DRIVER, f"-XX:ArchiveClassesAtExit={written}", str(Path(work) / "table")],
             env=env,
             capture_output=True,
             timeout=900,
@@ -147,7 +139,7 @@ def build(settings: Settings | None = None) -> Path | None:
         # a driver started with -Xshare:on fails, rather than running without it, unless it maps
         # the archive: Spark's own launch (its classpath) must match what was recorded
         check = subprocess.run(
-            [sys.executable, "-c", CHECK, f"-Xshare:on -XX:SharedArchiveFile={written}"],
+            [sys.executable, "-c", DRIVER, f"-Xshare:on -XX:SharedArchiveFile={written}"],
             env=env,
             capture_output=True,
             timeout=300,

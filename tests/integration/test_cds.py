@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from featurelake.cds import CHECK, archive_path, driver_options
+from featurelake.cds import DRIVER, archive_path, driver_options
 from featurelake.config import Settings, get_settings
 from featurelake.spark import _conf
 
@@ -40,7 +40,7 @@ def test_a_driver_started_the_way_featurelake_starts_one_maps_the_archive(
         "FEATURELAKE_SPARK_LOG": str(tmp_path / "jvm.log"),
     }
     done = subprocess.run(
-        [sys.executable, "-c", CHECK, f"-Xshare:on -XX:SharedArchiveFile={archive}"],
+        [sys.executable, "-c", DRIVER, f"-Xshare:on -XX:SharedArchiveFile={archive}"],
         env=env,
         capture_output=True,
         text=True,
