@@ -107,6 +107,12 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         # Hadoop sets the mode of what it writes from its own umask (022), not the process's:
         # files are the owner's alone, or also the share group's (featurelake.governance.files)
         "spark.hadoop.fs.permissions.umask-mode": "077" if settings.share_group is None else "027",
+        # Local files through Hadoop's raw local file system, without the checksummed one's hidden
+        # `.<name>.crc` beside every file. Without Hadoop's native library, Hadoop sets each new
+        # file's mode (the umask above) by forking `chmod`, and the sidecar cost a second fork: a
+        # daily table's 300-partition write spent most of its time there (8.6 s -> 6.5 s without
+        # sidecars). Parquet keeps its own page checksums and Delta its `_delta_log/N.crc`.
+        "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
         # Delta Lake, spark-avro and the Kafka source, from the JARs `make setup` fetched once;
         # spark.jars also ships them to every executor of a cluster.
         "spark.jars": ",".join(str(p) for p in classpath(settings)),

@@ -80,3 +80,50 @@ def test_vacuum_guard_and_cleanup(spark, fragmented: str) -> None:
     after_disk = data_files(fragmented)
     assert after_disk == on_disk - len(removed)
     assert content_hash(fragmented) == before
+
+
+def _sidecars(path: str) -> list[str]:
+    return [
+        os.path.join(folder, n)
+        for folder, _dirs, names in os.walk(path)
+        if "_delta_log" not in folder
+        for n in names
+        if n.startswith(".") and n.endswith(".parquet.crc")
+    ]
+
+
+def test_writes_leave_no_hadoop_checksum_beside_data_files_and_keep_their_mode(
+    spark, fragmented: str
+) -> None:
+    # Hadoop's raw local file system: no `.<file>.crc` sidecar (a forked chmod each, and a
+    # second file per data file), while the umask of featurelake's sessions still applies
+    assert data_files(fragmented) >= 10
+    assert _sidecars(fragmented) == []
+    modes = {
+        os.stat(os.path.join(folder, n)).st_mode & 0o777
+        for folder, _dirs, names in os.walk(fragmented)
+        for n in names
+        if n.endswith(".parquet")
+    }
+    assert modes == {0o600}
+
+
+def test_vacuum_removes_the_checksums_an_older_writer_left_beside_removed_files(
+    spark, fragmented: str
+) -> None:
+    def add_sidecars() -> set[str]:
+        files = {str(p) for p in Path(fragmented).rglob("*.parquet")}
+        for f in files:
+            head, tail = os.path.split(f)
+            Path(head, f".{tail}.crc").write_bytes(b"crc")
+        return files
+
+    # a lake written before sessions used the raw file system has a sidecar beside each file
+    old = add_sidecars()
+    optimize(spark, fragmented)
+    live = add_sidecars() - old
+    removed = vacuum(spark, fragmented, retention_hours=0, force=True)
+    assert sorted(removed) == sorted(old)
+    assert sorted(_sidecars(fragmented)) == sorted(
+        os.path.join(os.path.dirname(f), f".{os.path.basename(f)}.crc") for f in live
+    )

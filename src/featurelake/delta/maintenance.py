@@ -185,7 +185,25 @@ def vacuum(
             else:
                 spark.conf.set(key, old)
     after = {f.path for f in _files_on_disk(path)}
-    return sorted(before - after)
+    removed = sorted(before - after)
+    _remove_checksum_sidecars(removed)
+    return removed
+
+
+def _remove_checksum_sidecars(files: Iterable[str]) -> None:
+    """Delete Hadoop's ``.<name>.crc`` beside each of ``files`` (deleted data files).
+
+    Sessions write through Hadoop's raw local file system, which neither writes these nor
+    deletes them; a lake written before (by the checksummed one) still has them beside its
+    older files. A vacuumed file's checksums go with it: an erasure leaves nothing derived
+    from the removed rows.
+    """
+    for file in files:
+        head, tail = os.path.split(file)
+        try:
+            os.remove(os.path.join(head, f".{tail}.crc"))
+        except FileNotFoundError:
+            continue
 
 
 def check_retention(retention_hours: int, *, force: bool = False) -> None:
@@ -282,11 +300,10 @@ def sweep_strays(
     for file in candidates:
         if os.path.normpath(os.path.relpath(file, path)) in named:
             continue
-        head, tail = os.path.split(file)
-        for victim in (file, os.path.join(head, f".{tail}.crc")):
-            try:
-                os.remove(victim)
-            except FileNotFoundError:
-                continue
+        try:
+            os.remove(file)
+        except FileNotFoundError:
+            pass
         deleted.append(file)
+    _remove_checksum_sidecars(deleted)
     return deleted
