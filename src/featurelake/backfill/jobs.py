@@ -54,7 +54,11 @@ class JobContext:
         """Overwrite the partitions [start, end] of ``table`` with ``df``."""
         meta = json.dumps({"job": "backfill", "run_id": self.run_id, "days": f"{start}..{end}"})
         # One task per day writes that day's rows: one file per partition instead of one per task.
-        by_day = df.repartition("event_date")
+        # The number is explicit so that adaptive execution does not coalesce a small result into
+        # one task: 300 days of a daily table are 300 files, and one task wrote them one by one
+        # (7.8 s of a 13 s gold write) while the other cores idled.
+        width = int(self.spark.conf.get("spark.sql.shuffle.partitions") or "1")
+        by_day = df.repartition(width, "event_date")
         path = self.catalog.ensure(table, self.spark)
         before, since = log_version(path), time.time()
         try:
