@@ -350,12 +350,20 @@ REBUILT = ("silver/flights", "silver/weather", "silver/flight_entities", "gold",
 
 
 def backfill_chaos(
-    root: Path, kills: int, reference: Path, *, days: tuple[str, str], seed: int = 7, chunk_days: int = 30
+    root: Path,
+    kills: int,
+    reference: Path,
+    *,
+    days: tuple[str, str],
+    seed: int = 7,
+    chunk_days: int = 30,
+    first_s: tuple[float, float] = (5, 70),
 ) -> Outcome:
     """Rebuild ``reference``'s silver and gold from its bronze, killing the backfill ``kills`` times.
 
     ``chunk_days`` is the backfill's chunk: each chunk is a resume point, and each costs its
-    Spark jobs and Delta commits whatever its rows.
+    Spark jobs and Delta commits whatever its rows. Each kill falls anywhere in ``first_s``
+    seconds from the start of a run, JVM start-up included.
 
     Each rerun resumes where the last stopped; the final one must leave gold equal to
     ``reference``'s, row for row.
@@ -368,7 +376,7 @@ def backfill_chaos(
         shutil.rmtree(lake / folder, ignore_errors=True)
     outcome = Outcome("backfill", events=sum(expected.values()))
     args = ["backfill", "--from", days[0], "--to", days[1], "--chunk-days", str(chunk_days)]
-    _kill_at_random(args, lake, log, random.Random(seed), kills, outcome, progress=None, first_s=(5, 70))
+    _kill_at_random(args, lake, log, random.Random(seed), kills, outcome, progress=None, first_s=first_s)
     _run(args, lake, log)
     _doctor(lake, outcome, "after the rerun")
     got = _gold_digest(lake)

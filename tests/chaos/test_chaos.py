@@ -48,9 +48,12 @@ def test_killing_the_kafka_ingest_while_producing(kafka: Settings, tmp_path: Pat
 def test_killing_a_backfill(spark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     reference = hm.built_lake(spark, tmp_path_factory).settings.lake
     end = (hm.LAST_GOLD_DAY + dt.timedelta(days=1)).isoformat()
-    # four chunks of 100 days rather than fourteen of 30: the hand-made lake is sparse, so a chunk
-    # costs its fixed Spark jobs and commits, and four still leave chunks to resume after the kill
-    outcome = backfill_chaos(tmp_path, 1, reference, days=("2013-01-01", end), seed=3, chunk_days=100)
+    # One chunk per table: the hand-made lake is sparse, so a chunk costs its fixed Spark jobs and
+    # commits whatever its days. Alone, the backfill takes about 2 minutes and its first silver
+    # chunk is done at about 45 s: a kill at 40-70 s leaves chunks done and chunks to resume.
+    outcome = backfill_chaos(
+        tmp_path, 1, reference, days=("2013-01-01", end), seed=3, chunk_days=400, first_s=(40, 70)
+    )
     assert outcome.doctor_errors == []
     assert (outcome.lost, outcome.duplicated) == (0, 0), outcome
     assert outcome.kills >= 1  # at least one kill came before the backfill finished
