@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -143,6 +144,45 @@ def test_the_parquet_writer_gives_the_in_memory_rows_in_their_order(lake: Settin
     written = pq.read_table(target)
     assert written.column_names == in_memory.column_names
     assert written.to_pylist() == in_memory.to_pylist()
+
+
+@pytest.mark.parametrize("slice_rows", [1, 4])
+def test_a_set_joined_in_slices_is_the_set_joined_at_once(
+    lake: Settings, tmp_path: Path, slice_rows: int
+) -> None:
+    """Slices of consecutive rows (here out of time order, so each reads its own views' span) give
+    the whole join's rows in the caller's order; a stream of record batches is cut the same way."""
+    whole = features.training_set(entity_df(), "delay_model_v1", settings=lake, output="arrow")
+    target = tmp_path / "set.parquet"
+    rows = features.write_training_set(target, entity_df(), settings=lake, slice_rows=slice_rows)
+    assert rows == whole.num_rows == len(CASES)
+    assert pq.read_table(target).to_pylist() == whole.to_pylist()
+
+    from featurelake.features._refs import resolve
+    from featurelake.features.pit import pit_join_to_parquet
+    from featurelake.features.store import using_store
+
+    batches = pa.Table.from_pandas(entity_df(), preserve_index=False).to_batches(max_chunksize=3)
+    with using_store(lake, None) as store:
+        requests, _ = resolve(store, "delay_model_v1")
+        streamed = tmp_path / "streamed.parquet"
+        assert pit_join_to_parquet(iter(batches), requests, streamed, slice_rows=slice_rows) == len(CASES)
+        assert pq.read_table(streamed).to_pylist() == whole.to_pylist()
+
+        # a slice that fails (its rows lack the timestamp) leaves no file, whole or partial
+        broken = [batches[0], batches[1].drop_columns(["event_timestamp"])]
+        failed = tmp_path / "failed.parquet"
+        with pytest.raises(ValueError, match="event_timestamp"):
+            pit_join_to_parquet(iter(broken), requests, failed, slice_rows=3)
+    assert sorted(p.name for p in tmp_path.glob("*parquet*")) == ["set.parquet", "streamed.parquet"]
+
+
+def test_an_empty_set_is_written_with_its_columns(lake: Settings, tmp_path: Path) -> None:
+    target = tmp_path / "empty.parquet"
+    assert features.write_training_set(target, entity_df().iloc[[]], settings=lake, slice_rows=2) == 0
+    written = pq.read_table(target)
+    assert written.num_rows == 0
+    assert {"carrier", "flights_7d", "temp", "seats"} <= set(written.column_names)
 
 
 def test_entity_rows_inside_one_ttl_read_only_the_feature_rows_that_can_count(lake: Settings) -> None:

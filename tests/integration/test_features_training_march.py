@@ -185,3 +185,14 @@ def test_the_cli_streams_the_sdks_rows_to_parquet(
         (i, k, v, theirs[i][k]) for i, row in enumerate(ours) for k, v in row.items() if v != theirs[i][k]
     ]
     assert not differing, differing[:5]
+
+
+def test_label_rows_streamed_in_slices_give_the_set_joined_at_once(lake: Settings, tmp_path: Path) -> None:
+    """The label table read 1,000 rows at a time, each slice joined alone: the in-memory set, row for row."""
+    week = {"start": "2013-03-01", "end": "2013-03-08", "where": "is_delayed is not null", "settings": lake}
+    whole = features.training_set("gold.flight_labels", output="arrow", **week)  # type: ignore[arg-type]
+    target = tmp_path / "sliced.parquet"
+    rows = features.write_training_set(target, "gold.flight_labels", slice_rows=1_000, **week)  # type: ignore[arg-type]
+    assert rows == whole.num_rows > 5_000  # six slices and more
+    assert pq.read_table(target).to_pylist() == whole.to_pylist()
+    assert [p.name for p in tmp_path.glob("*parquet*")] == ["sliced.parquet"]

@@ -12,7 +12,7 @@ order; feature columns follow the entity columns in request order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-__all__ = ["ENTITY_TS", "pit_join_duckdb", "pit_join_spark", "pit_join_to_parquet"]
+__all__ = ["ENTITY_TS", "SLICE_ROWS", "pit_join_duckdb", "pit_join_spark", "pit_join_to_parquet"]
 
 ENTITY_TS = "event_timestamp"
 """The entity rows' timestamp column."""
@@ -136,21 +136,80 @@ def pit_join_duckdb(
             con.close()
 
 
-def pit_join_to_parquet(entities: pa.Table, requests: Sequence[ViewRequest], path: str | Path) -> int:
-    """The same join written by DuckDB straight to a Parquet file; returns its row count.
+SLICE_ROWS = 200_000
+"""Entity rows joined at once by :func:`pit_join_to_parquet`."""
 
-    The result streams to the file instead of being collected, so a training set larger than
-    the memory left after the join itself can still be written.
+
+def pit_join_to_parquet(
+    entities: pa.Table | Iterable[pa.RecordBatch],
+    requests: Sequence[ViewRequest],
+    path: str | Path,
+    *,
+    slice_rows: int = SLICE_ROWS,
+) -> int:
+    """The same join, written to a Parquet file ``slice_rows`` entity rows at a time; returns the rows.
+
+    Each slice of consecutive entity rows is joined alone and its rows stream to the file, so the
+    memory follows the slice, not the whole set: with rows in time order (label tables are read
+    that way) a slice also reads only its own stretch of each view. Joining rows one slice at a
+    time gives the rows of the whole join, in the same order. ``entities`` may be a stream of
+    record batches, which are re-cut into slices. The file is written beside ``path`` and renamed
+    onto it when complete.
     """
-    entities = _normalized(entities)
-    target = str(path).replace("'", "''")
+    import pyarrow.parquet as pq
+
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
     con = duckdb_connection()
+    writer: pq.ParquetWriter | None = None
+    rows = 0
     try:
-        con.register("__entities", entities)
-        con.execute(f"COPY ({_pit_sql(entities, requests, True)}) TO '{target}' (FORMAT parquet)")
-        return entities.num_rows
+        for part in _slices(entities, slice_rows):
+            part = _normalized(part)
+            con.register("__entities", part)
+            reader = con.execute(_pit_sql(part, requests, True)).to_arrow_reader(65_536)
+            if writer is None:
+                writer = pq.ParquetWriter(partial, reader.schema)
+            for batch in reader:
+                writer.write_batch(batch)
+            con.unregister("__entities")
+            rows += part.num_rows
+        if writer is None:  # not even an empty slice: no columns to write
+            raise ValueError("no entity rows and no columns: pass at least the entity table's schema")
+        writer.close()
+        writer = None
+        partial.replace(target)
+        return rows
     finally:
         con.close()
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
+
+
+def _slices(entities: pa.Table | Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """``entities`` as consecutive tables of ``rows`` rows (the last shorter); one empty table for none."""
+    import pyarrow as pa
+
+    if isinstance(entities, pa.Table):
+        for offset in range(0, max(entities.num_rows, 1), rows):
+            yield entities.slice(offset, rows)
+        return
+    pending: list[pa.RecordBatch] = []
+    held, yielded = 0, False
+    schema = getattr(entities, "schema", None)
+    for batch in entities:
+        schema = batch.schema
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending, schema)
+            yield table.slice(0, rows)
+            yielded = True
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held or (not yielded and schema is not None):
+        yield pa.Table.from_batches(pending, schema)
 
 
 def pit_join_spark(

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
 from featurelake.features._refs import resolve
-from featurelake.features.pit import ENTITY_TS, pit_join_duckdb, pit_join_spark, pit_join_to_parquet
+from featurelake.features.pit import (
+    ENTITY_TS,
+    SLICE_ROWS,
+    pit_join_duckdb,
+    pit_join_spark,
+    pit_join_to_parquet,
+)
 from featurelake.features.store import using_store
 
 if TYPE_CHECKING:
@@ -49,9 +55,15 @@ def _utc(value: When) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _label_rows(
-    catalog: Catalog, table: str, start: When | None, end: When | None, where: str | None
-) -> pa.Table:
+@contextmanager
+def _label_batches(
+    catalog: Catalog, table: str, start: When | None, end: When | None, where: str | None, rows: int
+) -> Iterator[pa.RecordBatchReader]:
+    """The label table's rows in ``[start, end)`` matching ``where``, in batches of ``rows`` rows.
+
+    In time order, then by every other column: rows with the same time come in the same order
+    on every call, so the same arguments give the same training set, row for row.
+    """
     from featurelake.features.latest import duckdb_connection
 
     if not catalog.exists(table):
@@ -70,15 +82,20 @@ def _label_rows(
     sql = f"SELECT * FROM delta_scan('{path}')" + (f" WHERE {' AND '.join(conds)}" if conds else "")
     con = duckdb_connection()
     try:
-        # by time, then by every other column: rows with the same time come in the same order on
-        # every call, so the same arguments give the same training set, row for row
         names = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
         order = ", ".join(
             '"' + n.replace('"', '""') + '"' for n in [ENTITY_TS, *(n for n in names if n != ENTITY_TS)]
         )
-        return con.execute(f"{sql} ORDER BY {order}", params).to_arrow_table()
+        yield con.execute(f"{sql} ORDER BY {order}", params).to_arrow_reader(rows)
     finally:
         con.close()
+
+
+def _label_rows(
+    catalog: Catalog, table: str, start: When | None, end: When | None, where: str | None
+) -> pa.Table:
+    with _label_batches(catalog, table, start, end, where, 1_000_000) as batches:
+        return batches.read_all()
 
 
 def _is_spark(obj: object) -> bool:
@@ -207,19 +224,23 @@ def write_training_set(
     where: str | None = None,
     settings: Settings | None = None,
     store: FeatureStore | None = None,
+    slice_rows: int = SLICE_ROWS,
 ) -> int:
-    """:func:`training_set` written to a Parquet file by DuckDB as it is computed; returns the rows.
+    """:func:`training_set` written to a Parquet file as it is computed; returns the rows.
 
-    The rows stream to ``path`` instead of being collected into Arrow first, so writing a set
-    takes the memory of the join, not of the join and the whole result (``features
-    training-set --output`` uses it). The arguments are :func:`training_set`'s.
+    The entity rows are joined ``slice_rows`` at a time (label rows streamed from their table in time order) and each slice's rows go to ``path``
+    as they come, so writing a set takes the memory of one slice's join, whatever the set's
+    size (``features training-set --output`` uses it). The arguments are :func:`training_set`'s.
     """
     settings = settings or get_settings()
     catalog = Catalog(settings=settings)
     with using_store(settings, store) as store:
         requests, _ = resolve(store, features)
+        if isinstance(entities, str):  # the label rows stream from the table, a slice at a time
+            with _label_batches(catalog, entities, start, end, where, slice_rows) as batches:
+                return pit_join_to_parquet(batches, requests, path, slice_rows=slice_rows)
         rows = _entity_rows(catalog, entities, start, end, where)
-        return pit_join_to_parquet(rows, requests, path)
+        return pit_join_to_parquet(rows, requests, path, slice_rows=slice_rows)
 
 
 def online_features(
