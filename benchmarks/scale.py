@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from benchmarks._common import clean_environ, emit
 
 STAGES = ("land", "ingest", "backfill", "materialize", "training")
@@ -66,7 +68,8 @@ YEAR = ("2013-01-01", "2014-01-02")
 
 @dataclass
 class Peaks:
-    """Peak RSS (bytes) of each group of processes, and of their sum, over one command."""
+    """Peak memory (bytes, see :class:`Sampler`) of each group of processes, and of their sum, over
+    one command."""
 
     driver: int = 0
     """The command's process tree: Python driver, its JVM, its Python workers."""
@@ -83,8 +86,35 @@ class Peaks:
         self.samples += other.samples
 
 
+def _is_java(p: psutil.Process) -> bool:
+    cmd = p.cmdline()
+    return bool(cmd) and Path(cmd[0]).name == "java"
+
+
+def _own_memory(p: psutil.Process) -> int:
+    """Bytes ``p`` alone holds: its RSS, or for a process forked from another Python (pyspark's
+    workers fork from its daemon) its proportional share, so shared pages count once."""
+    parent = p.parent()
+    if parent is not None and parent.name() == p.name():
+        return int(p.memory_full_info().pss)
+    return int(p.memory_info().rss)
+
+
+def _spawning(p: psutil.Process) -> bool:
+    """A JVM's child between its fork and its exec: it shares the JVM's memory, and /proc gives
+    it the JVM's whole RSS under a thread's name ("Executor task l"). Hadoop's shell commands on
+    local files start several a second; counting each as a worker doubled the driver's peak."""
+    parent = p.parent()
+    return parent is not None and _is_java(parent) and (_is_java(p) or p.name() == "jspawnhelper")
+
+
 class Sampler(threading.Thread):
-    """Samples the RSS of ``pid``'s process tree and of any cluster executors until stopped."""
+    """Samples the memory of ``pid``'s process tree and of any cluster executors until stopped.
+
+    The driver's Python and its JVM are counted by RSS; pyspark's Python workers by the memory
+    each holds alone (:func:`_own_memory`); a JVM's children that have not yet run their program
+    (:func:`_spawning`) not at all.
+    """
 
     def __init__(self, pid: int, *, executors: bool, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
@@ -93,8 +123,6 @@ class Sampler(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        import psutil
-
         try:
             root = psutil.Process(self.pid)
         except psutil.NoSuchProcess:
@@ -107,21 +135,24 @@ class Sampler(threading.Thread):
                 break
             for p in tree:
                 try:
-                    rss, name = p.memory_info().rss, p.name()
+                    if p.pid == self.pid:
+                        python += p.memory_info().rss
+                    elif _spawning(p):
+                        continue
+                    elif _is_java(p):
+                        jvm += p.memory_info().rss
+                    else:
+                        workers += _own_memory(p)
                 except psutil.Error:
                     continue
-                if p.pid == self.pid:
-                    python += rss
-                elif name == "java":
-                    jvm += rss
-                else:
-                    workers += rss
             for p in psutil.process_iter(["name", "cmdline"]) if self.executors else ():
                 cmd = p.info.get("cmdline") or []
                 if any("CoarseGrainedExecutorBackend" in c for c in cmd):
                     try:
                         executors += p.memory_info().rss
-                        executors += sum(c.memory_info().rss for c in p.children(recursive=True))
+                        executors += sum(
+                            _own_memory(c) for c in p.children(recursive=True) if not _spawning(c)
+                        )
                     except psutil.Error:
                         continue
             pk = self.peaks

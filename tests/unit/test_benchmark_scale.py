@@ -79,3 +79,29 @@ def test_a_failed_or_spilling_stage_fails_its_goal() -> None:
     goals = _goals(by_scale, _ratios(by_scale))
     assert goals["no_stage_failed"] is False
     assert goals["nothing_spilled"] is False
+
+
+def test_a_forked_worker_counts_the_pages_it_shares_with_its_parent_once() -> None:
+    """pyspark's workers fork from its daemon: by RSS each would count the pages they share again."""
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.scale import Sampler
+
+    holds = "import os, time; data = b'x' * (200 << 20); os.fork(); time.sleep(8)"
+    proc = subprocess.Popen([sys.executable, "-c", holds])
+    try:
+        time.sleep(3)  # both hold the 200 MB by now
+        sampler = Sampler(proc.pid, executors=False, interval=0.1)
+        sampler.start()
+        time.sleep(1)
+        peaks = sampler.stop()
+    finally:
+        proc.kill()
+        proc.wait()
+    mib = 1 << 20
+    assert peaks.samples > 0
+    assert peaks.driver_python > 200 * mib  # the parent, by RSS
+    assert peaks.python_workers < 0.6 * peaks.driver_python  # the child, by its share: about half
+    assert peaks.driver == peaks.driver_python + peaks.python_workers
