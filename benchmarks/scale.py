@@ -15,13 +15,14 @@ its own ``featurelake`` command (one driver process each):
    first days of the year that hold them; the whole year where fewer).
 
 For each stage it prints wall seconds, seconds per event (events: what the
-stage reads, bronze rows from the backfill on), the peak RSS of the driver
-(the command's Python process, its JVM and its Python workers, sampled every
-0.2 s and summed) and of the executors (a cluster's executor JVMs and their
-Python workers), bytes written under the lake, bytes Spark spilled (memory
-and disk, from the event logs), and each figure's ratio against the first
-scale. A JSON document goes to stdout and ``benchmarks/results/scale[-cluster].json``,
-and a plot of seconds per event and peak memory against scale, per stage, to
+stage reads, bronze rows from the backfill on), the peak memory of the driver
+(the command's Python process and its JVM by RSS, its Python workers by their
+proportional share, sampled every 0.2 s and summed; see ``Sampler``) and of
+the executors (a cluster's executor JVMs and their Python workers), bytes
+written under the lake, bytes Spark spilled (memory and disk, from the event
+logs), and each figure's ratio against the first scale. A JSON document goes
+to stdout and ``benchmarks/results/scale[-cluster].json``, and a plot of
+seconds per event and peak memory against scale, per stage, to
 ``benchmarks/results/scale[-cluster].png``.
 
 Goals (issue 18), from scale 1 to scale 10 on 2 cores: seconds per event at
@@ -475,7 +476,7 @@ def plot(by_scale: dict[int, dict[str, Any]], path: Path, title: str) -> None:
         right.plot(
             xs, [f["driver_peak_mib"] + f["executors_peak_mib"] for _, f in pts], marker="o", label=name
         )
-    for ax, label in ((left, "µs per event"), (right, "peak RSS, driver + executors (MiB)")):
+    for ax, label in ((left, "µs per event"), (right, "peak memory, driver + executors (MiB)")):
         ax.set_xscale("log")
         ax.set_xticks(scales, [f"{k}x" for k in scales])
         ax.set_xlabel("scale (x the 2013 reference volume)")
