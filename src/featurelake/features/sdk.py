@@ -228,9 +228,10 @@ def write_training_set(
 ) -> int:
     """:func:`training_set` written to a Parquet file as it is computed; returns the rows.
 
-    The entity rows are joined ``slice_rows`` at a time (label rows streamed from their table in time order) and each slice's rows go to ``path``
-    as they come, so writing a set takes the memory of one slice's join, whatever the set's
-    size (``features training-set --output`` uses it). The arguments are :func:`training_set`'s.
+    The entity rows are joined ``slice_rows`` at a time (a label table's rows stream from it in
+    time order) and each slice's rows go to ``path`` as they come, so writing a set takes the
+    memory of one slice's join, whatever the set's size (``features training-set --output`` uses
+    it). The other arguments are :func:`training_set`'s.
     """
     settings = settings or get_settings()
     catalog = Catalog(settings=settings)
