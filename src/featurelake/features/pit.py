@@ -191,10 +191,8 @@ def _slices(entities: pa.Table | Iterable[pa.RecordBatch], rows: int) -> Iterato
     """``entities`` as consecutive tables of ``rows`` rows (the last shorter); one empty table for none."""
     import pyarrow as pa
 
-    if isinstance(entities, pa.Table):
-        for offset in range(0, max(entities.num_rows, 1), rows):
-            yield entities.slice(offset, rows)
-        return
+    if isinstance(entities, pa.Table):  # one way to cut: as the stream of its record batches
+        entities = pa.RecordBatchReader.from_batches(entities.schema, entities.to_batches())
     pending: list[pa.RecordBatch] = []
     held, yielded = 0, False
     schema = getattr(entities, "schema", None)
