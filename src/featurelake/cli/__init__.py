@@ -36,6 +36,7 @@ __all__ = [
     "main",
     "one_line",
     "role_option",
+    "run",
     "run_mode",
     "time_range",
     "working",
@@ -404,5 +405,48 @@ def _register() -> None:
 
 _register()
 
+
+def _status(code: object) -> int:
+    """The exit status ``sys.exit(code)`` gives: None is 0, a message is printed and 1."""
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
+
+
+def run() -> NoReturn:
+    """The ``featurelake`` program: :data:`main`, then an exit native thread pools cannot crash.
+
+    pyarrow's C++ thread pools (and DuckDB's) are torn down by the C runtime's exit handlers,
+    after Python has finished. A pool thread still joinable then makes ``std::terminate`` abort
+    the process ("terminate called without an active exception", status -6) after the command
+    had succeeded (apache/arrow#34314): ``produce synthetic --scale 10`` ended so once in three
+    runs. So the program does Python's own shutdown (it waits for non-daemon threads, runs the
+    ``atexit`` handlers, flushes the standard streams) and then ends with ``os._exit``, which
+    skips those destructors. ``main`` itself, as tests and ``CliRunner`` call it, is unchanged.
+    """
+    import atexit
+    import threading
+
+    try:
+        main.main(prog_name="featurelake")
+        code = 0
+    except SystemExit as e:
+        code = _status(e.code)
+    # what Py_FinalizeEx does first: threading's shutdown (concurrent.futures' idle workers are
+    # told to stop there), then the atexit handlers (logging's flush, pyspark's gateway)
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is None:  # pragma: no cover - an interpreter without it: exit as Python does
+        sys.exit(code)
+    shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or its reader went away
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 def serve_command(port: int, *more: str) -> list[str]:
     """The command line of ``featurelake serve`` on ``port`` with this interpreter."""
-    cli = "from featurelake.cli import main; main()"
+    cli = "from featurelake.cli import run; run()"
     return [sys.executable, "-c", cli, "serve", "--port", str(port), *more]
 
 
