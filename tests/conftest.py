@@ -9,6 +9,7 @@ never run at the same time.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -36,6 +37,13 @@ os.environ.setdefault(
     "FEATURELAKE_SPARK_JAVA_OPTIONS",
     f"-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m {SUITE_JAVA_OPTIONS}",
 )
+
+
+# py4j logs "Closing down clientserver connection" at INFO from a finalizer when a worker exits,
+# after pytest has closed the stream a handler some library attached during a test writes to:
+# each worker ended `make test` with a "--- Logging error ---" traceback. py4j's INFO lines never
+# tell a test anything.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
