@@ -113,12 +113,6 @@ def _conf(settings: Settings, app_name: str) -> dict[str, str]:
         # daily table's 300-partition write spent most of its time there (8.6 s -> 6.5 s without
         # sidecars). Parquet keeps its own page checksums and Delta its `_delta_log/N.crc`.
         "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
-        # Delta commits through Hadoop's FileSystem API too (Delta's LocalLogStore), for the same
-        # forks: FileContext's rename in the default HDFSLogStore forked `readlink` ~8 times per
-        # small commit. On a local file system both stores do the same thing, by their source:
-        # exists, then rename, in a block synchronized within the JVM. A 2,000-row txn-tagged
-        # append of 3 partitions: median 1.17 s -> 0.87-1.13 s.
-        "spark.delta.logStore.file.impl": "io.delta.storage.LocalLogStore",
         # Streaming checkpoints (offsets, commits, source logs) through Hadoop's FileSystem API.
         # Spark's default goes through FileContext, whose rename asks the local file system for
         # the link status of both paths, which Hadoop gets by forking `readlink` when it has no
