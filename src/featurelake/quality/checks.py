@@ -98,16 +98,23 @@ def flag_columns(suite: Suite, prefix: str = "_x") -> list[Column]:
     return [unexpected(c).alias(f"{prefix}{i}") for i, c in enumerate(suite.checks)]
 
 
-def aggregates(suite: Suite, prefix: str = "_x") -> list[Column]:
-    """Aggregations over flagged rows: ``_n``, then per check unexpected and counted rows."""
+def aggregates(suite: Suite, prefix: str = "_x", where: Column | None = None) -> list[Column]:
+    """Aggregations over flagged rows: ``_n``, then per check unexpected and counted rows.
+
+    With ``where``, only the rows it holds for are counted, so that one aggregation over a
+    batch can count these beside figures of every row.
+    """
     from pyspark.sql import functions as F
 
-    out = [F.count(F.lit(1)).alias("_n")]
+    def only(c: Column) -> Column:
+        return c if where is None else F.when(where, c)
+
+    out = [F.count(only(F.lit(1))).alias("_n")]
     for i, c in enumerate(suite.checks):
-        out.append(F.sum(F.col(f"{prefix}{i}").cast("long")).alias(f"{prefix}{i}_bad"))
+        out.append(F.sum(only(F.col(f"{prefix}{i}").cast("long"))).alias(f"{prefix}{i}_bad"))
         denom = counted(c)
         if denom is not None:
-            out.append(F.sum(denom.cast("long")).alias(f"{prefix}{i}_den"))
+            out.append(F.sum(only(denom.cast("long"))).alias(f"{prefix}{i}_den"))
     return out
 
 
