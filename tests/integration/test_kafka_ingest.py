@@ -144,6 +144,12 @@ def test_each_refusal_has_its_reason(
     assert json.loads(checked["record_json"])["origin"] == "XXX"
     assert "origin_in_nyc" in json.loads(checked["failed_expectations"])
     assert by_reason["trailing_bytes"]["record_json"] is None
+    # the suite counted the two messages that decoded, not the three refused ones (whose
+    # fields, all null, would otherwise fail every not-null check)
+    results = {r["expectation"]: r for r in _table(catalog, "ops.validation_results")}
+    assert {r["element_count"] for r in results.values()} == {2}
+    assert results["event_id_not_null"]["unexpected_count"] == 0
+    assert results["origin_in_nyc"]["unexpected_count"] == 1
 
 
 def test_evolved_writer_schema_flows(
