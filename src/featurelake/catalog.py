@@ -15,7 +15,8 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -312,11 +313,32 @@ def retry_conflicts(commit: Callable[[], object], name: str, what: str, path: st
             time.sleep(0.2 * attempt)
 
 
+@contextmanager
+def _creating(path: str) -> Iterator[None]:
+    """Hold the lock that every featurelake creation of a table in ``path``'s layer folder takes.
+
+    An exclusive ``flock`` on the layer folder: one creation at a time across threads and
+    processes on this machine, so that clearing what a killed creation left never removes the
+    log folder a running creation has just made (found with ``backfill --parallel 4``: Delta
+    then failed with ``DELTA_CANNOT_CREATE_LOG_PATH``). The kernel releases it when its holder
+    dies. Creations are rare and short; writes never take it.
+    """
+    import fcntl
+
+    fd = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _clear_uncommitted_log(path: str) -> None:
     """Remove the empty log folders a creation killed before its first commit left behind.
 
     Delta takes an existing ``_delta_log`` for a table and will not create one there. Only empty
-    folders go (``rmdir``), so a creation running in another process right now is left alone.
+    folders go (``rmdir``), and only under :func:`_creating`'s lock, so a creation running in
+    another thread or process right now is left alone.
     """
     log = os.path.join(path, "_delta_log")
     for folder in (os.path.join(log, "_staged_commits"), os.path.join(log, "_commits"), log):
@@ -403,16 +425,19 @@ class Catalog:
         from pyspark.errors import PySparkException
 
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        _clear_uncommitted_log(path)
-        statements = self.spec(name).create_statements(path)
-        try:
-            spark.sql(statements[0])
-        except PySparkException:
-            if not self.exists(name):  # lost a creation race: fine; anything else is real
-                raise
-            return path
-        for statement in statements[1:]:
-            spark.sql(statement)
+        with _creating(path):
+            if self.exists(name):  # made by another thread or process while this one waited
+                return path
+            _clear_uncommitted_log(path)
+            statements = self.spec(name).create_statements(path)
+            try:
+                spark.sql(statements[0])
+            except PySparkException:
+                if not self.exists(name):  # lost a creation race: fine; anything else is real
+                    raise
+                return path
+            for statement in statements[1:]:
+                spark.sql(statement)
         _checked.add(path)
         return path
 

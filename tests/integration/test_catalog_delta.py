@@ -233,6 +233,37 @@ def test_a_creation_killed_before_its_first_commit_is_created_again(spark, lake:
     assert lake.read(spark, "silver.events").count() == 3
 
 
+def _create_at_once(spark, catalog: Catalog, threads: int) -> list[BaseException]:
+    """``catalog.ensure('silver.events')`` from ``threads`` threads released together; their errors."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def create() -> None:
+        start.wait()
+        try:
+            catalog.ensure("silver.events", spark)
+        except BaseException as e:
+            errors.append(e)
+
+    running = [threading.Thread(target=create) for _ in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join()
+    return errors
+
+
+def test_creations_racing_in_threads_all_land(spark, tmp_path: Path) -> None:
+    # found by `benchmarks.backfill --parallel 4`: one chunk cleared the empty log folder that
+    # another chunk's CREATE TABLE had just made, and Delta could not create the log
+    # (DELTA_CANNOT_CREATE_LOG_PATH); without the creation lock this failed in the first round
+    for round_ in range(6):
+        lake = Catalog([EVENTS, LOG], settings=Settings(lake=tmp_path / f"lake{round_}"))
+        assert _create_at_once(spark, lake, 4) == []
+        lake.write(frame(spark, 3), "silver.events")
+        assert lake.read(spark, "silver.events").count() == 3
+
+
 def test_a_conflict_that_persists_names_the_table_partitions_and_winner(spark, lake: Catalog) -> None:
     import delta.exceptions as conflicts
 
