@@ -106,7 +106,8 @@ def main() -> None:
             record = from_avro("value", reader, {"mode": "PERMISSIVE"}).alias("r")
             return df.select(record).select("r.*", F.to_date("r.sched_dep_ts").alias("event_date"))
 
-        def passthrough(run: int | str, kind: str = "passthrough") -> float:
+        def bare(run: int | str, kind: str = "passthrough") -> float:
+            """One run of a reader with no checks: ``passthrough`` (raw bytes) or ``decoded``."""
             out = work / f"{kind}-{run}"
             loads.setdefault(kind, []).append(round(os.getloadavg()[0], 2))
             shape, partitions = (raw, []) if kind == "passthrough" else (decoded, ["event_date"])
@@ -155,15 +156,15 @@ def main() -> None:
             shutil.rmtree(settings.lake, ignore_errors=True)
             return seconds, result.totals
 
-        passthrough("warm")
-        passthrough("warm", "decoded")
+        bare("warm")
+        bare("warm", "decoded")
         ingest("warm")
         loads.clear()
         times: dict[str, list[float]] = {"passthrough": [], "decoded": [], "ingest": []}
         totals: dict[str, int] = {}
         for run in range(args.repeats):
-            times["passthrough"].append(passthrough(run))
-            times["decoded"].append(passthrough(run, "decoded"))
+            times["passthrough"].append(bare(run))
+            times["decoded"].append(bare(run, "decoded"))
             seconds, totals = ingest(run)
             times["ingest"].append(seconds)
         med = {k: median(v) for k, v in times.items()}
