@@ -17,9 +17,9 @@ batch's landed files:
 
 Then it writes, each as one native Delta commit carrying the transaction
 ``(q's app id, b)`` (Delta's idempotent writes: a batch replayed after a crash
-writes nothing twice), in this order: ``bronze.<dataset>`` (job 3),
+writes nothing twice): first ``bronze.<dataset>`` (job 3); then, side by side,
 ``quarantine.records`` (failing records, and unreadable files whole),
-``ops.validation_results``, ``ops.ingest_files`` and last ``ops.ingest_log``.
+``ops.validation_results`` and ``ops.ingest_files``; last ``ops.ingest_log``.
 A failing ``fail`` check stops the batch after job 2, before the first write
 (its results are recorded with outcome ``batch_failed``). Per batch, records
 in = bronze rows + quarantined rows (a file quarantined whole counts once).
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from featurelake.catalog import Catalog
 from featurelake.errors import ValidationFailedError
-from featurelake.ingest._oplog import append_rows
+from featurelake.ingest._oplog import append_rows, commit_side_by_side
 from featurelake.ingest.checked import (
     JSON_TIMESTAMP_FORMAT,
     CheckedFiles,
@@ -177,16 +177,26 @@ class BatchProcessor:
             self.catalog.write(rows, self.contract.bronze_table, txn=txn)
         lap("bronze")
         crashpoint("after_bronze", batch_id)
-        if report.quarantined_rows:
-            quarantined = self._quarantine_rows(checked, files, batch_id, started)
+        quarantined = self._quarantine_rows(checked, files, batch_id, started)
+
+        def record_files() -> None:
+            report.duplicate_files = self._record_files(spark, files, batch_id, started, txn)
+
+        def record_checks() -> None:
+            self._record_results(spark, results, batch_id, started, outcome="written", txn=txn)
+
+        def record_quarantined() -> None:
             append_rows(spark, self.catalog, "quarantine.records", quarantined, txn=txn)
-        lap("quarantine")
+
+        commits: list[Callable[[], object]] = [record_files, record_checks]
+        if quarantined:
+            commits.append(record_quarantined)
+        commit_side_by_side(spark, *commits)
+        lap("quarantine_ops")
         crashpoint("after_quarantine", batch_id)
-        self._record_results(spark, results, batch_id, started, outcome="written", txn=txn)
-        report.duplicate_files = self._record_files(spark, files, batch_id, started, txn)
         report.duration_s = time.perf_counter() - clock
         report.written = self._record_log(spark, report, started, txn)
-        lap("ops")
+        lap("log")
         crashpoint("after_log", batch_id)
         self.reports.append(report)
         if self.on_report is not None:

@@ -21,10 +21,10 @@ batch's messages cached:
    the decoded records, in one job that also counts the batch, collects the
    event dates and each partition's first and last offset;
 3. writes, each as one native Delta commit carrying the transaction
-   ``(query's app id, batch id)``: ``bronze.<dataset>`` (with
-   ``_kafka_topic``, ``_kafka_partition``, ``_kafka_offset``),
-   ``quarantine.records`` (every refused message with its reasons, raw bytes,
-   topic, partition and offset), ``ops.validation_results`` and last
+   ``(query's app id, batch id)``: first ``bronze.<dataset>`` (with
+   ``_kafka_topic``, ``_kafka_partition``, ``_kafka_offset``); then, side by
+   side, ``quarantine.records`` (every refused message with its reasons, raw
+   bytes, topic, partition and offset) and ``ops.validation_results``; last
    ``ops.ingest_log`` (with the batch's offsets).
 
 Exactly once: Spark writes a batch's offset range to the checkpoint before
@@ -50,6 +50,7 @@ from featurelake.avro import decoding_schema, load_schema, resolve, schema_dir, 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
 from featurelake.errors import SchemaError, ValidationFailedError
+from featurelake.ingest._oplog import commit_side_by_side
 from featurelake.ingest.batch import BatchReport, crashpoint, failure_message, record_log, record_results
 from featurelake.ingest.checked import JSON_TIMESTAMP_FORMAT, flag
 from featurelake.ingest.contracts import Contract, contract
@@ -273,14 +274,18 @@ class KafkaBatchProcessor:
             self.catalog.write(self._bronze(flagged, batch_id, started), self.contract.bronze_table, txn=txn)
         lap("bronze")
         crashpoint("after_bronze", batch_id)
+        commits: list[Callable[[], object]] = [
+            lambda: record_results(*self._ops(spark), summary.results, batch_id, started, "written", txn)
+        ]
         if report.quarantined_rows:
-            self.catalog.write(self._quarantine(flagged, batch_id, started), "quarantine.records", txn=txn)
-        lap("quarantine")
+            quarantined = self._quarantine(flagged, batch_id, started)
+            commits.append(lambda: self.catalog.write(quarantined, "quarantine.records", txn=txn))
+        commit_side_by_side(spark, *commits)
+        lap("quarantine_ops")
         crashpoint("after_quarantine", batch_id)
-        record_results(*self._ops(spark), summary.results, batch_id, started, "written", txn)
         report.duration_s = time.perf_counter() - clock
         report.written = record_log(spark, self.catalog, self.contract, self.query_name, report, started, txn)
-        lap("ops")
+        lap("log")
         crashpoint("after_log", batch_id)
         self.reports.append(report)
         if self.on_report is not None:
