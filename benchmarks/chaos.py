@@ -358,6 +358,7 @@ def backfill_chaos(
     seed: int = 7,
     chunk_days: int = 30,
     first_s: tuple[float, float] = (5, 70),
+    parallel: int = 1,
 ) -> Outcome:
     """Rebuild ``reference``'s silver and gold from its bronze, killing the backfill ``kills`` times.
 
@@ -376,6 +377,7 @@ def backfill_chaos(
         shutil.rmtree(lake / folder, ignore_errors=True)
     outcome = Outcome("backfill", events=sum(expected.values()))
     args = ["backfill", "--from", days[0], "--to", days[1], "--chunk-days", str(chunk_days)]
+    args += ["--parallel", str(parallel)]
     _kill_at_random(args, lake, log, random.Random(seed), kills, outcome, progress=None, first_s=first_s)
     _run(args, lake, log)
     _doctor(lake, outcome, "after the rerun")
