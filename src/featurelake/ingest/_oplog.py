@@ -18,7 +18,7 @@ from featurelake.catalog import Catalog
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["append_rows", "commit_side_by_side", "rows_frame", "txn_done", "txn_version"]
+__all__ = ["append_rows", "look_up_ahead", "rows_frame", "side_by_side", "txn_done", "txn_version"]
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -40,6 +40,19 @@ def txn_done(spark: SparkSession, path: str, txn: tuple[str, int]) -> bool:
     """Whether the table at ``path`` already holds the commit of ``txn`` (app id, version)."""
     done = txn_version(spark, path, txn[0])
     return done is not None and done >= txn[1]
+
+
+def look_up_ahead(spark: SparkSession, catalog: Catalog, name: str, txn: tuple[str, int]) -> None:
+    """Look ``txn`` up in table ``name`` now, ahead of the write that will carry it.
+
+    The look-up is Delta's replay of the table's state (a few short Spark jobs, half a second
+    for a small table on two cores). Delta keeps the state with the table's snapshot, so the
+    write that follows reuses it unless another commit has landed in between: run beside other
+    work (:func:`side_by_side`), the replay costs the write nothing. It changes nothing, and
+    does nothing for a table not created yet.
+    """
+    if catalog.exists(name):
+        txn_done(spark, catalog.ensure(name, spark), txn)
 
 
 def rows_frame(
@@ -70,25 +83,26 @@ def append_rows(
     return catalog.append_rows(spark, name, rows, txn=txn)
 
 
-def commit_side_by_side(spark: SparkSession, *commits: Callable[[], object]) -> list[object]:
-    """Run independent commits at once, each to its own table in its own transaction; their results.
+def side_by_side(spark: SparkSession, *calls: Callable[[], Any]) -> list[Any]:
+    """Run independent Spark work at once (each call in a thread of its own); the calls' results.
 
-    A small Delta commit with a transaction is mostly waiting on short Spark jobs: Delta replays
-    the table's log to look the transaction up, then writes a file or two. Side by side on two
-    cores, three such commits take about two thirds of the time of one after another. Every
-    commit runs to its end before this returns; then the first failure, if any, is raised. Those
-    that landed are skipped by their transaction when the batch is replayed, so the order among
-    them does not matter. Each runs with the calling thread's Spark job properties (group, pool):
-    cancelling the caller's jobs cancels these too.
+    Meant for commits, each to its own table in its own transaction, and for look-ups ahead of a
+    later commit (:func:`look_up_ahead`). A small Delta commit with a transaction is mostly
+    waiting on short Spark jobs: Delta replays the table's log to look the transaction up, then
+    writes a file or two. Side by side on two cores, three such commits take about two thirds of
+    the time of one after another. Every call runs to its end before this returns; then the first
+    failure, if any, is raised. Commits that landed are skipped by their transaction when the
+    batch is replayed, so the order among them does not matter. Each call runs with the calling
+    thread's Spark job properties (group, pool): cancelling the caller's jobs cancels these too.
     """
     global _pool
     from pyspark import inheritable_thread_target
 
-    if len(commits) < 2:
-        return [c() for c in commits]
+    if len(calls) < 2:
+        return [c() for c in calls]
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="featurelake-commit")
-    futures = [_pool.submit(inheritable_thread_target(spark)(c)) for c in commits]
+        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="featurelake-side")
+    futures = [_pool.submit(inheritable_thread_target(spark)(c)) for c in calls]
     errors = [f.exception() for f in futures]
     for error in errors:
         if error is not None:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from featurelake.catalog import Catalog
 from featurelake.errors import ValidationFailedError
-from featurelake.ingest._oplog import append_rows, commit_side_by_side
+from featurelake.ingest._oplog import append_rows, look_up_ahead, side_by_side
 from featurelake.ingest.checked import (
     JSON_TIMESTAMP_FORMAT,
     CheckedFiles,
@@ -152,7 +152,11 @@ class BatchProcessor:
 
         inspected = inspect_files(raw, self.reader)
         lap("inspect")
-        checked = self.check(spark, inspected)
+        checked, _ = side_by_side(
+            spark,
+            lambda: self.check(spark, inspected),
+            lambda: look_up_ahead(spark, self.catalog, self.contract.bronze_table, txn),
+        )
         lap("decode_check")
         values, results = checked.values, checked.results
         empty = self._empty_files(batch_id, {f["_source_file"] for f in checked.files})
@@ -188,10 +192,14 @@ class BatchProcessor:
         def record_quarantined() -> None:
             append_rows(spark, self.catalog, "quarantine.records", quarantined, txn=txn)
 
-        commits: list[Callable[[], object]] = [record_files, record_checks]
+        commits: list[Callable[[], object]] = [
+            record_files,
+            record_checks,
+            lambda: look_up_ahead(spark, self.catalog, "ops.ingest_log", txn),
+        ]
         if quarantined:
             commits.append(record_quarantined)
-        commit_side_by_side(spark, *commits)
+        side_by_side(spark, *commits)
         lap("quarantine_ops")
         crashpoint("after_quarantine", batch_id)
         report.duration_s = time.perf_counter() - clock

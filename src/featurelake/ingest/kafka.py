@@ -50,7 +50,7 @@ from featurelake.avro import decoding_schema, load_schema, resolve, schema_dir, 
 from featurelake.catalog import Catalog
 from featurelake.config import Settings, get_settings
 from featurelake.errors import SchemaError, ValidationFailedError
-from featurelake.ingest._oplog import commit_side_by_side
+from featurelake.ingest._oplog import look_up_ahead, side_by_side
 from featurelake.ingest.batch import BatchReport, crashpoint, failure_message, record_log, record_results
 from featurelake.ingest.checked import JSON_TIMESTAMP_FORMAT, flag
 from featurelake.ingest.contracts import Contract, contract
@@ -256,7 +256,11 @@ class KafkaBatchProcessor:
         def lap(name: str) -> None:
             phases[name] = time.perf_counter() - clock - sum(phases.values())
 
-        summary = _summarise(flagged, self.suite)
+        summary, _ = side_by_side(
+            spark,
+            lambda: _summarise(flagged, self.suite),
+            lambda: look_up_ahead(spark, self.catalog, self.contract.bronze_table, txn),
+        )
         lap("decode_check")
         report = BatchReport(batch_id, results=summary.results, phases=phases)
         report.records_in = summary.messages
@@ -275,12 +279,13 @@ class KafkaBatchProcessor:
         lap("bronze")
         crashpoint("after_bronze", batch_id)
         commits: list[Callable[[], object]] = [
-            lambda: record_results(*self._ops(spark), summary.results, batch_id, started, "written", txn)
+            lambda: record_results(*self._ops(spark), summary.results, batch_id, started, "written", txn),
+            lambda: look_up_ahead(spark, self.catalog, "ops.ingest_log", txn),
         ]
         if report.quarantined_rows:
             quarantined = self._quarantine(flagged, batch_id, started)
             commits.append(lambda: self.catalog.write(quarantined, "quarantine.records", txn=txn))
-        commit_side_by_side(spark, *commits)
+        side_by_side(spark, *commits)
         lap("quarantine_ops")
         crashpoint("after_quarantine", batch_id)
         report.duration_s = time.perf_counter() - clock
