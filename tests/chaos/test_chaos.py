@@ -50,8 +50,8 @@ def test_killing_a_backfill(spark: Any, tmp_path_factory: pytest.TempPathFactory
     end = (hm.LAST_GOLD_DAY + dt.timedelta(days=1)).isoformat()
     # One chunk per table: the hand-made lake is sparse, so a chunk costs its fixed Spark jobs and
     # commits whatever its days. Two chunks at once: alone on 2 cores the backfill took 40 s, against
-    # 54 s one chunk at a time, and within the suite about twice that. The kill (29.8 s with this
-    # seed) falls after the first chunks are done and before the last.
+    # 54 s one chunk at a time, and within the suite about twice that. Alone, the kill (29.8 s with
+    # this seed) fell after silver and part of gold were done, and the rerun built the rest.
     outcome = backfill_chaos(
         tmp_path, 1, reference, days=("2013-01-01", end), seed=3, chunk_days=400, first_s=(25, 45), parallel=2
     )
